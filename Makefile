@@ -1,0 +1,48 @@
+# expbook: the front door. `make book` and `make test` set everything up on a fresh machine.
+.DEFAULT_GOAL := help
+SHELL := /bin/bash
+
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+INSTALLED := $(VENV)/.installed
+EXP ?=
+P ?=
+# P="seed=7 gate_top1=0.5" -> -p seed=7 -p gate_top1=0.5
+RUN_ARGS := $(foreach p,$(P),-p '$(p)')
+
+.PHONY: help setup book run test bench serve status clean
+
+help: ## list the targets
+	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
+
+$(INSTALLED): requirements.txt pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	$(PY) -m ipykernel install --sys-prefix --name expbook --display-name "expbook (.venv)" >/dev/null
+	@touch $@
+
+setup: $(INSTALLED) ## create .venv, install the pinned requirements and the `expbook` Jupyter kernel
+
+book: $(INSTALLED) ## execute every notebook whose inputs changed, then build the site in book/_build/html
+	@status=0; $(PY) -m expbook run --all || status=$$?; \
+	$(PY) -m expbook book || exit 1; exit $$status
+
+run: $(INSTALLED) ## run one notebook: make run EXP=recall_rerank P="seed=7 gate_top1=0.5"
+	@test -n "$(EXP)" || { echo "usage: make run EXP=<experiment> P=\"name=value ...\"" >&2; exit 2; }
+	$(PY) -m expbook run $(EXP) $(RUN_ARGS)
+
+status: $(INSTALLED) ## show each experiment's canonical run and whether (and why) it is stale
+	$(PY) -m expbook status
+
+test: $(INSTALLED) ## run the test suite (unit tests, tiny notebook smoke runs, a strict site build)
+	$(PY) -m pytest -q
+
+bench: $(INSTALLED) ## print performance tables (not part of make test)
+	$(PY) bench/bench_two_stage.py
+
+serve: ## serve the built site on http://127.0.0.1:8000
+	$(PY) -m http.server --directory book/_build/html --bind 127.0.0.1 8000
+
+clean: ## remove the site build and generated pages (keeps runs/ and .venv)
+	rm -rf book/_build book/_toc.yml book/_config.generated.yml book/overview.md book/reports book/history book/runs book/.build-stamp

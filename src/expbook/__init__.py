@@ -1,0 +1,8 @@
+"""expbook: parameterized notebooks -> versioned runs -> a static Jupyter Book site."""
+
+from pathlib import Path
+
+__version__ = "0.1.0"
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+PROJECT_ROOT = PACKAGE_DIR.parents[1]
