@@ -1,0 +1,160 @@
+"""Ranking metrics for value prediction: who lands in the top K%, how much revenue they carry.
+
+Every function is pure numpy, O(n) time and memory (``np.partition`` / ``np.argpartition``
+select the top k without sorting everything), and handles ties deterministically:
+items tied at the top-k boundary get *fractional membership*, which equals the expected
+value of the metric under uniformly random tie-breaking. So a constant score ranks no
+better than chance, and no result depends on the order of rows in the input.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+__all__ = [
+    "k_for_fraction",
+    "topk_membership",
+    "top_k_capture",
+    "revenue_capture_at_k",
+    "ndcg_at_k",
+    "spearman",
+    "whale_precision_recall_at_k",
+]
+
+
+def _as_1d(y_true, y_score) -> tuple[np.ndarray, np.ndarray]:
+    y_true = np.asarray(y_true, dtype=np.float64).ravel()
+    y_score = np.asarray(y_score, dtype=np.float64).ravel()
+    if y_true.shape != y_score.shape:
+        raise ValueError(f"y_true has {y_true.size} items but y_score has {y_score.size}")
+    if y_true.size == 0:
+        raise ValueError("cannot rank an empty list")
+    if np.isnan(y_score).any() or np.isnan(y_true).any():
+        raise ValueError("scores and labels must not contain NaN")
+    return y_true, y_score
+
+
+def k_for_fraction(n: int, fraction: float) -> int:
+    """Number of items in the top ``fraction`` of ``n``: ``max(1, floor(fraction * n))``."""
+    if not 0 < fraction <= 1:
+        raise ValueError(f"fraction must be in (0, 1], got {fraction}")
+    return max(1, int(math.floor(fraction * n + 1e-9)))
+
+
+def topk_membership(values: np.ndarray, k: int) -> np.ndarray:
+    """Weight in [0, 1] of each item's membership in the top ``k`` by ``values``.
+
+    Items strictly above the k-th largest value get 1, items below get 0, and the
+    ``t`` items tied at the k-th largest value share the remaining ``s`` slots: s/t each.
+    The weights sum to exactly ``min(k, n)``.
+    """
+    values = np.asarray(values, dtype=np.float64)
+    n = values.size
+    if k >= n:
+        return np.ones(n)
+    if k <= 0:
+        return np.zeros(n)
+    kth_largest = np.partition(values, n - k)[n - k]
+    above = values > kth_largest
+    tied = values == kth_largest
+    weights = above.astype(np.float64)
+    weights[tied] = (k - np.count_nonzero(above)) / np.count_nonzero(tied)
+    return weights
+
+
+def top_k_capture(y_true, y_score, fraction: float) -> float:
+    """Set overlap of the predicted and the true top K%: ``|pred_topK ∩ true_topK| / K``.
+
+    ``K = k_for_fraction(n, fraction)``. Ties on either side are resolved by fractional
+    membership (expected overlap under random tie-breaking), so when the labels are all
+    equal the result is the chance level ``K / n``.
+    """
+    y_true, y_score = _as_1d(y_true, y_score)
+    k = k_for_fraction(y_true.size, fraction)
+    overlap = topk_membership(y_score, k) @ topk_membership(y_true, k)
+    return float(overlap / k)
+
+
+def revenue_capture_at_k(y_true, y_score, fraction: float) -> float:
+    """Share of the total value that lands in the predicted top K%: ``Σ_{i∈pred_topK} y_i / Σ_i y_i``.
+
+    Returns NaN when ``Σ y = 0`` (no revenue to capture). ``y_true`` must be non-negative.
+    """
+    y_true, y_score = _as_1d(y_true, y_score)
+    if (y_true < 0).any():
+        raise ValueError("revenue capture needs non-negative values")
+    total = y_true.sum()
+    if total == 0:
+        return float("nan")
+    k = k_for_fraction(y_true.size, fraction)
+    return float(topk_membership(y_score, k) @ y_true / total)
+
+
+def ndcg_at_k(y_true, y_score, k: int) -> float:
+    """Normalised discounted cumulative gain of the top ``k`` with linear gains.
+
+    ``DCG@k = Σ_{r=1..k} y_(r) / log2(r + 1)`` in predicted order, ``NDCG = DCG / IDCG``.
+    Tied scores get the average gain of their group spread over the group's positions
+    (scikit-learn's ``ndcg_score`` convention, ``ignore_ties=False``). All-zero labels give 0.
+    Only items scoring at least the k-th largest score are sorted: O(n + m log m), m ≈ k.
+    """
+    y_true, y_score = _as_1d(y_true, y_score)
+    n = y_true.size
+    k = min(int(k), n)
+    if k <= 0:
+        raise ValueError("k must be positive")
+    discount = 1.0 / np.log2(np.arange(2, k + 2))
+    ideal = np.sort(np.partition(y_true, n - k)[n - k:])[::-1]
+    idcg = float(ideal @ discount)
+    if idcg == 0:
+        return 0.0
+    kth_score = np.partition(y_score, n - k)[n - k]
+    head = np.flatnonzero(y_score >= kth_score)  # the top k plus every tie at the boundary
+    scores, gains = y_score[head], y_true[head]
+    _, group, counts = np.unique(-scores, return_inverse=True, return_counts=True)
+    mean_gain = np.bincount(group, weights=gains) / counts
+    cum_discount = np.concatenate([[0.0], np.cumsum(np.pad(discount, (0, head.size - k)))])
+    ends = np.cumsum(counts)
+    group_discount = cum_discount[ends] - cum_discount[ends - counts]
+    return float(mean_gain @ group_discount / idcg)
+
+
+def _average_ranks(values: np.ndarray) -> np.ndarray:
+    """1-based ranks, ties get the mean of the ranks they span (scipy ``rankdata(method='average')``)."""
+    order = np.argsort(values, kind="mergesort")
+    sorted_values = values[order]
+    starts_group = np.concatenate([[True], sorted_values[1:] != sorted_values[:-1]])
+    group = np.cumsum(starts_group) - 1
+    starts = np.flatnonzero(starts_group)
+    counts = np.diff(np.append(starts, values.size))
+    ranks = np.empty(values.size)
+    ranks[order] = (starts + (counts + 1) / 2.0)[group]
+    return ranks
+
+
+def spearman(y_true, y_score) -> float:
+    """Spearman rank correlation: Pearson correlation of average ranks. NaN if either side is constant."""
+    y_true, y_score = _as_1d(y_true, y_score)
+    rank_true = _average_ranks(y_true) - (y_true.size + 1) / 2.0
+    rank_score = _average_ranks(y_score) - (y_true.size + 1) / 2.0
+    denominator = math.sqrt(float(rank_true @ rank_true) * float(rank_score @ rank_score))
+    if denominator == 0:
+        return float("nan")
+    return float(rank_true @ rank_score / denominator)
+
+
+def whale_precision_recall_at_k(y_true, y_score, fraction: float, whale_threshold: float) -> tuple[float, float]:
+    """Precision and recall of "whales" (``y ≥ whale_threshold``) in the predicted top K%.
+
+    ``precision = whales in pred_topK / K``; ``recall = whales in pred_topK / all whales``
+    (NaN when there is no whale).
+    """
+    y_true, y_score = _as_1d(y_true, y_score)
+    k = k_for_fraction(y_true.size, fraction)
+    is_whale = (y_true >= whale_threshold).astype(np.float64)
+    hits = float(topk_membership(y_score, k) @ is_whale)
+    n_whales = is_whale.sum()
+    recall = hits / n_whales if n_whales else float("nan")
+    return hits / k, recall
