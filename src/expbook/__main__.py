@@ -1,0 +1,3 @@
+from expbook.cli import main
+import sys
+sys.exit(main())

@@ -1,0 +1,174 @@
+"""Notebook parameters: the ``parameters`` cell is the single source of names, defaults, types, docs.
+
+We parse the cell ourselves (``ast``) instead of trusting papermill, which only warns on unknown
+names and drops ``x: int | None = None`` annotations. Each line must be ``name = literal`` or
+``name: type = literal`` with a trailing ``# comment`` documenting it.
+"""
+
+from __future__ import annotations
+
+import ast
+import difflib
+import io
+import tokenize
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import nbformat
+import yaml
+
+from expbook.errors import ParameterError
+
+Checker = Callable[[Any], bool]
+
+
+@dataclass(frozen=True)
+class ParameterSpec:
+    name: str
+    default: Any
+    type_text: str
+    comment: str
+    check: Checker
+
+    def accepts(self, value: Any) -> bool:
+        return self.check(value)
+
+
+def _is_int(v: Any) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+_SIMPLE: dict[str, Checker] = {
+    "int": _is_int,
+    "float": lambda v: isinstance(v, (int, float)) and not isinstance(v, bool),
+    "str": lambda v: isinstance(v, str),
+    "bool": lambda v: isinstance(v, bool),
+    "dict": lambda v: isinstance(v, dict),
+    "list": lambda v: isinstance(v, list),
+    "None": lambda v: v is None,
+}
+
+
+def _checker(node: ast.expr) -> Checker:
+    if isinstance(node, ast.Name) and node.id in _SIMPLE:
+        return _SIMPLE[node.id]
+    if isinstance(node, ast.Constant) and node.value is None:
+        return _SIMPLE["None"]
+    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.BitOr):
+        left, right = _checker(node.left), _checker(node.right)
+        return lambda v: left(v) or right(v)
+    if isinstance(node, ast.Subscript) and isinstance(node.value, ast.Name) and node.value.id == "list":
+        item = _checker(node.slice)
+        return lambda v: isinstance(v, list) and all(item(x) for x in v)
+    raise ValueError(f"unsupported parameter type annotation {ast.unparse(node)!r}")
+
+
+def _inferred_type(default: Any) -> str:
+    if default is None:
+        raise ValueError("a None default needs a type annotation, e.g. `data_dir: str | None = None`")
+    if isinstance(default, list):
+        kinds = {_inferred_type(x) for x in default}
+        return f"list[{kinds.pop()}]" if len(kinds) == 1 else "list"
+    return type(default).__name__
+
+
+def _trailing_comments(source: str) -> dict[int, str]:
+    comments = {}
+    for token in tokenize.generate_tokens(io.StringIO(source).readline):
+        if token.type == tokenize.COMMENT:
+            comments[token.start[0]] = token.string.lstrip("#").strip()
+    return comments
+
+
+def parameters_cell(notebook: nbformat.NotebookNode) -> str:
+    for cell in notebook.cells:
+        if cell.cell_type == "code" and "parameters" in cell.metadata.get("tags", []):
+            return cell.source
+    raise ParameterError("the notebook has no cell tagged 'parameters'")
+
+
+def parse_parameters_cell(source: str) -> dict[str, ParameterSpec]:
+    """Specs of every ``name = literal`` / ``name: type = literal`` in the cell, in order."""
+    comments = _trailing_comments(source)
+    specs: dict[str, ParameterSpec] = {}
+    for statement in ast.parse(source).body:
+        if isinstance(statement, ast.Assign) and len(statement.targets) == 1 and isinstance(statement.targets[0], ast.Name):
+            name, annotation, value = statement.targets[0].id, None, statement.value
+        elif isinstance(statement, ast.AnnAssign) and isinstance(statement.target, ast.Name) and statement.value:
+            name, annotation, value = statement.target.id, statement.annotation, statement.value
+        else:
+            raise ValueError(f"parameters cell line {statement.lineno}: only `name = literal` assignments are allowed")
+        try:
+            default = ast.literal_eval(value)
+        except ValueError:
+            raise ValueError(f"parameters cell: {name} must be a literal (derived values are not recomputed "
+                             "after papermill injects parameters)") from None
+        type_text = ast.unparse(annotation) if annotation is not None else _inferred_type(default)
+        check = _checker(ast.parse(type_text, mode="eval").body)
+        if not check(default):
+            raise ValueError(f"parameters cell: default of {name} is not a {type_text}")
+        specs[name] = ParameterSpec(name, default, type_text, comments.get(statement.lineno, ""), check)
+    return specs
+
+
+def read_parameter_specs(notebook_path: str | Path) -> dict[str, ParameterSpec]:
+    return parse_parameters_cell(parameters_cell(nbformat.read(notebook_path, as_version=4)))
+
+
+def parse_value(text: str) -> Any:
+    """A command-line value as YAML (``7``, ``0.5``, ``[100,300]``, ``true``, ``null``), else the string.
+
+    ``None`` means null and ``1e-3`` means a float (YAML 1.1 would keep both as strings).
+    """
+    if text.strip() in ("None", "none"):
+        return None
+    try:
+        value = yaml.safe_load(text)
+    except yaml.YAMLError:
+        return text
+    if isinstance(value, str):
+        try:
+            return float(text)
+        except ValueError:
+            return value
+    return value
+
+
+def resolve_parameters(experiment: str, specs: dict[str, ParameterSpec], overrides: dict[str, Any]) -> dict[str, Any]:
+    """Defaults updated with ``overrides``; unknown names or wrong types raise ``ParameterError``."""
+    resolved = {name: spec.default for name, spec in specs.items()}
+    for name, value in overrides.items():
+        if name not in specs:
+            close = difflib.get_close_matches(name, list(specs), n=1, cutoff=0.5)
+            hint = f"did you mean '{close[0]}'? " if close else ""
+            raise ParameterError(f"unknown parameter '{name}' for {experiment}: {hint}"
+                                 f"(valid: {', '.join(specs)})")
+        spec = specs[name]
+        if not spec.accepts(value):
+            raise ParameterError(f"parameter '{name}' of {experiment} must be {spec.type_text}, "
+                                 f"got {value!r} ({type(value).__name__})")
+        if spec.type_text == "float" and _is_int(value):
+            value = float(value)
+        resolved[name] = value
+    return resolved
+
+
+def overrides_against_defaults(specs: dict[str, ParameterSpec], resolved: dict[str, Any]) -> dict[str, Any]:
+    """The parameters whose value differs from the notebook's default (what makes a run a variant)."""
+    return {name: value for name, value in resolved.items() if name in specs and value != specs[name].default}
+
+
+def parse_assignments(items: list[list[str]]) -> dict[str, Any]:
+    """``-p NAME VALUE`` or ``-p NAME=VALUE`` pairs from the command line."""
+    overrides = {}
+    for item in items:
+        if len(item) == 1 and "=" in item[0]:
+            name, text = item[0].split("=", 1)
+        elif len(item) == 2:
+            name, text = item
+        else:
+            raise ParameterError(f"-p takes NAME VALUE or NAME=VALUE, got {' '.join(item)!r}")
+        overrides[name.strip()] = parse_value(text)
+    return overrides

@@ -1,0 +1,259 @@
+"""Execute one notebook as one versioned run: validate → cache lookup → papermill → atomic commit."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import os
+import re
+import signal
+import sys
+import threading
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import json
+
+import nbformat
+import papermill
+import yaml
+from jupyter_client.manager import AsyncKernelManager
+from papermill.engines import NBClientEngine, papermill_engines
+from papermill.exceptions import PapermillExecutionError
+
+from expbook import PROJECT_ROOT
+from expbook.errors import ParameterError, RunFailed
+from expbook.params import overrides_against_defaults, read_parameter_specs, resolve_parameters
+from expbook.provenance import cache_key, environment, git_state, key_components
+from expbook.report import RUN_DIR_ENV
+from expbook.store import RunRecord, Store
+
+NOTEBOOK_DIR = Path(os.environ.get("EXPBOOK_NOTEBOOKS", PROJECT_ROOT / "notebooks"))
+KERNEL_NAME = "expbook"
+DEFAULT_THREADS = "2"
+ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+
+
+def list_experiments() -> list[str]:
+    return sorted(p.stem for p in NOTEBOOK_DIR.glob("*.ipynb"))
+
+
+def notebook_path(experiment: str) -> Path:
+    path = NOTEBOOK_DIR / f"{experiment}.ipynb"
+    if not path.is_file():
+        import difflib
+        close = difflib.get_close_matches(experiment, list_experiments(), n=1)
+        hint = f"did you mean '{close[0]}'? " if close else ""
+        raise ParameterError(f"unknown experiment '{experiment}': {hint}(known: {', '.join(list_experiments())})")
+    return path
+
+
+class _LabelledEngine(NBClientEngine):
+    """papermill's nbclient engine, with the progress bar naming the experiment and the current cell."""
+
+    label = ""
+
+    @classmethod
+    def execute_managed_notebook(cls, nb_man, kernel_name, **kwargs):
+        original_start = nb_man.cell_start
+        total = len(nb_man.nb.cells)
+
+        def cell_start(cell, cell_index=None, **kw):
+            original_start(cell, cell_index, **kw)
+            if nb_man.pbar is not None and cell_index is not None:
+                first_line = next((line for line in cell.source.splitlines() if line.strip()), "")[:40]
+                nb_man.pbar.set_description(f"{cls.label} cell {cell_index + 1}/{total} {first_line!r}")
+
+        nb_man.cell_start = cell_start
+        return super().execute_managed_notebook(nb_man, kernel_name, **kwargs)
+
+
+papermill_engines.register("expbook", _LabelledEngine)
+
+
+class _DropUnknownParameterWarning(logging.Filter):
+    """papermill warns about names its regex cannot parse; we validated them against the cell already."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "Passed unknown parameter" not in record.getMessage()
+
+
+logging.getLogger("papermill").addFilter(_DropUnknownParameterWarning())
+logging.getLogger("papermill.translators").setLevel(logging.ERROR)  # same regex, "Unable to parse line"
+
+
+class _IPCKernelManager(AsyncKernelManager):
+    """Local kernel over Unix sockets instead of loopback TCP (no open ports, no unencrypted-TCP warning)."""
+
+    def __init__(self, **kwargs):
+        super().__init__(transport="ipc", **kwargs)
+
+
+def _kernel_name() -> str:
+    from jupyter_client.kernelspec import KernelSpecManager
+    return KERNEL_NAME if KERNEL_NAME in KernelSpecManager().find_kernel_specs() else "python3"
+
+
+@contextmanager
+def _run_environment(run_dir: Path):
+    """Point the kernel at the run folder and pin thread counts and hashing for determinism."""
+    saved = dict(os.environ)
+    os.environ[RUN_DIR_ENV] = str(run_dir)
+    os.environ["PYTHONHASHSEED"] = "0"
+    for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMEXPR_NUM_THREADS"):
+        os.environ.setdefault(name, DEFAULT_THREADS)
+    try:
+        yield
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+
+
+@contextmanager
+def _sigterm_as_interrupt():
+    """SIGTERM unwinds like Ctrl-C, so the temporary run folder is removed either way."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum, frame):
+        raise KeyboardInterrupt(f"signal {signum}")
+
+    previous = signal.signal(signal.SIGTERM, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _outputs_text(cell) -> list[str]:
+    lines = []
+    for output in cell.get("outputs", []):
+        if output.output_type == "stream":
+            lines += output.text.splitlines()
+        elif output.output_type == "error":
+            lines += [ANSI.sub("", line) for line in "\n".join(output.traceback).splitlines()]
+    return lines
+
+
+def _write_log(notebook_file: Path, log_file: Path) -> nbformat.NotebookNode | None:
+    if not notebook_file.is_file():
+        log_file.write_text("the notebook produced no output file\n")
+        return None
+    notebook = nbformat.read(notebook_file, as_version=4)
+    with log_file.open("w") as log:
+        for number, cell in _source_cells(notebook):
+            if cell.cell_type == "code" and cell.get("outputs"):
+                text = _outputs_text(cell)
+                if text:
+                    log.write(f"--- cell {number} ---\n" + "\n".join(text) + "\n")
+    return notebook
+
+
+PAPERMILL_CELL_TAGS = {"injected-parameters", "papermill-error-cell-tag"}
+
+
+def _source_cells(notebook: nbformat.NotebookNode):
+    """(1-based number in the source notebook, cell), skipping the cells papermill inserted."""
+    number = 0
+    for cell in notebook.cells:
+        if PAPERMILL_CELL_TAGS & set(cell.metadata.get("tags", [])):
+            continue
+        number += 1
+        yield number, cell
+
+
+def _failure(notebook: nbformat.NotebookNode | None, message: str) -> dict[str, Any]:
+    """The failing cell (numbered as in the source notebook), the exception and the last output lines."""
+    if notebook is not None:
+        for number, cell in _source_cells(notebook):
+            errors = [o for o in cell.get("outputs", []) if o.output_type == "error"]
+            if errors:
+                lines = _outputs_text(cell)
+                return {"cell": number, "cell_source": cell.source.splitlines()[:3],
+                        "exception": f"{errors[0].ename}: {ANSI.sub('', errors[0].evalue)}", "last_lines": lines[-15:]}
+    return {"cell": None, "cell_source": [], "exception": message, "last_lines": []}
+
+
+@dataclass(frozen=True)
+class RunOutcome:
+    record: RunRecord
+    cached: bool
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
+
+
+def run_experiment(experiment: str, overrides: dict[str, Any], *, store: Store | None = None, force: bool = False,
+                   progress: bool = True, echo=print) -> RunOutcome:
+    """Run ``experiment`` with ``overrides`` (validated first) unless a run with the same cache key exists.
+
+    Raises ``ParameterError`` before anything is written, ``RunFailed`` after storing a failed run.
+    """
+    store = store or Store()
+    path = notebook_path(experiment)
+    try:
+        specs = read_parameter_specs(path)
+    except ValueError as exc:
+        raise ParameterError(f"{path.name}: {exc}") from None
+    params = resolve_parameters(experiment, specs, overrides)
+    variant = overrides_against_defaults(specs, params)
+    components = key_components(path, params)
+    key = cache_key(components)
+    if not force and (existing := store.find_ok_by_key(experiment, key)):
+        echo(f"{experiment}: up to date (run {existing.run_id}), nothing executed")
+        return RunOutcome(existing, cached=True)
+
+    started = _now()
+    run_id = f"{started.strftime('%Y%m%dT%H%M%S')}{started.microsecond // 1000:03d}Z-{key[:8]}"
+    tmp = store.new_tmp(experiment, run_id)
+    label = ", ".join(f"{k}={v!r}" for k, v in variant.items()) or "defaults"
+    echo(f"{experiment}: executing ({label}) -> run {run_id}")
+    (tmp / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    kernel = _kernel_name()
+    _LabelledEngine.label = experiment
+    error = None
+    try:
+        with _sigterm_as_interrupt(), _run_environment(tmp):
+            clock = time.perf_counter()
+            try:
+                papermill.execute_notebook(
+                    str(path), str(tmp / "report.ipynb"), parameters=params, kernel_name=kernel, language="python",
+                    cwd=str(tmp),
+                    engine_name="expbook", progress_bar={"desc": experiment, "leave": False} if progress else False,
+                    kernel_manager_class=_IPCKernelManager)
+            except PapermillExecutionError as exc:
+                error = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
+            except Exception as exc:  # the kernel died, timed out, or the notebook is unreadable: still a failed run
+                error = f"{type(exc).__name__}: {exc}"
+            duration = time.perf_counter() - clock
+        notebook = _write_log(tmp / "report.ipynb", tmp / "log.txt")
+        results_file = tmp / "results.json"
+        results = json.loads(results_file.read_text()) if results_file.is_file() else {}
+        if error is None and not results:
+            error = "the notebook finished without calling expbook.report.record()"
+        results.update({
+            "experiment": experiment, "run_id": run_id, "status": "failed" if error else "ok",
+            "params": params, "overrides": variant, "duration_s": round(duration, 2),
+            "provenance": {"cache_key": key, "key_components": components, "data_fingerprint": components["data"],
+                           "git": git_state(), "kernel": kernel, "started": started.isoformat(),
+                           "ended": _now().isoformat(), **environment()},
+        })
+        if error:
+            results["error"] = _failure(notebook, error)
+        results_file.write_text(json.dumps(results, indent=1, ensure_ascii=False))
+        record = RunRecord(experiment, run_id, store.commit(tmp, experiment, run_id), results)
+    except BaseException:
+        store.discard(tmp)
+        raise
+    if error:
+        failure = results["error"]
+        where = f"cell {failure['cell']}" if failure["cell"] else "the notebook"
+        raise RunFailed(f"{experiment} failed in {where}: {failure['exception']} (stored as run {run_id}; "
+                        f"the last good report is unchanged; log: {record.path / 'log.txt'})")
+    echo(f"{experiment}: done in {duration:.1f} s -> {record.path.relative_to(store.root.parent) if store.root.parent in record.path.parents else record.path}")
+    return RunOutcome(record, cached=False)

@@ -1,0 +1,103 @@
+"""The run store: ``runs/<experiment>/<run_id>/`` folders, written atomically, read by the book.
+
+A run folder appears only when complete (it is written as ``.tmp-<run_id>`` and renamed).
+The *canonical* run of an experiment is its latest successful run with default parameters;
+every other run is a variant. Failed runs are kept (``status: failed``) but never canonical.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from expbook import PROJECT_ROOT
+
+TMP_PREFIX = ".tmp-"
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    experiment: str
+    run_id: str
+    path: Path
+    results: dict[str, Any]
+
+    @property
+    def status(self) -> str:
+        return self.results.get("status", "unknown")
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "ok"
+
+    @property
+    def overrides(self) -> dict[str, Any]:
+        return self.results.get("overrides", {})
+
+    @property
+    def is_default(self) -> bool:
+        return not self.overrides
+
+    @property
+    def cache_key(self) -> str:
+        return self.results.get("provenance", {}).get("cache_key", "")
+
+
+class Store:
+    def __init__(self, root: str | Path | None = None):
+        self.root = Path(root or os.environ.get("EXPBOOK_RUNS", PROJECT_ROOT / "runs"))
+
+    def experiments(self) -> list[str]:
+        if not self.root.is_dir():
+            return []
+        return sorted(p.name for p in self.root.iterdir() if p.is_dir() and not p.name.startswith("."))
+
+    def runs(self, experiment: str) -> list[RunRecord]:
+        """Every complete run of ``experiment``, oldest first (run ids start with the UTC time)."""
+        folder = self.root / experiment
+        if not folder.is_dir():
+            return []
+        records = []
+        for path in sorted(folder.iterdir()):
+            results_file = path / "results.json"
+            if path.name.startswith(".") or not results_file.is_file():
+                continue
+            try:
+                results = json.loads(results_file.read_text())
+            except json.JSONDecodeError:
+                continue
+            records.append(RunRecord(experiment, path.name, path, results))
+        return records
+
+    def canonical(self, experiment: str) -> RunRecord | None:
+        candidates = [r for r in self.runs(experiment) if r.ok and r.is_default]
+        return candidates[-1] if candidates else None
+
+    def find_ok_by_key(self, experiment: str, cache_key: str) -> RunRecord | None:
+        matches = [r for r in self.runs(experiment) if r.ok and r.cache_key == cache_key]
+        return matches[-1] if matches else None
+
+    def get(self, experiment: str, run_id: str) -> RunRecord:
+        for record in self.runs(experiment):
+            if record.run_id == run_id:
+                return record
+        raise KeyError(f"no run {run_id} of {experiment} in {self.root}")
+
+    def new_tmp(self, experiment: str, run_id: str) -> Path:
+        path = self.root / experiment / f"{TMP_PREFIX}{run_id}"
+        shutil.rmtree(path, ignore_errors=True)
+        path.mkdir(parents=True)
+        return path
+
+    def commit(self, tmp: Path, experiment: str, run_id: str) -> Path:
+        """Rename the finished temporary folder into place (atomic on one filesystem)."""
+        final = self.root / experiment / run_id
+        os.rename(tmp, final)
+        return final
+
+    def discard(self, tmp: Path) -> None:
+        shutil.rmtree(tmp, ignore_errors=True)

@@ -1,0 +1,60 @@
+import pytest
+
+from expbook.errors import ParameterError
+from expbook.params import (overrides_against_defaults, parse_assignments, parse_parameters_cell, parse_value,
+                            resolve_parameters)
+
+CELL = '''
+data_dir: str | None = None  # real data folder
+seed = 0  # random seed
+scale = 0.1  # size
+m_values = [50, 100]  # sweep
+leaky = False  # switch
+'''
+
+
+def specs():
+    return parse_parameters_cell(CELL)
+
+
+def test_cell_gives_defaults_types_and_comments():
+    s = specs()
+    assert [n for n in s] == ["data_dir", "seed", "scale", "m_values", "leaky"]
+    assert s["data_dir"].type_text == "str | None" and s["data_dir"].comment == "real data folder"
+    assert s["m_values"].type_text == "list[int]"
+
+
+def test_unknown_name_is_rejected_with_the_closest_valid_name():
+    with pytest.raises(ParameterError, match="unknown parameter 'sede'.*did you mean 'seed'"):
+        resolve_parameters("exp", specs(), {"sede": 7})
+
+
+@pytest.mark.parametrize("name,value", [("seed", 0.5), ("seed", "7x"), ("leaky", 1), ("m_values", [1, "a"]),
+                                        ("scale", True), ("data_dir", 3)])
+def test_wrong_types_are_rejected(name, value):
+    with pytest.raises(ParameterError, match=f"parameter '{name}'"):
+        resolve_parameters("exp", specs(), {name: value})
+
+
+def test_valid_overrides_resolve_and_ints_widen_to_float():
+    resolved = resolve_parameters("exp", specs(), {"scale": 1, "data_dir": "/data", "m_values": [100, 300]})
+    assert resolved["scale"] == 1.0 and isinstance(resolved["scale"], float)
+    assert overrides_against_defaults(specs(), resolved) == {"scale": 1.0, "data_dir": "/data", "m_values": [100, 300]}
+    assert overrides_against_defaults(specs(), resolve_parameters("exp", specs(), {"seed": 0})) == {}
+
+
+@pytest.mark.parametrize("text,value", [("7", 7), ("0.5", 0.5), ("1e-3", 0.001), ("[100,300]", [100, 300]),
+                                        ("true", True), ("None", None), ("null", None), ("abc", "abc")])
+def test_command_line_values_parse_as_yaml(text, value):
+    assert parse_value(text) == value
+
+
+def test_assignments_accept_both_forms():
+    assert parse_assignments([["seed", "7"], ["scale=0.5"]]) == {"seed": 7, "scale": 0.5}
+    with pytest.raises(ParameterError):
+        parse_assignments([["seed"]])
+
+
+def test_derived_values_in_the_parameters_cell_are_refused():
+    with pytest.raises(ValueError, match="literal"):
+        parse_parameters_cell("a = 1\nb = a * 2\n")

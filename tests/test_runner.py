@@ -1,0 +1,125 @@
+"""The runner on real executions: validation, atomic runs, cache, determinism, failures, interrupts."""
+
+import json
+import signal
+import subprocess
+import sys
+import time
+
+import nbformat
+import pytest
+from conftest import TINY, folders, run_cli
+
+from expbook import PROJECT_ROOT, runner
+from expbook.errors import RunFailed
+from expbook.runner import run_experiment
+from expbook.store import Store
+
+pytestmark = pytest.mark.slow
+QUIET = {"progress": False, "echo": lambda *_: None}
+
+
+def test_mistyped_parameter_fails_fast_naming_the_valid_one(tmp_path):
+    start = time.perf_counter()
+    result = run_cli("run", "two_stage_diagnosis", "-p", "sede=7", env={"EXPBOOK_RUNS": str(tmp_path / "runs")})
+    elapsed = time.perf_counter() - start
+    assert result.returncode == 2
+    assert "did you mean 'seed'" in result.stderr and len(result.stderr.strip().splitlines()) == 1
+    assert elapsed < 5
+    assert not (tmp_path / "runs").exists()
+
+
+def test_wrong_type_and_unknown_experiment_exit_2(tmp_path):
+    env = {"EXPBOOK_RUNS": str(tmp_path / "runs")}
+    assert run_cli("run", "two_stage_diagnosis", "-p", "seed", "seven", env=env).returncode == 2
+    unknown = run_cli("run", "two_stage_diagnosys", env=env)
+    assert unknown.returncode == 2 and "did you mean 'two_stage_diagnosis'" in unknown.stderr
+    assert not (tmp_path / "runs").exists()
+
+
+def test_a_run_stores_params_notebook_results_figures_log_and_provenance(tiny_run):
+    files = {p.relative_to(tiny_run.path).as_posix() for p in tiny_run.path.rglob("*") if p.is_file()}
+    assert {"params.yaml", "report.ipynb", "results.json", "log.txt"} <= files
+    results = tiny_run.results
+    assert results["status"] == "ok" and results["overrides"] == {}
+    assert all(results["params"][name] == value for name, value in TINY.items())
+    assert len(results["figures"]) == 3 and all(f in files for f in results["figures"])
+    provenance = results["provenance"]
+    for key in ("cache_key", "key_components", "data_fingerprint", "git", "packages", "python", "cpu_count", "threads",
+                "started", "ended"):
+        assert key in provenance
+    assert provenance["packages"]["lightgbm"] != "not installed"
+    assert {v["id"] for v in results["verdicts"]} == {"H1", "H2", "H3", "H4", "S1"}
+    assert results["headline"].endswith(".")
+
+
+def test_same_parameters_reuse_the_run_instead_of_executing(tiny_store, tiny_run):
+    outcome = run_experiment("two_stage_diagnosis", {}, store=tiny_store, **QUIET)
+    assert outcome.cached and outcome.record.run_id == tiny_run.run_id
+
+
+def test_two_executions_with_the_same_parameters_give_identical_metrics(tiny_store, tiny_run):
+    again = run_experiment("two_stage_diagnosis", {}, store=tiny_store, force=True, **QUIET).record
+    assert again.run_id != tiny_run.run_id
+    assert json.dumps(again.results["metrics"], sort_keys=True) == json.dumps(tiny_run.results["metrics"], sort_keys=True)
+    assert again.results["verdicts"] == tiny_run.results["verdicts"]
+
+
+def test_verdicts_are_computed_a_near_perfect_stage1_flips_them(tiny_store, tiny_run):
+    """Generator settings where gifting is a sharp, persistent user trait make stage 1 nearly perfect."""
+    flipped = run_experiment("two_stage_diagnosis", {"gift_predictability": 1.0, "gift_logit_scale": 8.0},
+                             store=tiny_store, **QUIET).record
+    before = {v["id"]: v["verdict"] for v in tiny_run.results["verdicts"]}
+    after = {v["id"]: v["verdict"] for v in flipped.results["verdicts"]}
+    assert before["S1"] is True and after["S1"] is False
+    assert flipped.results["metrics"]["oracle_p_gain"] < tiny_run.results["metrics"]["oracle_p_gain"]
+
+
+def _fixture_notebook(folder, body: str):
+    notebook = nbformat.v4.new_notebook(cells=[
+        nbformat.v4.new_markdown_cell("# Fixture: a tiny notebook\n\nDoes the runner handle it?"),
+        nbformat.v4.new_code_cell("x = 1  # a knob\nsleep_s = 0.0  # pause", metadata={"tags": ["parameters"]}),
+        nbformat.v4.new_code_cell(body),
+        nbformat.v4.new_code_cell("from expbook.report import record, threshold_rule\n"
+                                  "record(experiment='fixture', metrics={'x': x}, headline='ok.', key_metric=('x', x),\n"
+                                  "       verdicts=[threshold_rule('V', 'x positive?', x, '>', 0, label='x')])"),
+    ])
+    folder.mkdir(exist_ok=True)
+    nbformat.write(notebook, folder / "fixture.ipynb")
+
+
+def test_a_failing_notebook_is_stored_as_failed_and_never_replaces_the_good_run(tmp_path, monkeypatch):
+    notebooks = tmp_path / "notebooks"
+    monkeypatch.setattr(runner, "NOTEBOOK_DIR", notebooks)
+    store = Store(tmp_path / "runs")
+    _fixture_notebook(notebooks, "y = x + 1")
+    good = run_experiment("fixture", {}, store=store, **QUIET).record
+    _fixture_notebook(notebooks, "print('about to fail')\nraise ValueError('boom in the data step')")
+    with pytest.raises(RunFailed, match="cell 3: ValueError: boom in the data step"):
+        run_experiment("fixture", {}, store=store, **QUIET)
+    runs = store.runs("fixture")
+    assert [r.status for r in runs] == ["ok", "failed"]
+    error = runs[-1].results["error"]
+    assert error["cell"] == 3 and "about to fail" in "\n".join(error["last_lines"])
+    assert "boom in the data step" in (runs[-1].path / "log.txt").read_text()
+    assert store.canonical("fixture").run_id == good.run_id
+    assert not [p for p in (tmp_path / "runs" / "fixture").iterdir() if p.name.startswith(".tmp")]
+
+
+def test_sigterm_during_a_run_leaves_no_run_folder(tmp_path):
+    notebooks = tmp_path / "notebooks"
+    _fixture_notebook(notebooks, "import time\ntime.sleep(sleep_s)")
+    env = {"EXPBOOK_RUNS": str(tmp_path / "runs"), "EXPBOOK_NOTEBOOKS": str(notebooks)}
+    import os
+    process = subprocess.Popen([sys.executable, "-m", "expbook", "run", "fixture", "-q", "-p", "sleep_s=60"],
+                               cwd=PROJECT_ROOT, env={**os.environ, **env}, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 60
+    while time.time() < deadline and not any(n.startswith(".tmp-") for n in folders(tmp_path / "runs")):
+        time.sleep(0.2)
+    assert any(n.startswith(".tmp-") for n in folders(tmp_path / "runs")), "the run never started"
+    time.sleep(3)  # let the kernel get into the sleeping cell
+    process.send_signal(signal.SIGTERM)
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode != 0
+    assert folders(tmp_path / "runs") == ["fixture"], stderr  # the experiment folder only: no run, no temp folder
