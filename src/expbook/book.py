@@ -1,0 +1,290 @@
+"""Assemble the static site from the run store: overview, canonical reports, history, run pages.
+
+Generated pages go into ``book/`` (git-ignored) next to the hand-written ones; then Jupyter
+Book 1 renders them strictly (``-W -n --keep-going``) with execution off. A digest of every
+input is kept in ``book/.build-stamp``: when nothing changed, the build is skipped.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import nbformat
+import yaml
+
+from expbook import PROJECT_ROOT
+from expbook.errors import ExpbookError
+from expbook.params import read_parameter_specs, resolve_parameters
+from expbook.provenance import changed_components, key_components
+from expbook.report import FAIL_MARK, PASS_MARK
+from expbook.runner import list_experiments, notebook_path
+from expbook.store import RunRecord, Store
+
+BOOK_DIR = PROJECT_ROOT / "book"
+HAND_WRITTEN = ("method.md", "_static/expbook.css")
+WIDE_PAGE = "---\nhtml_theme.sidebar_secondary.remove: true\n---\n\n"  # no right sidebar: room for the table
+STAMP_NAME = ".build-stamp"
+
+
+@dataclass(frozen=True)
+class ExperimentStatus:
+    experiment: str
+    state: str  # "fresh", "stale" or "no run"
+    reason: str
+    canonical: RunRecord | None
+    latest_failure: RunRecord | None  # a failed run newer than the canonical one
+
+    @property
+    def run_id(self) -> str | None:
+        return self.canonical.run_id if self.canonical else None
+
+
+def experiment_status(experiment: str, store: Store | None = None) -> ExperimentStatus:
+    """Is the canonical run still what the current notebook, code, requirements and data would produce?"""
+    store = store or Store()
+    path = notebook_path(experiment)
+    canonical = store.canonical(experiment)
+    runs = store.runs(experiment)
+    failure = runs[-1] if runs and runs[-1].status == "failed" and (
+        canonical is None or runs[-1].run_id > canonical.run_id) else None
+    if canonical is None:
+        return ExperimentStatus(experiment, "no run", "no successful run with default parameters yet", None, failure)
+    specs = read_parameter_specs(path)
+    current = key_components(path, resolve_parameters(experiment, specs, {}))
+    old = canonical.results.get("provenance", {}).get("key_components", {})
+    changed = changed_components(old, current)
+    if changed:
+        return ExperimentStatus(experiment, "stale", "changed since: " + ", ".join(changed), canonical, failure)
+    return ExperimentStatus(experiment, "fresh", "inputs unchanged", canonical, failure)
+
+
+def _git(*args: str) -> str:
+    try:
+        return subprocess.run(["git", *args], cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=10).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return ""
+
+
+def version_stamp() -> str:
+    """``<commit date> · <commit>`` (+dirty): identifies the code that built the site, reproducibly."""
+    commit = _git("rev-parse", "--short=10", "HEAD")
+    if not commit:
+        return "uncommitted working tree"
+    dirty = "+dirty" if _git("status", "--porcelain", "--untracked-files=no") else ""
+    return f"{_git('log', '-1', '--format=%cs')} · {commit}{dirty}"
+
+
+def _cell(text: Any) -> str:
+    """Text safe inside a Markdown table cell."""
+    return str(text).replace("|", "\\|").replace("\n", " ").strip()
+
+
+def _title(experiment: str) -> str:
+    notebook = nbformat.read(notebook_path(experiment), as_version=4)
+    for cell in notebook.cells:
+        if cell.cell_type == "markdown":
+            for line in cell.source.splitlines():
+                if line.startswith("# "):
+                    return line[2:].strip()
+    return experiment.replace("_", " ")
+
+
+def _short_title(experiment: str) -> str:
+    """The title up to its colon: "Two-stage diagnosis: why ...?" -> "Two-stage diagnosis"."""
+    return _title(experiment).split(":")[0]
+
+
+def _verdicts(results: dict[str, Any]) -> str:
+    marks = [f"{v['id']} {PASS_MARK if v['verdict'] else FAIL_MARK}" for v in results.get("verdicts", [])]
+    gate = results.get("gate")
+    if gate:
+        marks.insert(0, f"**gate {PASS_MARK if gate['verdict'] else FAIL_MARK}**")
+    return " ".join(marks)
+
+
+def _key_metric(results: dict[str, Any]) -> str:
+    key = results.get("key_metric") or {}
+    value = key.get("value")
+    return f"{key.get('name', '')}: {value:.3f}" if isinstance(value, (int, float)) else ""
+
+
+def _params_diff(record: RunRecord) -> str:
+    return ", ".join(f"`{k}={v!r}`" for k, v in record.overrides.items()) or "defaults"
+
+
+def _started(record: RunRecord) -> str:
+    return record.results.get("provenance", {}).get("started", "")[:16].replace("T", " ")
+
+
+def _run_page(record: RunRecord, canonical: RunRecord | None, prefix: str) -> str | None:
+    if canonical and record.run_id == canonical.run_id:
+        return f"{prefix}reports/{record.experiment}.ipynb"
+    if record.ok:
+        return f"{prefix}runs/{record.experiment}/{record.run_id}.ipynb"
+    return None
+
+
+def overview_page(statuses: list[ExperimentStatus], stamp: str) -> str:
+    lines = [WIDE_PAGE + "# Experiment reports", "",
+             f"Every report is a parameterized notebook executed by papermill; each execution is a versioned run. "
+             f"This site was built from the run store at version **{stamp}**. *Fresh* means the canonical run "
+             f"still matches the current notebook, code, pinned requirements and data; *stale* says what changed.", "",
+             "| Experiment | Question | Headline | Verdicts | Key metric | Canonical run | Status |",
+             "|---|---|---|---|---|---|---|"]
+    for status in statuses:
+        title = _title(status.experiment)
+        failure = ""
+        if status.latest_failure:
+            error = status.latest_failure.results.get("error", {})
+            failure = f" ⚠️ latest run `{status.latest_failure.run_id}` failed: {error.get('exception', '')}"
+        if status.canonical is None:
+            lines.append(f"| {_cell(title)} | | no successful run yet | | | | {_cell(status.state + failure)} |")
+            continue
+        results = status.canonical.results
+        lines.append(
+            f"| [{_cell(title)}](reports/{status.experiment}.ipynb) | {_cell(results.get('question', ''))} "
+            f"| {_cell(results.get('headline', ''))} | {_cell(_verdicts(results))} | {_cell(_key_metric(results))} "
+            f"| [`{status.canonical.run_id}`](history/{status.experiment}.md) ({_started(status.canonical)}) "
+            f"| **{status.state}**: {_cell(status.reason + failure)} |")
+    lines += ["", "Each report's **history** page lists every run of it, variants included.", ""]
+    return "\n".join(lines)
+
+
+def history_page(experiment: str, runs: list[RunRecord], canonical: RunRecord | None) -> str:
+    lines = [WIDE_PAGE + f"# History: {_title(experiment)}", "",
+             f"Every execution of `notebooks/{experiment}.ipynb`, newest first. The canonical run (★) is the latest "
+             f"successful run with default parameters; the others are variants "
+             f"(`make run EXP={experiment} P=\"name=value ...\"`).", "",
+             "| Run | Started (UTC) | Status | Parameters vs defaults | Key metric | Verdicts | Duration |",
+             "|---|---|---|---|---|---|---|"]
+    for record in reversed(runs):
+        page = _run_page(record, canonical, "../")
+        star = " ★" if canonical and record.run_id == canonical.run_id else ""
+        name = f"[`{record.run_id}`]({page}){star}" if page else f"`{record.run_id}`"
+        status = record.status if record.ok else f"**failed**: {record.results.get('error', {}).get('exception', '')}"
+        lines.append(f"| {name} | {_started(record)} | {_cell(status)} | {_cell(_params_diff(record))} "
+                     f"| {_cell(_key_metric(record.results))} | {_cell(_verdicts(record.results))} "
+                     f"| {record.results.get('duration_s', 0):.0f} s |")
+    return "\n".join(lines) + "\n"
+
+
+def report_notebook(record: RunRecord, status_line: str, *, depth: int) -> nbformat.NotebookNode:
+    """The executed notebook with a run banner after the title; the injected parameters cell collapsed."""
+    notebook = nbformat.read(record.path / "report.ipynb", as_version=4)
+    notebook = copy.deepcopy(notebook)
+    git = record.results.get("provenance", {}).get("git", {})
+    banner = (f"**Run** `{record.run_id}` · started {_started(record)} UTC · {record.results.get('duration_s', 0):.0f} s "
+              f"· parameters: {_params_diff(record)} · code `{git.get('commit', '')[:10]}"
+              f"{'+dirty' if git.get('dirty') else ''}` · {status_line} · "
+              f"[all runs]({'../' * depth}history/{record.experiment}.md)")
+    for cell in notebook.cells:
+        if "injected-parameters" in cell.metadata.get("tags", []):
+            cell.metadata["tags"] = sorted(set(cell.metadata["tags"]) | {"hide-input"})
+    notebook.cells.insert(1, nbformat.v4.new_markdown_cell(banner))
+    for cell in notebook.cells:
+        cell.pop("id", None)
+    notebook.nbformat_minor = 4
+    return notebook
+
+
+def _write_if_changed(path: Path, text: str, written: set[Path]) -> bool:
+    """Write ``text`` unless the file already holds it (keeps mtimes for Sphinx's incremental build)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    written.add(path)
+    if path.is_file() and path.read_text() == text:
+        return False
+    path.write_text(text)
+    return True
+
+
+def _remove_stale_pages(folder: Path, keep: set[Path]) -> None:
+    if folder.is_dir():
+        for path in folder.rglob("*"):
+            if path.is_file() and path not in keep:
+                path.unlink()
+
+
+def assemble(store: Store | None = None, book_dir: Path = BOOK_DIR) -> tuple[str, bool]:
+    """Write every generated page and the toc into ``book_dir``.
+
+    Returns a digest of all the site's inputs and whether the toc or config changed (Sphinx's incremental
+    build does not notice those, so the caller then rebuilds every page).
+    """
+    store = store or Store()
+    stamp = version_stamp()
+    statuses = [experiment_status(e, store) for e in list_experiments()]
+    written: set[Path] = set()
+    toc_reports, toc_history = [], []
+    for status in statuses:
+        experiment = status.experiment
+        runs = store.runs(experiment)
+        if status.canonical:
+            notebook = report_notebook(status.canonical, f"canonical run, **{status.state}**", depth=1)
+            _write_if_changed(book_dir / "reports" / f"{experiment}.ipynb", nbformat.writes(notebook), written)
+            toc_reports.append({"file": f"reports/{experiment}", "title": _short_title(experiment)})
+        variants = []
+        for record in runs:
+            page = _run_page(record, status.canonical, "")
+            if page and page.startswith("runs/"):
+                notebook = report_notebook(record, "variant run" if record.overrides else "earlier default run",
+                                           depth=2)
+                _write_if_changed(book_dir / page, nbformat.writes(notebook), written)
+                label = ", ".join(f"{k}={v}" for k, v in record.overrides.items()) or "defaults (superseded)"
+                variants.append({"file": page.removesuffix(".ipynb"), "title": f"{record.run_id[:15]} · {label}"})
+        _write_if_changed(book_dir / "history" / f"{experiment}.md", history_page(experiment, runs, status.canonical),
+                          written)
+        entry: dict[str, Any] = {"file": f"history/{experiment}", "title": _short_title(experiment)}
+        if variants:
+            entry["sections"] = list(reversed(variants))
+        toc_history.append(entry)
+    _write_if_changed(book_dir / "overview.md", overview_page(statuses, stamp), written)
+    parts = [{"caption": "Reports", "chapters": toc_reports}] if toc_reports else []
+    parts += [{"caption": "Run history", "chapters": toc_history},
+              {"caption": "About", "chapters": [{"file": name.removesuffix(".md")} for name in HAND_WRITTEN
+                                                if name.endswith(".md")]}]
+    toc = {"format": "jb-book", "root": "overview", "parts": parts}
+    structure_changed = _write_if_changed(book_dir / "_toc.yml", yaml.safe_dump(toc, sort_keys=False), written)
+    config = yaml.safe_load((PROJECT_ROOT / "_config.yml").read_text())
+    footer = f"<p>expbook site version {stamp}</p>"
+    config.setdefault("html", {})["extra_footer"] = footer
+    # an explicit sphinx html_theme_options replaces the one Jupyter Book derives from html:, so set it there too
+    config.setdefault("sphinx", {}).setdefault("config", {}).setdefault("html_theme_options", {})["extra_footer"] = footer
+    structure_changed |= _write_if_changed(book_dir / "_config.generated.yml", yaml.safe_dump(config, sort_keys=False),
+                                           written)
+    for folder in ("reports", "history", "runs"):
+        _remove_stale_pages(book_dir / folder, written)
+    digest = hashlib.sha256()
+    for path in sorted(written) + [book_dir / name for name in HAND_WRITTEN]:
+        digest.update(str(path.relative_to(book_dir)).encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest(), structure_changed
+
+
+def build_book(*, store: Store | None = None, book_dir: Path = BOOK_DIR, force: bool = False, echo=print) -> Path:
+    """Assemble the pages and render them with Jupyter Book into ``book_dir/_build/html``.
+
+    Skipped when the digest of every input equals the one of the last successful build.
+    """
+    digest, structure_changed = assemble(store, book_dir)
+    index = book_dir / "_build" / "html" / "index.html"
+    stamp_file = book_dir / STAMP_NAME
+    if not force and index.is_file() and stamp_file.is_file() and stamp_file.read_text() == digest:
+        echo("book: site up to date, nothing rebuilt")
+        return index
+    stamp_file.unlink(missing_ok=True)
+    command = [sys.executable, "-c", "from jupyter_book.cli.main import main; main()", "build", str(book_dir),
+               "--config", str(book_dir / "_config.generated.yml"), "--toc", str(book_dir / "_toc.yml"),
+               "--path-output", str(book_dir), "-W", "-n", "--keep-going"] + (["--all"] if structure_changed else [])
+    echo("book: building the site with Jupyter Book ...")
+    result = subprocess.run(command, cwd=PROJECT_ROOT, capture_output=True, text=True)
+    if result.returncode != 0:
+        tail = "\n".join((result.stdout + result.stderr).strip().splitlines()[-25:])
+        raise ExpbookError(f"jupyter-book build failed:\n{tail}")
+    stamp_file.write_text(digest)
+    return index

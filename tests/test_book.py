@@ -1,0 +1,70 @@
+"""A strict Jupyter Book build of a store holding a canonical run and a variant."""
+
+import re
+import shutil
+
+import nbformat
+import pytest
+
+from expbook import PROJECT_ROOT
+from expbook.book import HAND_WRITTEN, build_book, experiment_status
+from expbook.runner import run_experiment
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def site(tiny_store, tiny_run, tmp_path_factory):
+    variant = run_experiment("two_stage_diagnosis", {"seed": 7}, store=tiny_store, progress=False,
+                             echo=lambda *_: None).record
+    book_dir = tmp_path_factory.mktemp("book")
+    for name in HAND_WRITTEN:
+        (book_dir / name).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(PROJECT_ROOT / "book" / name, book_dir / name)
+    messages = []
+    index = build_book(store=tiny_store, book_dir=book_dir, echo=messages.append)
+    return {"html": index.parent, "book_dir": book_dir, "variant": variant, "store": tiny_store, "messages": messages}
+
+
+def test_overview_lists_the_experiment_with_headline_verdicts_and_status(site, tiny_run):
+    html = (site["html"] / "overview.html").read_text()
+    assert "Two-stage diagnosis" in html and tiny_run.results["headline"][:40] in html
+    assert "S1 ✅" in html or "S1 ❌" in html
+    assert "site version" in html
+
+
+def test_report_page_shows_conclusions_and_every_figure(site):
+    html = (site["html"] / "reports" / "two_stage_diagnosis.html").read_text()
+    assert "Conclusions" in html and "Headline." in html and "Leakage audit" in html
+    images = re.findall(r'<img[^>]+src="([^"]+)"', html)
+    assert len(images) >= 3
+    for src in images:
+        assert (site["html"] / "reports" / src).resolve().is_file(), src
+
+
+def test_history_lists_every_run_and_links_the_variant_page(site, tiny_run):
+    html = (site["html"] / "history" / "two_stage_diagnosis.html").read_text()
+    variant = site["variant"]
+    assert tiny_run.run_id in html and variant.run_id in html and "seed=7" in html
+    assert (site["html"] / "runs" / "two_stage_diagnosis" / f"{variant.run_id}.html").is_file()
+
+
+def test_no_page_loads_anything_from_another_host(site):
+    for page in site["html"].rglob("*.html"):
+        text = page.read_text()
+        external = re.findall(r'<(?:script|link|img|iframe)[^>]+(?:src|href)="(?:https?:)?//[^"]+"', text)
+        assert not external, f"{page.name}: {external[:3]}"
+
+
+def test_rebuilding_with_nothing_changed_is_a_no_op(site):
+    messages = []
+    build_book(store=site["store"], book_dir=site["book_dir"], echo=messages.append)
+    assert messages == ["book: site up to date, nothing rebuilt"]
+
+
+def test_a_variant_run_does_not_replace_the_canonical_report(site, tiny_run):
+    status = experiment_status("two_stage_diagnosis", site["store"])
+    assert status.canonical.is_default and status.canonical.run_id != site["variant"].run_id
+    assert status.state == "fresh"
+    banner = nbformat.read(site["book_dir"] / "reports" / "two_stage_diagnosis.ipynb", as_version=4).cells[1].source
+    assert f"`{status.canonical.run_id}`" in banner and site["variant"].run_id not in banner
