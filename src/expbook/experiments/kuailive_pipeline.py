@@ -1,0 +1,114 @@
+"""The KuaiLive pipeline shared by every gift-value report: data → features → split → models → scores.
+
+Data and features are cached by content (``expbook.cache``), so two reports that ask for the
+same data parameters read one feature table instead of computing it twice.
+"""
+
+from __future__ import annotations
+
+import inspect
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from expbook.cache import cache_root, cached_parquet, fingerprint_folder, stable_hash
+from expbook.data import kuailive as kuailive_adapter
+from expbook.data.kuailive import load_kuailive
+from expbook.data.kuailive_synth import KuaiLiveSpec, ensure_synthetic_kuailive
+from expbook.features import kuailive as kuailive_features
+from expbook.features.kuailive import assign_split, build_features
+from expbook.models.gbdt import (GBDTConfig, TrainedModel, train_direct_regressor, train_stage1_classifier,
+                                 train_stage2_regressor)
+
+
+@dataclass(frozen=True)
+class PreparedData:
+    """The feature table with a ``split`` column, and where it came from."""
+
+    frame: pd.DataFrame
+    feature_columns: tuple[str, ...]
+    data_dir: Path
+    data_fingerprint: str
+    feature_key: str
+    feature_cache_hit: bool
+    timings: dict[str, float] = field(default_factory=dict)
+
+    def part(self, split: str) -> tuple[np.ndarray, np.ndarray]:
+        rows = self.frame["split"].to_numpy() == split
+        return (self.frame.loc[rows, list(self.feature_columns)].to_numpy(dtype=np.float32),
+                self.frame.loc[rows, "label"].to_numpy(dtype=np.float64))
+
+
+def resolve_data(data_dir: str | None, spec: KuaiLiveSpec) -> tuple[Path, str]:
+    """(folder, fingerprint): the user's real KuaiLive folder, or the generator's cached output for ``spec``."""
+    if data_dir:
+        folder = Path(data_dir).expanduser()
+        if not folder.is_dir():
+            from expbook.errors import DataError
+            raise DataError(f"{folder}: data_dir is not a folder")
+        return folder, "files:" + fingerprint_folder(folder)
+    folder = ensure_synthetic_kuailive(spec, cache_root())
+    return folder, "synthetic:" + folder.name
+
+
+def prepare(data_dir: str | None, spec: KuaiLiveSpec, *, leaky: bool, val_days: int, test_days: int) -> PreparedData:
+    """Load (or generate) the data and build — or read from cache — the split feature table."""
+    timings = {}
+    start = time.perf_counter()
+    folder, fingerprint = resolve_data(data_dir, spec)
+    timings["data_s"] = time.perf_counter() - start
+    code = inspect.getsource(kuailive_features) + inspect.getsource(kuailive_adapter)
+    key = stable_hash(fingerprint, leaky, val_days, test_days, code)
+
+    def build() -> pd.DataFrame:
+        table = build_features(load_kuailive(folder), leaky=leaky)
+        frame = table.frame
+        frame["split"] = assign_split(frame["day"].to_numpy(), val_days=val_days, test_days=test_days)
+        frame.attrs["feature_columns"] = list(table.feature_columns)
+        return frame
+
+    start = time.perf_counter()
+    frame, hit = cached_parquet("kuailive-features", key, build)
+    timings["features_s"] = time.perf_counter() - start
+    excluded = {"user_id", "streamer_id", "live_id", "timestamp", "day", "label", "is_gift", "split"}
+    features = tuple(c for c in frame.columns if c not in excluded)
+    return PreparedData(frame, features, folder, fingerprint, key, hit, timings)
+
+
+@dataclass(frozen=True)
+class GiftModels:
+    direct: TrainedModel
+    stage1: TrainedModel
+    stage2: TrainedModel
+    train_seconds: float
+
+
+def fit_gift_models(data: PreparedData, config: GBDTConfig) -> GiftModels:
+    """Direct regressor, stage-1 classifier and stage-2 conditional regressor on train, early-stopped on val."""
+    start = time.perf_counter()
+    X_train, y_train = data.part("train")
+    X_val, y_val = data.part("val")
+    kwargs = {"feature_names": data.feature_columns, "config": config}
+    models = (train_direct_regressor(X_train, y_train, X_val, y_val, **kwargs),
+              train_stage1_classifier(X_train, y_train, X_val, y_val, **kwargs),
+              train_stage2_regressor(X_train, y_train, X_val, y_val, **kwargs))
+    return GiftModels(*models, train_seconds=time.perf_counter() - start)
+
+
+@dataclass(frozen=True)
+class HeldOutScores:
+    """Test labels and the raw model outputs on the test days."""
+
+    y: np.ndarray
+    direct: np.ndarray  # predicted log1p(y)
+    p: np.ndarray  # stage 1: P(y > 0)
+    m: np.ndarray  # stage 2: predicted log1p(y) given y > 0
+
+
+def score_test(data: PreparedData, models: GiftModels) -> HeldOutScores:
+    X_test, y_test = data.part("test")
+    return HeldOutScores(y_test, models.direct.predict(X_test), models.stage1.predict(X_test),
+                      models.stage2.predict(X_test))

@@ -1,0 +1,266 @@
+"""Two-stage diagnosis: why does p(x)·m(x) lose to direct regression, and is the protocol clean?
+
+Methods scored on the test days (all ranking scores; higher = more valuable):
+
+* Direct: d(x), the direct regressor's log1p(y).
+* Two-Stage: p(x)·m(x) on the log scale (the seed's choice). No smearing correction: Duan's
+  smearing multiplies exp(m) by one constant, which cannot change a ranking of p·exp(m), and
+  on the log scale it would add a constant to m — we keep the seed's score so the
+  decomposition below is comparable with it.
+* Stage1-only: p(x). Stage2-only: m(x) extrapolated to every row (an out-of-distribution use).
+* Oracle-p: 1[y>0]·m(x) (a perfect stage 1). Oracle-m: p(x)·m*(x) with m* = log1p(y) on the
+  gift rows and m(x) elsewhere (a perfect stage 2). Binary upper bound: 1[y>0].
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from sklearn.metrics import roc_auc_score
+
+from expbook.data.kuailive import KuaiLiveData, day_index
+from expbook.data.kuailive_synth import KuaiLiveSpec
+from expbook.experiments.kuailive_pipeline import HeldOutScores, prepare
+from expbook.features.kuailive import RESULT_LEAKAGE_COLUMNS, build_features
+from expbook.models.gbdt import GBDTConfig, train_direct_regressor
+from expbook.metrics.bootstrap import bootstrap_metrics
+from expbook.metrics.ranking import (ndcg_at_k, revenue_capture_at_k, spearman, top_k_capture,
+                                     whale_precision_recall_at_k)
+from expbook.report import Verdict, all_of, threshold_rule
+
+FRACTIONS = (0.01, 0.05, 0.10)
+MAIN_METHODS = ("Direct", "Two-Stage", "Stage1-only", "Stage2-only")
+
+
+def method_scores(scores: HeldOutScores) -> dict[str, np.ndarray]:
+    """Ranking score of every method (see module docstring), on the test rows."""
+    gift = scores.y > 0
+    return {
+        "Direct": scores.direct,
+        "Two-Stage": scores.p * scores.m,
+        "Stage1-only": scores.p,
+        "Stage2-only": scores.m,
+        "Oracle-p": gift * scores.m,
+        "Oracle-m": scores.p * np.where(gift, np.log1p(scores.y), scores.m),
+        "Binary upper bound": gift.astype(np.float64),
+    }
+
+
+def evaluate_methods(y: np.ndarray, methods: dict[str, np.ndarray], *, ndcg_k: int,
+                     whale_quantile: float) -> tuple[pd.DataFrame, float]:
+    """One row per method: Top-K% capture (set overlap), RevCap@K%, NDCG@k, Spearman (all, gifts), whales.
+
+    Whales are gift rows with value at or above the ``whale_quantile`` of test gift values.
+    Returns the table and the whale threshold.
+    """
+    gift = y > 0
+    whale_threshold = float(np.quantile(y[gift], whale_quantile)) if gift.any() else np.inf
+    rows = []
+    for name, score in methods.items():
+        row = {"method": name}
+        for f in FRACTIONS:
+            row[f"top{f:.0%}_capture"] = top_k_capture(y, score, f)
+            row[f"revcap@{f:.0%}"] = revenue_capture_at_k(y, score, f)
+        row[f"ndcg@{ndcg_k}"] = ndcg_at_k(y, score, ndcg_k)
+        row["spearman_all"] = spearman(y, score)
+        row["spearman_gift"] = spearman(y[gift], score[gift]) if gift.sum() > 2 else np.nan
+        row["whale_precision@1%"], row["whale_recall@1%"] = whale_precision_recall_at_k(y, score, 0.01, whale_threshold)
+        rows.append(row)
+    return pd.DataFrame(rows).set_index("method"), whale_threshold
+
+
+def bootstrap_table(y: np.ndarray, methods: dict[str, np.ndarray], *, ndcg_k: int, n_boot: int,
+                    seed: int) -> pd.DataFrame:
+    """95% CIs of Top-1% capture, RevCap@1% and NDCG@k for the four real (non-oracle) methods."""
+    metrics = {"top1%_capture": lambda t, s: top_k_capture(t, s, 0.01),
+               "revcap@1%": lambda t, s: revenue_capture_at_k(t, s, 0.01),
+               f"ndcg@{ndcg_k}": lambda t, s: ndcg_at_k(t, s, ndcg_k)}
+    return bootstrap_metrics(y, {m: methods[m] for m in MAIN_METHODS}, metrics, n_boot=n_boot, seed=seed)
+
+
+@dataclass(frozen=True)
+class Decomposition:
+    """Top-1% capture gains of the oracles over the real two-stage model (fractions, not pp)."""
+
+    two_stage: float
+    direct: float
+    stage1_only: float
+    stage2_only: float
+    oracle_p_gain: float
+    oracle_m_gain: float
+    spearman_gift_stage2: float
+    spearman_gift_direct: float
+
+
+def decompose(table: pd.DataFrame) -> Decomposition:
+    top1 = table["top1%_capture"]
+    return Decomposition(
+        two_stage=top1["Two-Stage"], direct=top1["Direct"], stage1_only=top1["Stage1-only"],
+        stage2_only=top1["Stage2-only"], oracle_p_gain=top1["Oracle-p"] - top1["Two-Stage"],
+        oracle_m_gain=top1["Oracle-m"] - top1["Two-Stage"],
+        spearman_gift_stage2=table.loc["Stage2-only", "spearman_gift"],
+        spearman_gift_direct=table.loc["Direct", "spearman_gift"])
+
+
+@dataclass(frozen=True)
+class LeakageAudit:
+    """Findings about the features the main models used; ``findings`` > 0 means a protocol problem.
+
+    Only structural problems count as findings. A feature with a very high single-feature AUC is listed
+    for the reader, but not counted: an AUC cannot tell leakage from a genuinely strong signal.
+    """
+
+    result_leakage_columns: tuple[str, ...]
+    overlap_rows: int  # val/test rows at or before the last train timestamp
+    future_information_rows: int  # rows whose features change when the future is removed
+    checked_rows: int
+    suspicious_features: tuple[str, ...]  # single-feature AUC for y>0 above the threshold
+    single_feature_auc: dict[str, float]
+
+    @property
+    def findings(self) -> int:
+        return len(self.result_leakage_columns) + int(self.overlap_rows > 0) + int(self.future_information_rows > 0)
+
+
+def time_overlap_rows(timestamp: np.ndarray, split: np.ndarray) -> int:
+    """Val/test rows whose timestamp is not strictly after the last train row."""
+    last_train = timestamp[split == "train"].max()
+    return int(((split != "train") & (timestamp <= last_train)).sum())
+
+
+def future_information_rows(data: KuaiLiveData, frame: pd.DataFrame, feature_columns: tuple[str, ...], *,
+                            leaky: bool, check_day: int) -> tuple[int, int]:
+    """Rows of ``check_day`` whose features differ when every event after that day is deleted.
+
+    A past-only feature cannot change; a full-period aggregate or an outcome column does.
+    Returns (rows that changed, rows checked).
+    """
+    origin = int(data.click["timestamp"].min())
+    keep_click = day_index(data.click["timestamp"], origin) <= check_day
+    keep_gift = day_index(data.gift["timestamp"], origin) <= check_day
+    truncated = KuaiLiveData(click=data.click[keep_click].reset_index(drop=True),
+                             gift=data.gift[keep_gift].reset_index(drop=True), user=data.user,
+                             streamer=data.streamer, room=data.room)
+    cut = build_features(truncated, leaky=leaky).frame
+    rows = frame["day"].to_numpy() == check_day
+    full_rows = frame.loc[rows].sort_values(["timestamp", "user_id", "streamer_id"], kind="stable")
+    cut_rows = cut.loc[cut["day"].to_numpy() == check_day].sort_values(["timestamp", "user_id", "streamer_id"],
+                                                                        kind="stable")
+    columns = [c for c in feature_columns if c in cut_rows.columns]
+    a = full_rows[columns].to_numpy(dtype=np.float64)
+    b = cut_rows[columns].to_numpy(dtype=np.float64)
+    differs = ~np.isclose(a, b, equal_nan=True)
+    return int(differs.any(axis=1).sum()), int(rows.sum())
+
+
+def single_feature_auc(frame: pd.DataFrame, feature_columns: tuple[str, ...], split: str = "test") -> dict[str, float]:
+    """max(AUC, 1−AUC) of each feature alone for y>0 on ``split`` (NaN filled with the minimum)."""
+    rows = frame["split"].to_numpy() == split
+    target = frame.loc[rows, "label"].to_numpy() > 0
+    if target.all() or not target.any():
+        return {c: float("nan") for c in feature_columns}
+    result = {}
+    for column in feature_columns:  # a loop over ~30 columns, each one vectorised
+        values = frame.loc[rows, column].to_numpy(dtype=np.float64)
+        values = np.where(np.isnan(values), np.nanmin(values) - 1 if np.isfinite(np.nanmin(values)) else 0, values)
+        auc = roc_auc_score(target, values)
+        result[column] = float(max(auc, 1 - auc))
+    return result
+
+
+def leakage_audit(data: KuaiLiveData, frame: pd.DataFrame, feature_columns: tuple[str, ...], *, leaky: bool,
+                  max_single_feature_auc: float) -> LeakageAudit:
+    """Audit the features the main models used: outcome columns, time overlap, future information, AUCs."""
+    test_days = np.unique(frame.loc[frame["split"] == "test", "day"])
+    changed, checked = future_information_rows(data, frame, feature_columns, leaky=leaky, check_day=int(test_days[0]))
+    aucs = single_feature_auc(frame, feature_columns)
+    return LeakageAudit(
+        result_leakage_columns=tuple(c for c in feature_columns if c in RESULT_LEAKAGE_COLUMNS),
+        overlap_rows=time_overlap_rows(frame["timestamp"].to_numpy(), frame["split"].to_numpy()),
+        future_information_rows=changed, checked_rows=checked,
+        suspicious_features=tuple(c for c, a in aucs.items() if a >= max_single_feature_auc),
+        single_feature_auc=aucs)
+
+
+def leakage_inflation(data_dir: str | None, spec: KuaiLiveSpec, *, main_leaky: bool, main_direct_top1: float,
+                      val_days: int, test_days: int, config: GBDTConfig) -> tuple[float, float]:
+    """(leaky Top-1%, past-only Top-1%) of the direct model: retrain it under the protocol not used as main."""
+    other = prepare(data_dir, spec, leaky=not main_leaky, val_days=val_days, test_days=test_days)
+    (X_train, y_train), (X_val, y_val), (X_test, y_test) = (other.part(s) for s in ("train", "val", "test"))
+    model = train_direct_regressor(X_train, y_train, X_val, y_val, feature_names=other.feature_columns, config=config)
+    other_top1 = top_k_capture(y_test, model.predict(X_test), 0.01)
+    return (main_direct_top1, other_top1) if main_leaky else (other_top1, main_direct_top1)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Thresholds:
+    """Decision thresholds of the hypothesis rules (fractions of Top-1% capture unless stated)."""
+
+    main_min_gain: float
+    h1_min_gain: float
+    h2_min_drop: float
+    h3_min_gap: float
+
+
+def hypothesis_verdicts(d: Decomposition, audit: LeakageAudit, inflation: float, t: Thresholds) -> list[Verdict]:
+    """H1–H4 and the stage-1 bottleneck verdict, each from an explicit rule on measured values."""
+    two = "{:.2f}".format
+    return [
+        all_of("H1", "Is too little stage-2 training data the main cause?", [
+            threshold_rule("H1", "", d.oracle_m_gain, ">=", t.h1_min_gain, label="oracle-m gain", fmt=_pp),
+            threshold_rule("H1", "", d.oracle_m_gain - d.oracle_p_gain, ">", 0.0,
+                           label="oracle-m gain − oracle-p gain", fmt=_pp)],
+               evidence=f"a perfect stage 2 adds {_pp(d.oracle_m_gain)} Top-1%, a perfect stage 1 {_pp(d.oracle_p_gain)}"),
+        threshold_rule("H2", "Does multiplying p×m amplify errors?", d.stage1_only - d.two_stage, ">=", t.h2_min_drop,
+                       label="Top-1%(Stage1-only) − Top-1%(Two-Stage)", fmt=_pp,
+                       evidence=f"Stage1-only {d.stage1_only:.1%} vs Two-Stage {d.two_stage:.1%}"),
+        all_of("H3", "Is stage 2 out of distribution (good on gifts, bad on all rows)?", [
+            threshold_rule("H3", "", d.spearman_gift_stage2 - d.spearman_gift_direct, ">=", 0.0,
+                           label="Spearman_gift(stage 2) − Spearman_gift(Direct)", fmt=two),
+            threshold_rule("H3", "", d.direct - d.stage2_only, ">=", t.h3_min_gap,
+                           label="Top-1%(Direct) − Top-1%(Stage2-only)", fmt=_pp)],
+               evidence=(f"gift-subset Spearman: stage 2 {d.spearman_gift_stage2:.2f} vs Direct "
+                         f"{d.spearman_gift_direct:.2f}; Top-1% on all rows: Stage2-only {d.stage2_only:.1%} vs "
+                         f"Direct {d.direct:.1%}")),
+        threshold_rule("H4", "Is there a feature/protocol problem (leakage audit)?", audit.findings, ">", 0,
+                       label="audit findings", fmt="{:.0f}",
+                       evidence=(f"outcome columns: {', '.join(audit.result_leakage_columns) or 'none'}; "
+                                 f"{audit.overlap_rows} rows overlap train in time; "
+                                 f"{audit.future_information_rows}/{audit.checked_rows} rows change without the future; "
+                                 f"leaky vs past-only Top-1% inflation {_pp(inflation)}")),
+        all_of("S1", "Is stage 1 (who gifts) the bottleneck?", [
+            threshold_rule("S1", "", d.oracle_p_gain, ">=", t.main_min_gain, label="oracle-p gain", fmt=_pp),
+            threshold_rule("S1", "", d.oracle_p_gain - d.oracle_m_gain, ">", 0.0,
+                           label="oracle-p gain − oracle-m gain", fmt=_pp)],
+               evidence=f"oracle-p {_pp(d.oracle_p_gain)} vs oracle-m {_pp(d.oracle_m_gain)} Top-1%"),
+    ]
+
+
+def _pp(fraction: float) -> str:
+    """A difference of two shares in signed percentage points: 0.516 -> '+51.6 pp'."""
+    return f"{fraction * 100:+.1f} pp"
+
+
+def headline(d: Decomposition, verdicts: list[Verdict]) -> str:
+    """One sentence, every number and clause chosen by the measured values."""
+    by_id = {v.id: v for v in verdicts}
+    if d.two_stage < d.direct:
+        lead = f"Two-Stage trails Direct on Top-1% capture ({d.two_stage:.1%} vs {d.direct:.1%})"
+    else:
+        lead = f"Two-Stage matches or beats Direct on Top-1% capture ({d.two_stage:.1%} vs {d.direct:.1%})"
+    if by_id["S1"].verdict:
+        cause = (f"the bottleneck is stage 1 — a perfect classifier would add {_pp(d.oracle_p_gain)} "
+                 f"against {_pp(d.oracle_m_gain)} for a perfect stage 2")
+    elif by_id["H1"].verdict:
+        cause = (f"the bottleneck is stage 2 — a perfect amount model would add {_pp(d.oracle_m_gain)} "
+                 f"against {_pp(d.oracle_p_gain)} for a perfect classifier")
+    else:
+        cause = (f"neither stage dominates the error (oracle gains {_pp(d.oracle_p_gain)} for stage 1, "
+                 f"{_pp(d.oracle_m_gain)} for stage 2)")
+    ranks = "better" if d.spearman_gift_stage2 > d.spearman_gift_direct else "no better"
+    tail = (f"; stage 2 ranks the gifts {ranks} than Direct (Spearman {d.spearman_gift_stage2:.2f} vs "
+            f"{d.spearman_gift_direct:.2f})")
+    protocol = "" if not by_id["H4"].verdict else "; but the leakage audit flags the protocol, so treat these numbers as inflated"
+    return f"{lead}; {cause}{tail}{protocol}."
