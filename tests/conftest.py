@@ -15,6 +15,7 @@ from expbook.store import Store
 
 # Small enough to execute in ~15 s on 2 cores, large enough for every metric to be defined.
 TINY = {"scale": 0.004, "n_boot": 10, "num_boost_round": 80}
+TINY_RERANK = {"scale": 0.004, "num_boost_round": 80, "m_values": [5, 20, 60]}
 
 
 def with_defaults(source: Path, target: Path, defaults: dict) -> Path:
@@ -36,7 +37,8 @@ def with_defaults(source: Path, target: Path, defaults: dict) -> Path:
 def tiny_notebooks(tmp_path_factory):
     """The real notebooks with tiny size defaults, so a tiny run is a *default* (canonical) run."""
     folder = tmp_path_factory.mktemp("notebooks")
-    with_defaults(PROJECT_ROOT / "notebooks" / "two_stage_diagnosis.ipynb", folder / "two_stage_diagnosis.ipynb", TINY)
+    for name, tiny in (("two_stage_diagnosis", TINY), ("recall_rerank", TINY_RERANK)):
+        with_defaults(PROJECT_ROOT / "notebooks" / f"{name}.ipynb", folder / f"{name}.ipynb", tiny)
     patch = pytest.MonkeyPatch()
     patch.setattr(runner, "NOTEBOOK_DIR", folder)
     yield folder

@@ -10,6 +10,7 @@ seed = 0  # random seed
 scale = 0.1  # size
 m_values = [50, 100]  # sweep
 leaky = False  # switch
+pool: Literal["test", "day"] = "test"  # candidate pool
 '''
 
 
@@ -19,7 +20,7 @@ def specs():
 
 def test_cell_gives_defaults_types_and_comments():
     s = specs()
-    assert [n for n in s] == ["data_dir", "seed", "scale", "m_values", "leaky"]
+    assert [n for n in s] == ["data_dir", "seed", "scale", "m_values", "leaky", "pool"]
     assert s["data_dir"].type_text == "str | None" and s["data_dir"].comment == "real data folder"
     assert s["m_values"].type_text == "list[int]"
 
@@ -30,16 +31,18 @@ def test_unknown_name_is_rejected_with_the_closest_valid_name():
 
 
 @pytest.mark.parametrize("name,value", [("seed", 0.5), ("seed", "7x"), ("leaky", 1), ("m_values", [1, "a"]),
-                                        ("scale", True), ("data_dir", 3)])
+                                        ("scale", True), ("data_dir", 3), ("pool", "dya")])
 def test_wrong_types_are_rejected(name, value):
     with pytest.raises(ParameterError, match=f"parameter '{name}'"):
         resolve_parameters("exp", specs(), {name: value})
 
 
 def test_valid_overrides_resolve_and_ints_widen_to_float():
-    resolved = resolve_parameters("exp", specs(), {"scale": 1, "data_dir": "/data", "m_values": [100, 300]})
+    resolved = resolve_parameters("exp", specs(), {"scale": 1, "data_dir": "/data", "m_values": [100, 300],
+                                                   "pool": "day"})
     assert resolved["scale"] == 1.0 and isinstance(resolved["scale"], float)
-    assert overrides_against_defaults(specs(), resolved) == {"scale": 1.0, "data_dir": "/data", "m_values": [100, 300]}
+    assert overrides_against_defaults(specs(), resolved) == {"scale": 1.0, "data_dir": "/data", "m_values": [100, 300],
+                                                             "pool": "day"}
     assert overrides_against_defaults(specs(), resolve_parameters("exp", specs(), {"seed": 0})) == {}
 
 

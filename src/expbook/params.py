@@ -2,7 +2,8 @@
 
 We parse the cell ourselves (``ast``) instead of trusting papermill, which only warns on unknown
 names and drops ``x: int | None = None`` annotations. Each line must be ``name = literal`` or
-``name: type = literal`` with a trailing ``# comment`` documenting it.
+``name: type = literal`` with a trailing ``# comment`` documenting it. Types: int, float, str, bool,
+dict, list[T], unions with ``|`` and ``Literal["a", "b"]`` for a fixed set of choices.
 """
 
 from __future__ import annotations
@@ -62,6 +63,10 @@ def _checker(node: ast.expr) -> Checker:
     if isinstance(node, ast.Subscript) and isinstance(node.value, ast.Name) and node.value.id == "list":
         item = _checker(node.slice)
         return lambda v: isinstance(v, list) and all(item(x) for x in v)
+    if isinstance(node, ast.Subscript) and isinstance(node.value, ast.Name) and node.value.id == "Literal":
+        choices = ast.literal_eval(node.slice)
+        choices = choices if isinstance(choices, tuple) else (choices,)
+        return lambda v: any(v == c and type(v) is type(c) for c in choices)
     raise ValueError(f"unsupported parameter type annotation {ast.unparse(node)!r}")
 
 

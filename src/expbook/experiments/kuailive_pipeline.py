@@ -112,3 +112,15 @@ def score_test(data: PreparedData, models: GiftModels) -> HeldOutScores:
     X_test, y_test = data.part("test")
     return HeldOutScores(y_test, models.direct.predict(X_test), models.stage1.predict(X_test),
                       models.stage2.predict(X_test))
+
+
+def candidate_pools(data: PreparedData, pool: str) -> np.ndarray | None:
+    """Pool id of each test row: ``None`` for one pool (the whole test set), else the row's day or day-hour."""
+    test = data.frame.loc[data.frame["split"].to_numpy() == "test"]
+    if pool == "test":
+        return None
+    if pool == "day":
+        return test["day"].to_numpy()
+    if pool == "hour":
+        return test["day"].to_numpy() * 24 + test["hour"].to_numpy()
+    raise ValueError(f"pool must be 'test', 'day' or 'hour', got {pool!r}")

@@ -20,6 +20,7 @@ __all__ = [
     "revenue_capture_at_k",
     "ndcg_at_k",
     "spearman",
+    "average_ranks",
     "whale_precision_recall_at_k",
 ]
 
@@ -121,7 +122,7 @@ def ndcg_at_k(y_true, y_score, k: int) -> float:
     return float(mean_gain @ group_discount / idcg)
 
 
-def _average_ranks(values: np.ndarray) -> np.ndarray:
+def average_ranks(values: np.ndarray) -> np.ndarray:
     """1-based ranks, ties get the mean of the ranks they span (scipy ``rankdata(method='average')``)."""
     order = np.argsort(values, kind="mergesort")
     sorted_values = values[order]
@@ -137,8 +138,8 @@ def _average_ranks(values: np.ndarray) -> np.ndarray:
 def spearman(y_true, y_score) -> float:
     """Spearman rank correlation: Pearson correlation of average ranks. NaN if either side is constant."""
     y_true, y_score = _as_1d(y_true, y_score)
-    rank_true = _average_ranks(y_true) - (y_true.size + 1) / 2.0
-    rank_score = _average_ranks(y_score) - (y_true.size + 1) / 2.0
+    rank_true = average_ranks(y_true) - (y_true.size + 1) / 2.0
+    rank_score = average_ranks(y_score) - (y_true.size + 1) / 2.0
     denominator = math.sqrt(float(rank_true @ rank_true) * float(rank_score @ rank_score))
     if denominator == 0:
         return float("nan")

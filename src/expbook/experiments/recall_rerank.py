@@ -1,0 +1,160 @@
+"""Recall → rerank: the direct model recalls its top M, stage 2's m(x) re-orders them.
+
+Final ranking for a candidate pool of N rows: the M rows with the highest direct score come
+first, ordered by m(x); the remaining N − M rows follow in direct order.
+
+Why Top-K% can be frozen: the final top K (K = ⌊f·N⌋) is the whole re-ranked head plus the next
+K − M rows by direct whenever M ≤ K — exactly the direct model's own top K. Re-ranking then
+changes only the *order* inside the head (what NDCG@k with k < M sees), never the top-K *set*
+(what Top-K% capture and RevCap@K% see). Only M > K lets m(x) move rows into or out of the top K.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from expbook.metrics.ranking import (average_ranks, k_for_fraction, ndcg_at_k, revenue_capture_at_k, spearman,
+                                     top_k_capture, topk_membership)
+from expbook.report import Verdict, all_of, threshold_rule
+
+
+def rank_normalise(score: np.ndarray) -> np.ndarray:
+    """Average rank / n, in (0, 1]: puts two scores on one scale without changing either ordering."""
+    score = np.asarray(score, dtype=np.float64)
+    return average_ranks(score) / score.size
+
+
+def recall_rerank_score(direct: np.ndarray, m: np.ndarray, top_m: int) -> np.ndarray:
+    """A score whose descending order is: direct's top ``top_m`` by m(x), then the rest by direct.
+
+    The head is picked with ``np.argpartition`` (O(n)); ties at the boundary go to the lower row index.
+    """
+    n = direct.size
+    score = rank_normalise(direct)  # in (0, 1]
+    if top_m >= n:
+        return 2.0 + rank_normalise(m)
+    head = np.argpartition(-direct, top_m - 1)[:top_m]
+    score[head] = 2.0 + rank_normalise(m[head])  # above every tail row
+    return score
+
+
+def fusion_score(direct: np.ndarray, m: np.ndarray, alpha: float) -> np.ndarray:
+    """α·rank(direct) + (1 − α)·rank(m) on rank-normalised scores."""
+    return alpha * rank_normalise(direct) + (1 - alpha) * rank_normalise(m)
+
+
+def recall_coverage(y: np.ndarray, direct: np.ndarray, top_m: int, fraction: float) -> float:
+    """Share of the true top ``fraction`` (by value, ties fractional) that lands in direct's top M."""
+    k = k_for_fraction(y.size, fraction)
+    true_top = topk_membership(y, k)
+    head = np.zeros(y.size)
+    head[np.argpartition(-direct, min(top_m, y.size) - 1)[:top_m]] = 1.0
+    return float(true_top @ head / k)
+
+
+def ranking_metrics(y: np.ndarray, score: np.ndarray, *, ndcg_k: int) -> dict[str, float]:
+    """The report's metric set for one ranking (both Top-K% definitions, labelled)."""
+    return {
+        "top1%_capture": top_k_capture(y, score, 0.01), "revcap@1%": revenue_capture_at_k(y, score, 0.01),
+        "top5%_capture": top_k_capture(y, score, 0.05), "revcap@5%": revenue_capture_at_k(y, score, 0.05),
+        f"ndcg@{ndcg_k}": ndcg_at_k(y, score, ndcg_k), "spearman": spearman(y, score),
+    }
+
+
+def pooled_metrics(y: np.ndarray, score: np.ndarray, pools: np.ndarray | None, *, ndcg_k: int) -> dict[str, float]:
+    """Metrics over one candidate pool, or the mean over per-request pools (one loop step per pool)."""
+    if pools is None:
+        return ranking_metrics(y, score, ndcg_k=ndcg_k)
+    rows = [ranking_metrics(y[pools == p], score[pools == p], ndcg_k=ndcg_k) for p in np.unique(pools)]
+    return pd.DataFrame(rows).mean(skipna=True).to_dict()
+
+
+def pooled(fn, y: np.ndarray, direct: np.ndarray, m: np.ndarray, pools: np.ndarray | None, **kwargs) -> np.ndarray:
+    """Apply a score construction ``fn(direct, m, **kwargs)`` inside each pool (whole set if ``pools`` is None)."""
+    if pools is None:
+        return fn(direct, m, **kwargs)
+    score = np.empty(y.size)
+    for pool in np.unique(pools):
+        rows = pools == pool
+        score[rows] = fn(direct[rows], m[rows], **kwargs)
+    return score
+
+
+def m_sweep(y: np.ndarray, direct: np.ndarray, m: np.ndarray, m_values: list[int], *, ndcg_k: int,
+            pools: np.ndarray | None) -> pd.DataFrame:
+    """Per M: recall coverage of the true top 1% / 5%, the re-ranked metrics, and the frozen-set case."""
+    rows = []
+    for top_m in m_values:
+        score = pooled(recall_rerank_score, y, direct, m, pools, top_m=top_m)
+        groups = [np.ones(y.size, bool)] if pools is None else [pools == p for p in np.unique(pools)]
+        coverage = {f"coverage_top{int(f * 100)}%": float(np.mean([recall_coverage(y[g], direct[g], top_m, f)
+                                                                     for g in groups])) for f in (0.01, 0.05)}
+        pool_sizes = [int(g.sum()) for g in groups]
+        frozen = all(top_m <= k_for_fraction(n, 0.01) for n in pool_sizes)
+        rows.append({"M": top_m, **coverage, **pooled_metrics(y, score, pools, ndcg_k=ndcg_k),
+                     "top1%_set_frozen": frozen})
+    return pd.DataFrame(rows).set_index("M")
+
+
+def fusion_sweep(y: np.ndarray, direct: np.ndarray, m: np.ndarray, alphas: list[float], *, ndcg_k: int,
+                 pools: np.ndarray | None) -> pd.DataFrame:
+    rows = [{"alpha": a, **pooled_metrics(y, pooled(fusion_score, y, direct, m, pools, alpha=a), pools,
+                                          ndcg_k=ndcg_k)} for a in alphas]
+    return pd.DataFrame(rows).set_index("alpha")
+
+
+@dataclass(frozen=True)
+class FrozenSetExplanation:
+    """Which side of M ≤ K each M is on, for the reader (K = 1% of the candidate pool)."""
+
+    pool_size: int
+    k_top1: int
+    frozen_m: tuple[int, ...]
+    open_m: tuple[int, ...]
+    best_m: int
+
+    def sentence(self) -> str:
+        frozen = ", ".join(map(str, self.frozen_m)) or "none"
+        opened = ", ".join(map(str, self.open_m)) or "none"
+        case = "≤" if self.best_m in self.frozen_m else ">"
+        effect = ("so the re-ranked top-1% *set* is exactly Direct's: Top-1% capture and RevCap@1% cannot move, "
+                  "only the order inside the head (NDCG) can" if case == "≤" else
+                  "so m(x) can promote rows from direct ranks K+1…M into the top 1%, and Top-1% can move either way")
+        return (f"The candidate pool holds {self.pool_size:,} rows, so the top 1% is K = {self.k_top1:,} rows. "
+                f"For M ∈ {{{frozen}}} (M ≤ K) re-ranking cannot change the top-1% set; for M ∈ {{{opened}}} it can. "
+                f"This run's best M = {self.best_m} is in the M {case} K case, {effect}.")
+
+
+def explain_frozen_set(pool_size: int, m_values: list[int], best_m: int) -> FrozenSetExplanation:
+    k = k_for_fraction(pool_size, 0.01)
+    return FrozenSetExplanation(pool_size, k, tuple(v for v in m_values if v <= k), tuple(v for v in m_values if v > k),
+                                best_m)
+
+
+def gate_verdicts(rerank: dict[str, float], direct: dict[str, float], *, gate_top1: float,
+                  ndcg_k: int) -> tuple[list[Verdict], Verdict]:
+    """H5.1 (Top-1% ≥ gate_top1), H5.2 (NDCG@k > Direct's) and the gate = both."""
+    ndcg = f"ndcg@{ndcg_k}"
+    h51 = threshold_rule("H5.1", "Does recall-rerank keep Top-1% capture at or above the gate?",
+                         rerank["top1%_capture"], ">=", gate_top1, label="Top-1%(Recall-Rerank)", fmt="{:.1%}",
+                         evidence=f"Direct: {direct['top1%_capture']:.1%}")
+    h52 = threshold_rule("H5.2", f"Does recall-rerank raise NDCG@{ndcg_k} above Direct's?",
+                         rerank[ndcg] - direct[ndcg], ">", 0.0, label=f"NDCG@{ndcg_k}(RR) − NDCG@{ndcg_k}(Direct)",
+                         fmt="{:+.3f}", evidence=f"{rerank[ndcg]:.3f} vs {direct[ndcg]:.3f}")
+    gate = all_of("Gate", "Adopt recall-rerank?", [h51, h52],
+                  evidence="Top-1% at the gate AND a better NDCG than Direct")
+    return [h51, h52], gate
+
+
+def decision(gate: Verdict, parts: list[Verdict], best_m: int, ndcg_k: int) -> str:
+    """The computed decision sentence."""
+    h51, h52 = parts
+    if gate.verdict:
+        return (f"Gate passed: recall-rerank with M = {best_m} keeps Top-1% at {h51.value_text} (rule {h51.rule}) and "
+                f"raises NDCG@{ndcg_k} by {h52.value_text} — adopt it.")
+    reasons = [p.rule + f" fails ({p.value_text})" for p in parts if not p.verdict]
+    keep = "keep Direct-only" + (f", but use the re-ranked list where NDCG@{ndcg_k} matters" if h52.verdict else "")
+    return f"Gate failed at M = {best_m}: {'; '.join(reasons)} — {keep}."

@@ -1,0 +1,86 @@
+"""Recall-rerank construction, the frozen top-K set, fusion, pools, and the gate rule."""
+
+import numpy as np
+import pytest
+
+from expbook.experiments import recall_rerank as rr
+from expbook.metrics.ranking import k_for_fraction, ndcg_at_k, top_k_capture
+
+
+def _candidates(seed=0, n=20_000):
+    rng = np.random.default_rng(seed)
+    y = np.where(rng.random(n) < 0.03, rng.exponential(40, n), 0.0)
+    direct = np.log1p(y) * 0.5 + rng.normal(0, 1, n)
+    m = np.log1p(y) + rng.normal(0, 0.3, n)
+    return y, direct, m
+
+
+def test_head_is_directs_top_m_ordered_by_m_then_the_tail_by_direct():
+    direct = np.array([5.0, 4, 3, 2, 1, 0])
+    m = np.array([0.0, 1, 9, 8, 7, 6])
+    order = np.argsort(-rr.recall_rerank_score(direct, m, top_m=3))
+    np.testing.assert_array_equal(order, [2, 1, 0, 3, 4, 5])
+
+
+@pytest.mark.parametrize("top_m", [10, 50, 200])
+def test_when_m_is_at_most_k_the_top_k_set_and_capture_equal_directs(top_m):
+    y, direct, m = _candidates()
+    k = k_for_fraction(y.size, 0.01)  # 200
+    assert top_m <= k
+    reranked = rr.recall_rerank_score(direct, m, top_m)
+    assert set(np.argsort(-reranked)[:k]) == set(np.argsort(-direct)[:k])
+    assert top_k_capture(y, reranked, 0.01) == pytest.approx(top_k_capture(y, direct, 0.01))
+
+
+def test_when_m_exceeds_k_a_better_m_can_raise_top1_and_ndcg():
+    y, direct, m = _candidates()
+    reranked = rr.recall_rerank_score(direct, m, 2000)
+    assert top_k_capture(y, reranked, 0.01) > top_k_capture(y, direct, 0.01)
+    assert ndcg_at_k(y, reranked, 100) > ndcg_at_k(y, direct, 100)
+
+
+def test_coverage_is_the_share_of_the_true_top_k_in_the_head():
+    y = np.array([10.0, 9, 8, 0, 0, 0, 0, 0, 0, 0])
+    direct = np.array([1.0, 0, 0, 5, 4, 3, 2, 1.5, 0, 0])  # item 0 ranks 6th, items 1 and 2 last
+    assert rr.recall_coverage(y, direct, top_m=5, fraction=0.3) == 0.0
+    assert rr.recall_coverage(y, direct, top_m=6, fraction=0.3) == pytest.approx(1 / 3)
+    assert rr.recall_coverage(y, direct, top_m=10, fraction=0.3) == pytest.approx(1.0)
+
+
+def test_fusion_endpoints_are_the_two_rankings():
+    y, direct, m = _candidates(1, 2000)
+    assert np.array_equal(np.argsort(rr.fusion_score(direct, m, 1.0), kind="stable"),
+                          np.argsort(rr.rank_normalise(direct), kind="stable"))
+    assert top_k_capture(y, rr.fusion_score(direct, m, 0.0), 0.05) == pytest.approx(top_k_capture(y, m, 0.05))
+
+
+def test_per_pool_scores_rank_inside_each_pool_only():
+    y, direct, m = _candidates(2, 3000)
+    pools = np.repeat([0, 1, 2], 1000)
+    score = rr.pooled(rr.recall_rerank_score, y, direct, m, pools, top_m=20)
+    for pool in range(3):
+        rows = pools == pool
+        np.testing.assert_allclose(score[rows], rr.recall_rerank_score(direct[rows], m[rows], 20))
+
+
+def test_explanation_states_which_case_the_best_m_is_in():
+    text = rr.explain_frozen_set(163_000, [50, 100, 200, 500, 1000, 5000], best_m=200).sentence()
+    assert "K = 1,630" in text and "M ≤ K case" in text and "{5000}" in text
+    assert "M > K case" in rr.explain_frozen_set(10_000, [50, 100, 200], best_m=200).sentence()
+
+
+@pytest.mark.parametrize("gate_top1,expected", [(0.50, True), (0.60, False)])
+def test_gate_flips_when_the_threshold_crosses_the_measured_top1(gate_top1, expected):
+    rerank = {"top1%_capture": 0.55, "ndcg@100": 0.30}
+    direct = {"top1%_capture": 0.55, "ndcg@100": 0.15}
+    parts, gate = rr.gate_verdicts(rerank, direct, gate_top1=gate_top1, ndcg_k=100)
+    assert gate.verdict is expected and parts[0].verdict is expected and parts[1].verdict is True
+    sentence = rr.decision(gate, parts, 200, 100)
+    assert ("Gate passed" in sentence) is expected
+    assert "keep Direct-only" in sentence or expected
+
+
+def test_gate_fails_without_an_ndcg_gain_even_with_top1_at_the_gate():
+    parts, gate = rr.gate_verdicts({"top1%_capture": 0.9, "ndcg@100": 0.1}, {"top1%_capture": 0.5, "ndcg@100": 0.2},
+                                   gate_top1=0.5, ndcg_k=100)
+    assert parts[0].verdict and not parts[1].verdict and not gate.verdict
