@@ -112,7 +112,7 @@ def _jsonable(value: Any) -> Any:
 
 def record(*, experiment: str, metrics: dict[str, Any], verdicts: list[Verdict], headline: str,
            key_metric: tuple[str, float], question: str = "", gate: Verdict | None = None,
-           tables: dict[str, pd.DataFrame] | None = None, diagnostics: dict[str, Any] | None = None) -> Path:
+           tables: dict[str, pd.DataFrame] | None = None, diagnostics: dict[str, Any] | None = None) -> None:
     """Write the notebook's results to ``results.json`` in the run folder (the runner adds provenance).
 
     ``key_metric`` is (label, value) shown on the overview; ``gate`` (optional) is the pass/fail
@@ -133,6 +133,4 @@ def record(*, experiment: str, metrics: dict[str, Any], verdicts: list[Verdict],
         "tables": {name: table.to_dict(orient="records") for name, table in (tables or {}).items()},
         "diagnostics": diagnostics or {},
     }
-    path = folder / "results.json"
-    path.write_text(json.dumps(_jsonable(payload), indent=1, ensure_ascii=False))
-    return path
+    (folder / "results.json").write_text(json.dumps(_jsonable(payload), indent=1, ensure_ascii=False))

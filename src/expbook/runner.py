@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import difflib
+import json
 import logging
 import os
 import re
@@ -14,8 +16,6 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-
-import json
 
 import nbformat
 import papermill
@@ -38,13 +38,16 @@ ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 
 
 def list_experiments() -> list[str]:
-    return sorted(p.stem for p in NOTEBOOK_DIR.glob("*.ipynb"))
+    """Notebook names in reading order: ``metadata.expbook.order`` (then name) of each notebook."""
+    def order(path: Path) -> tuple[int, str]:
+        metadata = json.loads(path.read_text()).get("metadata", {}).get("expbook", {})
+        return int(metadata.get("order", 999)), path.stem
+    return [p.stem for p in sorted(NOTEBOOK_DIR.glob("*.ipynb"), key=order)]
 
 
 def notebook_path(experiment: str) -> Path:
     path = NOTEBOOK_DIR / f"{experiment}.ipynb"
     if not path.is_file():
-        import difflib
         close = difflib.get_close_matches(experiment, list_experiments(), n=1)
         hint = f"did you mean '{close[0]}'? " if close else ""
         raise ParameterError(f"unknown experiment '{experiment}': {hint}(known: {', '.join(list_experiments())})")
@@ -52,20 +55,30 @@ def notebook_path(experiment: str) -> Path:
 
 
 class _LabelledEngine(NBClientEngine):
-    """papermill's nbclient engine, with the progress bar naming the experiment and the current cell."""
+    """papermill's nbclient engine, showing the experiment, the current cell and the elapsed time.
+
+    On a terminal the tqdm bar carries it; elsewhere (CI logs, files) one plain line per code cell.
+    """
 
     label = ""
+    plain_lines = False
 
     @classmethod
     def execute_managed_notebook(cls, nb_man, kernel_name, **kwargs):
         original_start = nb_man.cell_start
         total = len(nb_man.nb.cells)
+        started = time.perf_counter()
 
         def cell_start(cell, cell_index=None, **kw):
             original_start(cell, cell_index, **kw)
-            if nb_man.pbar is not None and cell_index is not None:
-                first_line = next((line for line in cell.source.splitlines() if line.strip()), "")[:40]
+            if cell_index is None:
+                return
+            first_line = next((line for line in cell.source.splitlines() if line.strip()), "")[:40]
+            if nb_man.pbar is not None:
                 nb_man.pbar.set_description(f"{cls.label} cell {cell_index + 1}/{total} {first_line!r}")
+            elif cls.plain_lines and cell.cell_type == "code":
+                print(f"  {cls.label}: cell {cell_index + 1}/{total} at {time.perf_counter() - started:5.1f} s "
+                      f"{first_line!r}", file=sys.stderr, flush=True)
 
         nb_man.cell_start = cell_start
         return super().execute_managed_notebook(nb_man, kernel_name, **kwargs)
@@ -216,6 +229,8 @@ def run_experiment(experiment: str, overrides: dict[str, Any], *, store: Store |
     (tmp / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     kernel = _kernel_name()
     _LabelledEngine.label = experiment
+    terminal = sys.stderr.isatty()
+    _LabelledEngine.plain_lines = progress and not terminal
     error = None
     try:
         with _sigterm_as_interrupt(), _run_environment(tmp):
@@ -224,7 +239,8 @@ def run_experiment(experiment: str, overrides: dict[str, Any], *, store: Store |
                 papermill.execute_notebook(
                     str(path), str(tmp / "report.ipynb"), parameters=params, kernel_name=kernel, language="python",
                     cwd=str(tmp),
-                    engine_name="expbook", progress_bar={"desc": experiment, "leave": False} if progress else False,
+                    engine_name="expbook",
+                    progress_bar={"desc": experiment, "leave": False} if progress and terminal else False,
                     kernel_manager_class=_IPCKernelManager)
             except PapermillExecutionError as exc:
                 error = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
@@ -255,5 +271,5 @@ def run_experiment(experiment: str, overrides: dict[str, Any], *, store: Store |
         where = f"cell {failure['cell']}" if failure["cell"] else "the notebook"
         raise RunFailed(f"{experiment} failed in {where}: {failure['exception']} (stored as run {run_id}; "
                         f"the last good report is unchanged; log: {record.path / 'log.txt'})")
-    echo(f"{experiment}: done in {duration:.1f} s -> {record.path.relative_to(store.root.parent) if store.root.parent in record.path.parents else record.path}")
+    echo(f"{experiment}: done in {duration:.1f} s -> {record.path}")
     return RunOutcome(record, cached=False)
