@@ -35,7 +35,8 @@ run: $(INSTALLED) ## run one notebook: make run EXP=recall_rerank P="seed=7 gate
 status: $(INSTALLED) ## show each experiment's canonical run and whether (and why) it is stale
 	$(PY) -m expbook status
 
-test: $(INSTALLED) ## run the test suite (unit tests, tiny notebook smoke runs, a strict site build)
+test: $(INSTALLED) ## lint, then the test suite (unit tests, tiny notebook executions, a strict site build)
+	$(PY) -m ruff check src tests bench
 	$(PY) -m pytest -q
 
 bench: $(INSTALLED) ## print performance tables (not part of make test)

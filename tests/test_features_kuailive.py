@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from expbook.data.kuailive import KuaiLiveData, load_kuailive
+from expbook.data.kuailive import load_kuailive
 from expbook.data.kuailive_synth import KuaiLiveSpec, generate_kuailive
 from expbook.experiments.two_stage import future_information_rows, time_overlap_rows
 from expbook.features.kuailive import assign_split, build_features, click_labels

@@ -8,8 +8,15 @@ import pytest
 from scipy.stats import spearmanr
 from sklearn.metrics import ndcg_score
 
-from expbook.metrics.ranking import (k_for_fraction, ndcg_at_k, revenue_capture_at_k, spearman, top_k_capture,
-                                     topk_membership, whale_precision_recall_at_k)
+from expbook.metrics.ranking import (
+    k_for_fraction,
+    ndcg_at_k,
+    revenue_capture_at_k,
+    spearman,
+    top_k_capture,
+    topk_membership,
+    whale_precision_recall_at_k,
+)
 
 
 def _tie_break_orders(values: np.ndarray):

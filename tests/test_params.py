@@ -1,8 +1,13 @@
 import pytest
 
 from expbook.errors import ParameterError
-from expbook.params import (overrides_against_defaults, parse_assignments, parse_parameters_cell, parse_value,
-                            resolve_parameters)
+from expbook.params import (
+    overrides_against_defaults,
+    parse_assignments,
+    parse_parameters_cell,
+    parse_value,
+    resolve_parameters,
+)
 
 CELL = '''
 data_dir: str | None = None  # real data folder

@@ -65,8 +65,9 @@ def test_per_pool_scores_rank_inside_each_pool_only():
 
 def test_explanation_states_which_case_the_best_m_is_in():
     text = rr.explain_frozen_set(163_000, [50, 100, 200, 500, 1000, 5000], best_m=200).sentence()
-    assert "K = 1,630" in text and "M ≤ K case" in text and "{5000}" in text
+    assert "K = 1,630" in text and "M ≤ K case" in text and "{5000} (M > K)" in text
     assert "M > K case" in rr.explain_frozen_set(10_000, [50, 100, 200], best_m=200).sentence()
+    assert "no M in this sweep exceeds K" in rr.explain_frozen_set(163_000, [50, 100], best_m=100).sentence()
 
 
 @pytest.mark.parametrize("gate_top1,expected", [(0.50, True), (0.60, False)])

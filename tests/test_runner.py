@@ -8,8 +8,8 @@ import time
 
 import nbformat
 import pytest
-from conftest import TINY, folders, run_cli
 
+from conftest import TINY, folders, run_cli
 from expbook import PROJECT_ROOT, runner
 from expbook.errors import RunFailed
 from expbook.runner import run_experiment

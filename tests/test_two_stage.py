@@ -6,8 +6,16 @@ import numpy as np
 import pytest
 
 from expbook.experiments.kuailive_pipeline import HeldOutScores
-from expbook.experiments.two_stage import (Decomposition, LeakageAudit, Thresholds, decompose, evaluate_methods,
-                                           headline, hypothesis_verdicts, method_scores)
+from expbook.experiments.two_stage import (
+    Decomposition,
+    LeakageAudit,
+    Thresholds,
+    decompose,
+    evaluate_methods,
+    headline,
+    hypothesis_verdicts,
+    method_scores,
+)
 
 THRESHOLDS = Thresholds(main_min_gain=0.10, h1_min_gain=0.10, h2_min_drop=0.02, h3_min_gap=0.05)
 CLEAN = LeakageAudit((), 0, 0, 100, (), {})

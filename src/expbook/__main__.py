@@ -1,3 +1,5 @@
-from expbook.cli import main
 import sys
+
+from expbook.cli import main
+
 sys.exit(main())

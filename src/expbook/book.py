@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import copy
 import hashlib
-import json
 import subprocess
 import sys
 from dataclasses import dataclass

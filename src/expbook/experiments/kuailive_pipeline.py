@@ -20,8 +20,13 @@ from expbook.data.kuailive import load_kuailive
 from expbook.data.kuailive_synth import KuaiLiveSpec, ensure_synthetic_kuailive
 from expbook.features import kuailive as kuailive_features
 from expbook.features.kuailive import assign_split, build_features
-from expbook.models.gbdt import (GBDTConfig, TrainedModel, train_direct_regressor, train_stage1_classifier,
-                                 train_stage2_regressor)
+from expbook.models.gbdt import (
+    GBDTConfig,
+    TrainedModel,
+    train_direct_regressor,
+    train_stage1_classifier,
+    train_stage2_regressor,
+)
 
 
 @dataclass(frozen=True)

@@ -16,8 +16,15 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from expbook.metrics.ranking import (average_ranks, k_for_fraction, ndcg_at_k, revenue_capture_at_k, spearman,
-                                     top_k_capture, topk_membership)
+from expbook.metrics.ranking import (
+    average_ranks,
+    k_for_fraction,
+    ndcg_at_k,
+    revenue_capture_at_k,
+    spearman,
+    top_k_capture,
+    topk_membership,
+)
 from expbook.report import Verdict, all_of, threshold_rule
 
 
@@ -117,15 +124,19 @@ class FrozenSetExplanation:
     best_m: int
 
     def sentence(self) -> str:
-        frozen = ", ".join(map(str, self.frozen_m)) or "none"
-        opened = ", ".join(map(str, self.open_m)) or "none"
         case = "≤" if self.best_m in self.frozen_m else ">"
+        sides = []
+        if self.frozen_m:
+            sides.append(f"for M ∈ {{{', '.join(map(str, self.frozen_m))}}} (M ≤ K) re-ranking cannot change the top-1% set")
+        if self.open_m:
+            sides.append(f"for M ∈ {{{', '.join(map(str, self.open_m))}}} (M > K) it can")
+        if not self.open_m:
+            sides.append("no M in this sweep exceeds K")
         effect = ("so the re-ranked top-1% *set* is exactly Direct's: Top-1% capture and RevCap@1% cannot move, "
                   "only the order inside the head (NDCG) can" if case == "≤" else
                   "so m(x) can promote rows from direct ranks K+1…M into the top 1%, and Top-1% can move either way")
-        return (f"The candidate pool holds {self.pool_size:,} rows, so the top 1% is K = {self.k_top1:,} rows. "
-                f"For M ∈ {{{frozen}}} (M ≤ K) re-ranking cannot change the top-1% set; for M ∈ {{{opened}}} it can. "
-                f"This run's best M = {self.best_m} is in the M {case} K case, {effect}.")
+        return (f"The candidate pool holds {self.pool_size:,} rows, so the top 1% is K = {self.k_top1:,} rows: "
+                f"{'; '.join(sides)}. This run's best M = {self.best_m} is in the M {case} K case, {effect}.")
 
 
 def explain_frozen_set(pool_size: int, m_values: list[int], best_m: int) -> FrozenSetExplanation:

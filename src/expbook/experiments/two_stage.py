@@ -24,10 +24,15 @@ from expbook.data.kuailive import KuaiLiveData, day_index
 from expbook.data.kuailive_synth import KuaiLiveSpec
 from expbook.experiments.kuailive_pipeline import HeldOutScores, prepare
 from expbook.features.kuailive import RESULT_LEAKAGE_COLUMNS, build_features
-from expbook.models.gbdt import GBDTConfig, train_direct_regressor
 from expbook.metrics.bootstrap import bootstrap_metrics
-from expbook.metrics.ranking import (ndcg_at_k, revenue_capture_at_k, spearman, top_k_capture,
-                                     whale_precision_recall_at_k)
+from expbook.metrics.ranking import (
+    ndcg_at_k,
+    revenue_capture_at_k,
+    spearman,
+    top_k_capture,
+    whale_precision_recall_at_k,
+)
+from expbook.models.gbdt import GBDTConfig, train_direct_regressor
 from expbook.report import Verdict, all_of, threshold_rule
 
 FRACTIONS = (0.01, 0.05, 0.10)
