@@ -6,10 +6,9 @@ import subprocess
 import sys
 import time
 
-import nbformat
 import pytest
 
-from conftest import TINY, folders, run_cli
+from conftest import TINY, fixture_notebook, folders, run_cli
 from expbook import PROJECT_ROOT, runner
 from expbook.errors import RunFailed
 from expbook.runner import run_experiment
@@ -76,16 +75,7 @@ def test_verdicts_are_computed_a_near_perfect_stage1_flips_them(tiny_store, tiny
 
 
 def _fixture_notebook(folder, body: str):
-    notebook = nbformat.v4.new_notebook(cells=[
-        nbformat.v4.new_markdown_cell("# Fixture: a tiny notebook\n\nDoes the runner handle it?"),
-        nbformat.v4.new_code_cell("x = 1  # a knob\nsleep_s = 0.0  # pause", metadata={"tags": ["parameters"]}),
-        nbformat.v4.new_code_cell(body),
-        nbformat.v4.new_code_cell("from expbook.report import record, threshold_rule\n"
-                                  "record(experiment='fixture', metrics={'x': x}, headline='ok.', key_metric=('x', x),\n"
-                                  "       verdicts=[threshold_rule('V', 'x positive?', x, '>', 0, label='x')])"),
-    ])
-    folder.mkdir(exist_ok=True)
-    nbformat.write(notebook, folder / "fixture.ipynb")
+    fixture_notebook(folder, body=body)
 
 
 def test_a_failing_notebook_is_stored_as_failed_and_never_replaces_the_good_run(tmp_path, monkeypatch):

@@ -21,7 +21,7 @@ import nbformat
 from expbook import PACKAGE_DIR, PROJECT_ROOT
 from expbook.cache import fingerprint_folder, stable_hash
 
-THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMEXPR_NUM_THREADS")
+THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMEXPR_NUM_THREADS", "OMP_WAIT_POLICY")
 COMPONENT_LABELS = {"notebook": "notebook source", "params": "parameters", "code": "expbook package code",
                     "data": "data fingerprint", "requirements": "pinned requirements"}
 

@@ -118,6 +118,9 @@ def _run_environment(run_dir: Path):
     os.environ["PYTHONHASHSEED"] = "0"
     for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMEXPR_NUM_THREADS"):
         os.environ.setdefault(name, DEFAULT_THREADS)
+    # idle OpenMP threads sleep instead of spinning: two runs sharing the cores (a sweep with -j 2)
+    # would otherwise burn each other's CPU time in busy-wait loops
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     try:
         yield
     finally:
@@ -201,6 +204,17 @@ def _now() -> dt.datetime:
     return dt.datetime.now(dt.timezone.utc)
 
 
+def resolve_run_parameters(experiment: str, overrides: dict[str, Any]) -> tuple[Path, dict[str, Any], dict[str, Any]]:
+    """(notebook, resolved params, overrides that differ from defaults); ``ParameterError`` on bad input."""
+    path = notebook_path(experiment)
+    try:
+        specs = read_parameter_specs(path)
+    except ValueError as exc:
+        raise ParameterError(f"{path.name}: {exc}") from None
+    params = resolve_parameters(experiment, specs, overrides)
+    return path, params, overrides_against_defaults(specs, params)
+
+
 def run_experiment(experiment: str, overrides: dict[str, Any], *, store: Store | None = None, force: bool = False,
                    progress: bool = True, echo=print) -> RunOutcome:
     """Run ``experiment`` with ``overrides`` (validated first) unless a run with the same cache key exists.
@@ -208,13 +222,7 @@ def run_experiment(experiment: str, overrides: dict[str, Any], *, store: Store |
     Raises ``ParameterError`` before anything is written, ``RunFailed`` after storing a failed run.
     """
     store = store or Store()
-    path = notebook_path(experiment)
-    try:
-        specs = read_parameter_specs(path)
-    except ValueError as exc:
-        raise ParameterError(f"{path.name}: {exc}") from None
-    params = resolve_parameters(experiment, specs, overrides)
-    variant = overrides_against_defaults(specs, params)
+    path, params, variant = resolve_run_parameters(experiment, overrides)
     components = key_components(path, params)
     key = cache_key(components)
     if not force and (existing := store.find_ok_by_key(experiment, key)):
