@@ -12,8 +12,10 @@ from expbook.errors import ExpbookError, ParameterError
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
+    from expbook.lock import store_lock
     from expbook.params import parse_assignments
-    from expbook.runner import list_experiments, run_experiment
+    from expbook.runner import list_experiments, resolve_run_parameters, run_experiment
+    from expbook.store import Store
 
     overrides = {}
     if args.file:
@@ -22,9 +24,16 @@ def _cmd_run(args: argparse.Namespace) -> int:
             raise ParameterError(f"{args.file}: expected a mapping of parameter names to values")
         overrides.update(loaded)
     overrides.update(parse_assignments(args.param or []))
-    if args.all:
-        if args.experiment or overrides:
-            raise ParameterError("--all runs every experiment with its defaults; it takes no EXP or -p")
+    if args.all and (args.experiment or overrides):
+        raise ParameterError("--all runs every experiment with its defaults; it takes no EXP or -p")
+    if not args.all and not args.experiment:
+        raise ParameterError("name an experiment (or --all)")
+    if not args.all:
+        resolve_run_parameters(args.experiment, overrides)  # bad input fails here, before the store is touched
+    with store_lock(Store().root, wait=args.wait):
+        if not args.all:
+            run_experiment(args.experiment, overrides, force=args.force, progress=not args.quiet)
+            return 0
         failures = []
         for experiment in list_experiments():
             try:
@@ -32,22 +41,46 @@ def _cmd_run(args: argparse.Namespace) -> int:
             except ExpbookError as exc:
                 print(f"error: {exc}", file=sys.stderr)
                 failures.append(experiment)
-        if failures:
-            print(f"{len(failures)} experiment(s) failed: {', '.join(failures)}", file=sys.stderr)
-            return 4
-        return 0
-    if not args.experiment:
-        raise ParameterError("name an experiment (or --all)")
-    run_experiment(args.experiment, overrides, force=args.force, progress=not args.quiet)
+    if failures:
+        print(f"{len(failures)} experiment(s) failed: {', '.join(failures)}", file=sys.stderr)
+        return 4
     return 0
 
 
 def _cmd_book(args: argparse.Namespace) -> int:
     from expbook.book import build_book
+    from expbook.lock import store_lock
+    from expbook.store import Store
 
-    site = build_book(force=args.force)
+    with store_lock(Store().root, wait=args.wait):
+        site = build_book(force=args.force)
     print(f"site: {site}")
     return 0
+
+
+def _cmd_compare(args: argparse.Namespace) -> int:
+    from expbook.compare import compare_runs, find_run, render_text
+
+    print(render_text(compare_runs(find_run(args.run_a), find_run(args.run_b)), limit=args.limit))
+    return 0
+
+
+def _cmd_sweep(args: argparse.Namespace) -> int:
+    from expbook.lock import store_lock
+    from expbook.runner import notebook_path
+    from expbook.store import Store
+    from expbook.sweep import load_sweeps, parse_grid, render_sweep_markdown, run_sweep
+
+    grid = parse_grid(args.experiment, notebook_path(args.experiment), args.param or [])
+    if not grid:
+        raise ParameterError("a sweep needs at least one axis: -p NAME V1,V2,...")
+    store = Store()
+    with store_lock(store.root, wait=args.wait):
+        result = run_sweep(args.experiment, grid, store=store, jobs=args.jobs, scheduler=args.scheduler)
+    sweep = next(s for s in load_sweeps(args.experiment, store) if s["sweep_id"] == result.sweep_id)
+    print(render_sweep_markdown(sweep, store, key_metrics=12))
+    print(f"manifest: {result.manifest}; `make book` adds the summary page to the site")
+    return 4 if result.failed else 0
 
 
 def _cmd_status(args: argparse.Namespace) -> int:
@@ -79,11 +112,26 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("-f", "--file", help="YAML file of parameter overrides")
     run.add_argument("--all", action="store_true", help="run every experiment with its default parameters")
     run.add_argument("--force", action="store_true", help="execute even if a run with the same cache key exists")
-    run.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    run.add_argument("-q", "--quiet", action="store_true", help="no progress display")
+    run.add_argument("--wait", action="store_true", help="wait for another process writing the run store")
     run.set_defaults(handler=_cmd_run)
     book = sub.add_parser("book", help="build the static site from the run store into book/_build/html")
     book.add_argument("--force", action="store_true", help="rebuild even if nothing changed")
+    book.add_argument("--wait", action="store_true", help="wait for another process writing the run store")
     book.set_defaults(handler=_cmd_book)
+    compare = sub.add_parser("compare", help="parameter diff, metric deltas and changed verdicts of two runs")
+    compare.add_argument("run_a", help="run id (or a unique prefix)")
+    compare.add_argument("run_b", help="run id (or a unique prefix)")
+    compare.add_argument("--limit", type=int, default=40, help="metrics to list (largest change first)")
+    compare.set_defaults(handler=_cmd_compare)
+    sweep = sub.add_parser("sweep", help="run a grid of variants (local processes or a Dask cluster) and summarise")
+    sweep.add_argument("experiment")
+    sweep.add_argument("-p", "--param", action="append", nargs=2, metavar=("NAME", "V1,V2"),
+                       help="an axis of the grid: -p seed 1,2,3 (repeatable: the grid is their product)")
+    sweep.add_argument("-j", "--jobs", type=int, default=1, help="local worker processes")
+    sweep.add_argument("--scheduler", help="address of a running Dask scheduler, e.g. tcp://127.0.0.1:8786")
+    sweep.add_argument("--wait", action="store_true", help="wait for another process writing the run store")
+    sweep.set_defaults(handler=_cmd_sweep)
     status = sub.add_parser("status", help="each experiment's canonical run and why it would re-run")
     status.set_defaults(handler=_cmd_status)
     params = sub.add_parser("params", help="list an experiment's parameters with defaults and documentation")

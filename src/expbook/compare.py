@@ -1,0 +1,167 @@
+"""Two runs side by side: parameter diff, metric deltas (with CIs where stored), verdicts that changed.
+
+Modelled on ``dvc exp diff``: only what differs is listed, largest metric changes first.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+from expbook.report import FAIL_MARK, PASS_MARK
+from expbook.store import RunRecord, Store
+
+
+def flatten_metrics(metrics: dict[str, Any], prefix: str = "") -> dict[str, float]:
+    """Numeric leaves of nested metrics as ``a.b.c`` keys; lists of records keyed by their first field."""
+    flat: dict[str, float] = {}
+    for key, value in metrics.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, bool):
+            flat[name] = float(value)
+        elif isinstance(value, (int, float)):
+            flat[name] = float(value)
+        elif isinstance(value, dict):
+            flat.update(flatten_metrics(value, name + "."))
+        elif isinstance(value, list) and value and all(isinstance(v, dict) for v in value) and key != "bootstrap":
+            for row in value:
+                first = next(iter(row))
+                flat.update(flatten_metrics({k: v for k, v in row.items() if k != first}, f"{name}.{first}={row[first]}."))
+    return flat
+
+
+def confidence_intervals(metrics: dict[str, Any]) -> dict[str, tuple[float, float]]:
+    """CIs stored as ``metrics.bootstrap`` rows (method, metric, ci_low, ci_high) -> ``methods.<method>.<metric>``."""
+    return {f"methods.{row['method']}.{row['metric']}": (row["ci_low"], row["ci_high"])
+            for row in metrics.get("bootstrap", []) if row.get("ci_low") is not None}
+
+
+@dataclass(frozen=True)
+class MetricDelta:
+    name: str
+    a: float | None
+    b: float | None
+    ci_a: tuple[float, float] | None
+    ci_b: tuple[float, float] | None
+
+    @property
+    def delta(self) -> float:
+        if self.a is None or self.b is None:
+            return math.nan
+        return self.b - self.a
+
+    @property
+    def outside_ci(self) -> bool:
+        """B's value lies outside A's interval (a hint of a real change, not a test)."""
+        return bool(self.ci_a and self.b is not None and not self.ci_a[0] <= self.b <= self.ci_a[1])
+
+
+@dataclass(frozen=True)
+class VerdictChange:
+    id: str
+    question: str
+    a: bool | None
+    b: bool | None
+
+    @property
+    def changed(self) -> bool:
+        return self.a != self.b
+
+
+@dataclass(frozen=True)
+class Comparison:
+    a: RunRecord
+    b: RunRecord
+    params: list[tuple[str, Any, Any]]
+    metrics: list[MetricDelta]
+    verdicts: list[VerdictChange]
+
+    @property
+    def changed_verdicts(self) -> list[VerdictChange]:
+        return [v for v in self.verdicts if v.changed]
+
+
+def _verdicts(record: RunRecord) -> dict[str, dict]:
+    found = {v["id"]: v for v in record.results.get("verdicts", [])}
+    if record.results.get("gate"):
+        found["Gate"] = record.results["gate"]
+    return found
+
+
+def compare_runs(a: RunRecord, b: RunRecord) -> Comparison:
+    params_a, params_b = a.results.get("params", {}), b.results.get("params", {})
+    params = [(k, params_a.get(k), params_b.get(k)) for k in sorted(set(params_a) | set(params_b))
+              if params_a.get(k) != params_b.get(k)]
+    flat_a, flat_b = flatten_metrics(a.results.get("metrics", {})), flatten_metrics(b.results.get("metrics", {}))
+    ci_a, ci_b = confidence_intervals(a.results.get("metrics", {})), confidence_intervals(b.results.get("metrics", {}))
+    metrics = [MetricDelta(k, flat_a.get(k), flat_b.get(k), ci_a.get(k), ci_b.get(k))
+               for k in sorted(set(flat_a) | set(flat_b)) if flat_a.get(k) != flat_b.get(k)]
+    metrics.sort(key=lambda d: -abs(d.delta) if not math.isnan(d.delta) else 0.0)
+    verdicts_a, verdicts_b = _verdicts(a), _verdicts(b)
+    verdicts = [VerdictChange(i, (verdicts_a.get(i) or verdicts_b.get(i))["question"],
+                              verdicts_a[i]["verdict"] if i in verdicts_a else None,
+                              verdicts_b[i]["verdict"] if i in verdicts_b else None)
+                for i in list(verdicts_a) + [i for i in verdicts_b if i not in verdicts_a]]
+    return Comparison(a, b, params, metrics, verdicts)
+
+
+def find_run(run_id: str, store: Store | None = None) -> RunRecord:
+    """A run by id (or a unique prefix of one) in any experiment."""
+    store = store or Store()
+    matches = [r for e in store.experiments() for r in store.runs(e) if r.run_id.startswith(run_id)]
+    if len(matches) != 1:
+        from expbook.errors import ParameterError
+        raise ParameterError(f"run id {run_id!r} matches {len(matches)} runs in {store.root}; give more of the id")
+    return matches[0]
+
+
+def _mark(value: bool | None) -> str:
+    return "–" if value is None else (PASS_MARK if value else FAIL_MARK)
+
+
+def _number(value: float | None) -> str:
+    return "–" if value is None else f"{value:.4g}"
+
+
+def _ci(ci: tuple[float, float] | None) -> str:
+    return "" if not ci else f" [{ci[0]:.4g}, {ci[1]:.4g}]"
+
+
+def render_text(c: Comparison, *, limit: int = 25) -> str:
+    lines = [f"A: {c.a.experiment} {c.a.run_id}", f"B: {c.b.experiment} {c.b.run_id}", "", "parameters that differ:"]
+    lines += [f"  {k}: {va!r} -> {vb!r}" for k, va, vb in c.params] or ["  none"]
+    lines += ["", "verdicts:"]
+    lines += [f"  {'CHANGED ' if v.changed else '        '}{v.id}: {_mark(v.a)} -> {_mark(v.b)}  {v.question}"
+              for v in c.verdicts] or ["  none"]
+    lines += ["", f"metrics that differ ({len(c.metrics)}, largest change first):"]
+    for d in c.metrics[:limit]:
+        flag = "  outside A's 95% CI" if d.outside_ci else ""
+        lines.append(f"  {d.name}: {_number(d.a)}{_ci(d.ci_a)} -> {_number(d.b)}{_ci(d.ci_b)} "
+                     f"(Δ {d.delta:+.4g}){flag}")
+    if len(c.metrics) > limit:
+        lines.append(f"  ... {len(c.metrics) - limit} more")
+    return "\n".join(lines)
+
+
+def render_markdown(c: Comparison, *, title: str) -> str:
+    def cell(text: Any) -> str:
+        return str(text).replace("|", "\\|")
+
+    lines = [f"# {title}", "",
+             f"**A** `{c.a.run_id}` → **B** `{c.b.run_id}`. Rows that changed are marked **changed**; "
+             f"a metric whose B value falls outside A's bootstrap 95% CI is marked ⚠️.", "",
+             "## Verdicts", "", "| | question | A | B | |", "|---|---|---|---|---|"]
+    lines += [f"| {v.id} | {cell(v.question)} | {_mark(v.a)} | {_mark(v.b)} | {'**changed**' if v.changed else ''} |"
+              for v in c.verdicts]
+    lines += ["", "## Parameters that differ", ""]
+    lines += (["| parameter | A | B |", "|---|---|---|"] + [f"| `{k}` | `{va!r}` | `{vb!r}` |" for k, va, vb in c.params]
+              if c.params else ["None: the two runs used the same parameters."])
+    lines += ["", f"## Metrics that differ ({len(c.metrics)}, largest change first)", ""]
+    if c.metrics:
+        lines += ["| metric | A | B | Δ (B − A) | |", "|---|---|---|---|---|"]
+        lines += [f"| `{cell(d.name)}` | {_number(d.a)}{_ci(d.ci_a)} | {_number(d.b)}{_ci(d.ci_b)} | {d.delta:+.4g} "
+                  f"| {'⚠️' if d.outside_ci else ''} |" for d in c.metrics]
+    else:
+        lines.append("None: every recorded metric is identical.")
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,185 @@
+"""Sweeps: run a grid of parameter variants on a local process pool or a Dask cluster, then summarise.
+
+Every variant is an ordinary run (cached, atomic, failures kept). The sweep itself is a manifest
+``runs/.sweeps/<experiment>/<sweep_id>.json`` listing its grid and run ids; the summary aggregates
+metrics across the runs (mean, std, t-based 95% CI of the mean) and each verdict's agreement rate.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+import json
+import math
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import yaml
+from scipy import stats
+
+from expbook.cache import stable_hash
+from expbook.compare import flatten_metrics
+from expbook.errors import ExpbookError, ParameterError
+from expbook.params import parse_value, read_parameter_specs, resolve_parameters
+from expbook.store import RunRecord, Store
+
+
+def parse_grid(experiment: str, notebook: Path, axes: list[list[str]]) -> dict[str, list[Any]]:
+    """``-p NAME V1,V2`` axes -> {name: [values]}; list-typed parameters take a YAML list of lists."""
+    specs = read_parameter_specs(notebook)
+    grid: dict[str, list[Any]] = {}
+    for axis in axes:
+        if len(axis) != 2:
+            raise ParameterError(f"sweep axes are -p NAME V1,V2,...; got {' '.join(axis)!r}")
+        name, text = axis
+        spec = specs.get(name)
+        if spec is not None and spec.type_text.startswith("list"):
+            values = yaml.safe_load(text)
+            if not (isinstance(values, list) and all(isinstance(v, list) for v in values)):
+                raise ParameterError(f"{name} is a list parameter: sweep it with a list of lists, e.g. '[[50,100],[200]]'")
+        else:
+            values = [parse_value(v.strip()) for v in text.split(",") if v.strip()]
+        grid[name] = values
+    for variant in grid_variants(grid):
+        resolve_parameters(experiment, specs, variant)  # every variant validated before anything runs
+    return grid
+
+
+def grid_variants(grid: dict[str, list[Any]]) -> list[dict[str, Any]]:
+    names = list(grid)
+    return [dict(zip(names, values)) for values in itertools.product(*(grid[n] for n in names))]
+
+
+def run_variant(experiment: str, overrides: dict[str, Any], store_root: str, notebook_dir: str) -> dict[str, Any]:
+    """Execute one variant in this process (a pool or Dask worker); never raises for a failing notebook."""
+    from expbook import runner
+    from expbook.errors import RunFailed
+
+    runner.NOTEBOOK_DIR = Path(notebook_dir)
+    try:
+        outcome = runner.run_experiment(experiment, overrides, store=Store(store_root), progress=False,
+                                        echo=lambda *_: None)
+        return {"overrides": overrides, "run_id": outcome.record.run_id, "status": "ok", "cached": outcome.cached}
+    except RunFailed as exc:
+        run_id = str(exc).split("stored as run ")[-1].split(";")[0]
+        return {"overrides": overrides, "run_id": run_id, "status": "failed", "error": str(exc)}
+
+
+@dataclass(frozen=True)
+class SweepResult:
+    experiment: str
+    sweep_id: str
+    grid: dict[str, list[Any]]
+    runs: list[dict[str, Any]]
+    manifest: Path
+
+    @property
+    def failed(self) -> list[dict[str, Any]]:
+        return [r for r in self.runs if r["status"] != "ok"]
+
+
+def run_sweep(experiment: str, grid: dict[str, list[Any]], *, store: Store | None = None, jobs: int = 1,
+              scheduler: str | None = None, echo=print) -> SweepResult:
+    """Run every grid variant with ``jobs`` local processes, or on the Dask cluster at ``scheduler``."""
+    from expbook import runner
+
+    store = store or Store()
+    variants = grid_variants(grid)
+    started = dt.datetime.now(dt.timezone.utc)
+    sweep_id = f"{started.strftime('%Y%m%dT%H%M%SZ')}-{stable_hash(grid, length=8)}"
+    args = [(experiment, v, str(store.root), str(runner.NOTEBOOK_DIR)) for v in variants]
+    where = f"Dask scheduler {scheduler}" if scheduler else f"{jobs} local process{'es' if jobs > 1 else ''}"
+    echo(f"sweep {sweep_id}: {len(variants)} variants of {experiment} on {where}")
+    if scheduler:
+        from dask.distributed import Client
+        with Client(scheduler, timeout="30s") as client:
+            futures = client.map(run_variant, *zip(*args), pure=False)
+            results = client.gather(futures)
+    elif jobs > 1:
+        with ProcessPoolExecutor(max_workers=jobs) as pool:
+            results = list(pool.map(run_variant, *zip(*args)))
+    else:
+        results = [run_variant(*a) for a in args]
+    for result in results:
+        echo(f"  {result['status']:6s} {result['run_id']}  {result['overrides']}")
+    manifest = store.root / ".sweeps" / experiment / f"{sweep_id}.json"
+    manifest.parent.mkdir(parents=True, exist_ok=True)
+    manifest.write_text(json.dumps({"experiment": experiment, "sweep_id": sweep_id, "grid": grid, "where": where,
+                                    "started": started.isoformat(), "runs": results}, indent=1, default=str))
+    return SweepResult(experiment, sweep_id, grid, results, manifest)
+
+
+def load_sweeps(experiment: str, store: Store | None = None) -> list[dict[str, Any]]:
+    store = store or Store()
+    folder = store.root / ".sweeps" / experiment
+    return [json.loads(p.read_text()) for p in sorted(folder.glob("*.json"))] if folder.is_dir() else []
+
+
+def summarise(records: list[RunRecord]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(metrics: mean, std, 95% CI of the mean, n — per flattened metric; verdicts: agreement rate per id)."""
+    flat = pd.DataFrame([flatten_metrics(r.results.get("metrics", {})) for r in records])
+    rows = []
+    for name in flat.columns:
+        values = flat[name].dropna().to_numpy(dtype=float)
+        n = values.size
+        mean = float(values.mean()) if n else math.nan
+        std = float(values.std(ddof=1)) if n > 1 else math.nan
+        half = float(stats.t.ppf(0.975, n - 1) * std / math.sqrt(n)) if n > 1 else math.nan
+        rows.append({"metric": name, "mean": mean, "std": std, "ci_low": mean - half, "ci_high": mean + half, "n": n})
+    metrics = pd.DataFrame(rows).set_index("metric") if rows else pd.DataFrame()
+    outcomes: dict[str, list[bool]] = {}
+    questions: dict[str, str] = {}
+    for record in records:
+        found = list(record.results.get("verdicts", [])) + ([record.results["gate"]] if record.results.get("gate") else [])
+        for verdict in found:
+            outcomes.setdefault(verdict["id"], []).append(bool(verdict["verdict"]))
+            questions[verdict["id"]] = verdict["question"]
+    verdicts = pd.DataFrame([{"id": i, "question": questions[i], "holds": int(np.sum(v)), "runs": len(v),
+                              "agreement": max(np.mean(v), 1 - np.mean(v)),
+                              "majority": "✅" if np.mean(v) >= 0.5 else "❌"} for i, v in outcomes.items()])
+    return metrics, verdicts
+
+
+def sweep_records(sweep: dict[str, Any], store: Store) -> list[RunRecord]:
+    records = []
+    for run in sweep["runs"]:
+        try:
+            record = store.get(sweep["experiment"], run["run_id"])
+        except KeyError:
+            continue
+        if record.ok:
+            records.append(record)
+    return records
+
+
+def render_sweep_markdown(sweep: dict[str, Any], store: Store, *, key_metrics: int = 30) -> str:
+    records = sweep_records(sweep, store)
+    metrics, verdicts = summarise(records)
+    grid = ", ".join(f"`{k}` ∈ {v}" for k, v in sweep["grid"].items())
+    lines = [f"# Sweep {sweep['sweep_id']}", "",
+             f"{len(sweep['runs'])} variants of `{sweep['experiment']}` over {grid}, run on {sweep['where']}; "
+             f"{len(records)} succeeded. Means with a t-based 95% CI across runs.", "",
+             "## Verdict agreement", "", "| | question | holds in | agreement | majority |", "|---|---|---|---|---|"]
+    lines += [f"| {r.id} | {r.question} | {r.holds}/{r.runs} | {r.agreement:.0%} | {r.majority} |"
+              for r in verdicts.itertuples()] or ["| | no verdicts | | | |"]
+    lines += ["", "## Metrics across runs", ""]
+    if len(metrics):
+        varying = metrics[metrics["std"] > 0].sort_values("std", ascending=False) if "std" in metrics else metrics
+        shown = pd.concat([varying, metrics.drop(varying.index)]).head(key_metrics)
+        lines += ["| metric | mean | std | 95% CI | n |", "|---|---|---|---|---|"]
+        lines += [f"| `{name}` | {r['mean']:.4g} | {r['std']:.3g} | [{r['ci_low']:.4g}, {r['ci_high']:.4g}] | {r['n']} |"
+                  for name, r in shown.iterrows()]
+        if len(metrics) > key_metrics:
+            lines.append(f"\n{len(metrics) - key_metrics} more metrics are in the runs' results.json.")
+    lines += ["", "## Runs", "", "| run | parameters | status |", "|---|---|---|"]
+    lines += [f"| `{r['run_id']}` | {', '.join(f'{k}={v}' for k, v in r['overrides'].items())} | {r['status']} |"
+              for r in sweep["runs"]]
+    return "\n".join(lines) + "\n"
+
+
+class SweepFailed(ExpbookError):
+    exit_code = 4
