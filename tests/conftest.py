@@ -2,6 +2,7 @@
 
 import os
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -56,6 +57,25 @@ def tiny_run(tiny_store):
     return run_experiment("two_stage_diagnosis", {}, store=tiny_store, progress=False, echo=lambda *_: None).record
 
 
+@pytest.fixture(scope="session")
+def site(tiny_store, tiny_run, tmp_path_factory):
+    """A strict build of a store holding both KuaiLive reports, a seed=7 variant and a sweep."""
+    from expbook.book import HAND_WRITTEN, build_book
+    from expbook.sweep import run_sweep
+
+    variant = run_experiment("two_stage_diagnosis", {"seed": 7}, store=tiny_store, progress=False,
+                             echo=lambda *_: None).record
+    run_experiment("recall_rerank", {}, store=tiny_store, progress=False, echo=lambda *_: None)
+    run_sweep("recall_rerank", {"gate_top1": [0.0, 1.0]}, store=tiny_store, echo=lambda *_: None)
+    book_dir = tmp_path_factory.mktemp("book")
+    for name in HAND_WRITTEN:
+        (book_dir / name).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(PROJECT_ROOT / "book" / name, book_dir / name)
+    messages = []
+    index = build_book(store=tiny_store, book_dir=book_dir, echo=messages.append)
+    return {"html": index.parent, "book_dir": book_dir, "variant": variant, "store": tiny_store, "messages": messages}
+
+
 def run_cli(*args: str, env: dict[str, str] | None = None, timeout: float = 300) -> subprocess.CompletedProcess:
     """``python -m expbook ARGS`` in the project, with extra environment variables."""
     return subprocess.run([sys.executable, "-m", "expbook", *args], cwd=PROJECT_ROOT, capture_output=True, text=True,
@@ -64,3 +84,23 @@ def run_cli(*args: str, env: dict[str, str] | None = None, timeout: float = 300)
 
 def folders(path: Path) -> list[str]:
     return sorted(p.name for p in path.rglob("*") if p.is_dir()) if path.exists() else []
+
+
+def fixture_notebook(folder: Path, name: str = "fixture", body: str = "y = x + 1", *, title: str = "Fixture") -> Path:
+    """A tiny notebook: parameters x, seed, sleep_s; metric ``value = x + seed``; verdict "is seed even?"."""
+    notebook = nbformat.v4.new_notebook(cells=[
+        nbformat.v4.new_markdown_cell(f"# {title}: a tiny notebook\n\nDoes the runner handle it?"),
+        nbformat.v4.new_code_cell("x = 1  # a knob\nseed = 0  # a seed\nsleep_s = 0.0  # pause",
+                                  metadata={"tags": ["parameters"]}),
+        nbformat.v4.new_code_cell(body),
+        nbformat.v4.new_code_cell(
+            "import time\ntime.sleep(sleep_s)\n"
+            "from expbook.report import record, threshold_rule\n"
+            "record(experiment='fixture', metrics={'value': x + seed}, headline=f'value is {x + seed}.',\n"
+            "       key_metric=('value', x + seed), question='Is the seed even?',\n"
+            "       verdicts=[threshold_rule('E', 'Is the seed even?', float(seed % 2 == 0), '>', 0.5, label='even')])"),
+    ])
+    notebook.metadata["language_info"] = {"name": "python"}
+    folder.mkdir(parents=True, exist_ok=True)
+    nbformat.write(notebook, folder / f"{name}.ipynb")
+    return folder / f"{name}.ipynb"

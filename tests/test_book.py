@@ -1,29 +1,14 @@
 """A strict Jupyter Book build of a store holding a canonical run and a variant."""
 
 import re
-import shutil
 
 import nbformat
 import pytest
 
-from expbook import PROJECT_ROOT
-from expbook.book import HAND_WRITTEN, build_book, experiment_status
-from expbook.runner import run_experiment
+from expbook.book import build_book, experiment_status
+from expbook.errors import ExpbookError
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture(scope="module")
-def site(tiny_store, tiny_run, tmp_path_factory):
-    variant = run_experiment("two_stage_diagnosis", {"seed": 7}, store=tiny_store, progress=False,
-                             echo=lambda *_: None).record
-    book_dir = tmp_path_factory.mktemp("book")
-    for name in HAND_WRITTEN:
-        (book_dir / name).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy(PROJECT_ROOT / "book" / name, book_dir / name)
-    messages = []
-    index = build_book(store=tiny_store, book_dir=book_dir, echo=messages.append)
-    return {"html": index.parent, "book_dir": book_dir, "variant": variant, "store": tiny_store, "messages": messages}
 
 
 def test_overview_lists_the_experiment_with_headline_verdicts_and_status(site, tiny_run):
@@ -68,3 +53,18 @@ def test_a_variant_run_does_not_replace_the_canonical_report(site, tiny_run):
     assert status.state == "fresh"
     banner = nbformat.read(site["book_dir"] / "reports" / "two_stage_diagnosis.ipynb", as_version=4).cells[1].source
     assert f"`{status.canonical.run_id}`" in banner and site["variant"].run_id not in banner
+
+
+def test_a_failed_build_leaves_the_previous_site_whole(site):
+    book_dir, index = site["book_dir"], site["html"] / "overview.html"
+    before = index.read_bytes()
+    method = book_dir / "method.md"
+    original = method.read_text()
+    method.write_text(original + "\nSee {doc}`a-page-that-does-not-exist`.\n")  # -W turns this into an error
+    try:
+        with pytest.raises(ExpbookError, match="previous site is unchanged"):
+            build_book(store=site["store"], book_dir=book_dir, echo=lambda *_: None)
+    finally:
+        method.write_text(original)
+    assert index.read_bytes() == before
+    assert not (book_dir / ".site-next").exists()

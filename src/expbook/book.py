@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import copy
 import hashlib
+import json
+import os
+import shutil
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -19,15 +22,17 @@ import nbformat
 import yaml
 
 from expbook import PROJECT_ROOT
+from expbook.compare import compare_runs, flatten_metrics, render_markdown
 from expbook.errors import ExpbookError
 from expbook.params import read_parameter_specs, resolve_parameters
 from expbook.provenance import changed_components, key_components
 from expbook.report import FAIL_MARK, PASS_MARK
 from expbook.runner import list_experiments, notebook_path
 from expbook.store import RunRecord, Store
+from expbook.sweep import load_sweeps, render_sweep_markdown
 
-BOOK_DIR = PROJECT_ROOT / "book"
-HAND_WRITTEN = ("method.md", "_static/expbook.css")
+BOOK_DIR = Path(os.environ.get("EXPBOOK_BOOK_DIR", PROJECT_ROOT / "book"))
+HAND_WRITTEN = ("method.md", "_static/expbook.css", "_static/expbook_compare.js")
 WIDE_PAGE = "---\nhtml_theme.sidebar_secondary.remove: true\n---\n\n"  # no right sidebar: room for the table
 STAMP_NAME = ".build-stamp"
 
@@ -114,6 +119,11 @@ def _key_metric(results: dict[str, Any]) -> str:
     return f"{key.get('name', '')}: {value:.3f}" if isinstance(value, (int, float)) else ""
 
 
+def _override_label(record: RunRecord, default: str) -> str:
+    """``seed=7, scale=0.5`` — the run's parameters that differ from the defaults — or ``default``."""
+    return ", ".join(f"{k}={v}" for k, v in record.overrides.items()) or default
+
+
 def _params_diff(record: RunRecord) -> str:
     return ", ".join(f"`{k}={v!r}`" for k, v in record.overrides.items()) or "defaults"
 
@@ -156,22 +166,55 @@ def overview_page(statuses: list[ExperimentStatus], stamp: str) -> str:
     return "\n".join(lines)
 
 
-def history_page(experiment: str, runs: list[RunRecord], canonical: RunRecord | None) -> str:
+def history_page(experiment: str, runs: list[RunRecord], canonical: RunRecord | None,
+                 sweeps: list[dict[str, Any]] = ()) -> str:
     lines = [WIDE_PAGE + f"# History: {_title(experiment)}", "",
              f"Every execution of `notebooks/{experiment}.ipynb`, newest first. The canonical run (★) is the latest "
              f"successful run with default parameters; the others are variants "
              f"(`make run EXP={experiment} P=\"name=value ...\"`).", "",
-             "| Run | Started (UTC) | Status | Parameters vs defaults | Key metric | Verdicts | Duration |",
-             "|---|---|---|---|---|---|---|"]
+             "| Run | Started (UTC) | Status | Parameters vs defaults | Key metric | Verdicts | Duration | Compare |",
+             "|---|---|---|---|---|---|---|---|"]
     for record in reversed(runs):
+        compare = (f"[vs canonical](../compare/{experiment}/{record.run_id}.md)"
+                   if canonical and record.ok and record.run_id != canonical.run_id else "")
         page = _run_page(record, canonical, "../")
         star = " ★" if canonical and record.run_id == canonical.run_id else ""
         name = f"[`{record.run_id}`]({page}){star}" if page else f"`{record.run_id}`"
         status = record.status if record.ok else f"**failed**: {record.results.get('error', {}).get('exception', '')}"
         lines.append(f"| {name} | {_started(record)} | {_cell(status)} | {_cell(_params_diff(record))} "
                      f"| {_cell(_key_metric(record.results))} | {_cell(_verdicts(record.results))} "
-                     f"| {record.results.get('duration_s', 0):.0f} s |")
+                     f"| {record.results.get('duration_s', 0):.0f} s | {compare} |")
+    lines += ["", "## Compare any two runs", "",
+              "Pick run A and run B; changed verdicts and parameters are highlighted. From a shell: "
+              "`python -m expbook compare RUN_A RUN_B` (ids or unique prefixes).", "", _compare_widget(runs)]
+    if sweeps:
+        lines += ["", "## Sweeps", "", "| Sweep | Grid | Runs |", "|---|---|---|"]
+        lines += [f"| [`{s['sweep_id']}`](../sweeps/{experiment}/{s['sweep_id']}.md) "
+                  f"| {_cell(', '.join(f'{k} ∈ {v}' for k, v in s['grid'].items()))} | {len(s['runs'])} |"
+                  for s in reversed(sweeps)]
     return "\n".join(lines) + "\n"
+
+
+def _compare_widget(runs: list[RunRecord]) -> str:
+    """Raw HTML: two run pickers and the runs' params, verdicts and flat metrics as embedded JSON."""
+    data = {}
+    for record in reversed([r for r in runs if r.ok]):
+        verdicts = {v["id"]: [v["question"], bool(v["verdict"])] for v in record.results.get("verdicts", [])}
+        if record.results.get("gate"):
+            gate = record.results["gate"]
+            verdicts["Gate"] = [gate["question"], bool(gate["verdict"])]
+        data[record.run_id] = {"label": _override_label(record, "defaults"),
+                               "params": record.results.get("params", {}), "verdicts": verdicts,
+                               "metrics": flatten_metrics(record.results.get("metrics", {}))}
+    payload = json.dumps(data, sort_keys=True, default=str).replace("</", "<\\/")
+    return "\n".join([
+        "```{raw} html",
+        '<div class="expbook-compare-pickers">A <select id="expbook-run-a"></select> '
+        'B <select id="expbook-run-b"></select></div>',
+        '<div id="expbook-compare-output"></div>',
+        f'<script type="application/json" id="expbook-runs">{payload}</script>',
+        '<script src="../_static/expbook_compare.js"></script>',
+        "```"])
 
 
 def report_notebook(record: RunRecord, status_line: str, *, depth: int) -> nbformat.NotebookNode:
@@ -235,13 +278,25 @@ def assemble(store: Store | None = None, book_dir: Path = BOOK_DIR) -> tuple[str
                 notebook = report_notebook(record, "variant run" if record.overrides else "earlier default run",
                                            depth=2)
                 _write_if_changed(book_dir / page, nbformat.writes(notebook), written)
-                label = ", ".join(f"{k}={v}" for k, v in record.overrides.items()) or "defaults (superseded)"
-                variants.append({"file": page.removesuffix(".ipynb"), "title": f"{record.run_id[:15]} · {label}"})
-        _write_if_changed(book_dir / "history" / f"{experiment}.md", history_page(experiment, runs, status.canonical),
-                          written)
+                label = _override_label(record, "defaults (superseded)")
+                compare_page = f"compare/{experiment}/{record.run_id}.md"
+                comparison = compare_runs(status.canonical, record)
+                _write_if_changed(book_dir / compare_page,
+                                  render_markdown(comparison, title=f"Compare: canonical vs {record.run_id[:15]} ({label})"),
+                                  written)
+                variants.append({"file": page.removesuffix(".ipynb"), "title": f"{record.run_id[:15]} · {label}",
+                                 "sections": [{"file": compare_page.removesuffix(".md"), "title": "vs canonical"}]})
+        sweeps = load_sweeps(experiment, store)
+        sweep_pages = []
+        for sweep in sweeps:
+            page = f"sweeps/{experiment}/{sweep['sweep_id']}.md"
+            _write_if_changed(book_dir / page, render_sweep_markdown(sweep, store), written)
+            sweep_pages.append({"file": page.removesuffix(".md"), "title": f"sweep {sweep['sweep_id'][:15]}"})
+        _write_if_changed(book_dir / "history" / f"{experiment}.md",
+                          history_page(experiment, runs, status.canonical, sweeps), written)
         entry: dict[str, Any] = {"file": f"history/{experiment}", "title": _short_title(experiment)}
-        if variants:
-            entry["sections"] = list(reversed(variants))
+        if variants or sweep_pages:
+            entry["sections"] = list(reversed(sweep_pages)) + list(reversed(variants))
         toc_history.append(entry)
     _write_if_changed(book_dir / "overview.md", overview_page(statuses, stamp), written)
     parts = [{"caption": "Reports", "chapters": toc_reports}] if toc_reports else []
@@ -257,8 +312,11 @@ def assemble(store: Store | None = None, book_dir: Path = BOOK_DIR) -> tuple[str
     config.setdefault("sphinx", {}).setdefault("config", {}).setdefault("html_theme_options", {})["extra_footer"] = footer
     structure_changed |= _write_if_changed(book_dir / "_config.generated.yml", yaml.safe_dump(config, sort_keys=False),
                                            written)
-    for folder in ("reports", "history", "runs"):
+    for folder in ("reports", "history", "runs", "compare", "sweeps"):
         _remove_stale_pages(book_dir / folder, written)
+    missing = [name for name in HAND_WRITTEN if not (book_dir / name).is_file()]
+    if missing:
+        raise ExpbookError(f"{book_dir}: hand-written book files missing: {', '.join(missing)}")
     digest = hashlib.sha256()
     for path in sorted(written) + [book_dir / name for name in HAND_WRITTEN]:
         digest.update(str(path.relative_to(book_dir)).encode() + b"\0" + path.read_bytes())
@@ -277,13 +335,25 @@ def build_book(*, store: Store | None = None, book_dir: Path = BOOK_DIR, force: 
         echo("book: site up to date, nothing rebuilt")
         return index
     stamp_file.unlink(missing_ok=True)
+    # Build into a copy and swap it in only when complete: a failed or killed build leaves the old site whole.
+    current, next_dir, old = book_dir / "_build", book_dir / ".site-next", book_dir / ".site-old"
+    shutil.rmtree(next_dir, ignore_errors=True)
+    if current.is_dir() and not structure_changed:
+        shutil.copytree(current, next_dir / "_build", symlinks=True)  # keeps Sphinx's incremental state
     command = [sys.executable, "-c", "from jupyter_book.cli.main import main; main()", "build", str(book_dir),
                "--config", str(book_dir / "_config.generated.yml"), "--toc", str(book_dir / "_toc.yml"),
-               "--path-output", str(book_dir), "-W", "-n", "--keep-going"] + (["--all"] if structure_changed else [])
+               "--path-output", str(next_dir), "-W", "-n", "--keep-going"] + (["--all"] if structure_changed else [])
     echo("book: building the site with Jupyter Book ...")
     result = subprocess.run(command, cwd=PROJECT_ROOT, capture_output=True, text=True)
     if result.returncode != 0:
+        shutil.rmtree(next_dir, ignore_errors=True)
         tail = "\n".join((result.stdout + result.stderr).strip().splitlines()[-25:])
-        raise ExpbookError(f"jupyter-book build failed:\n{tail}")
+        raise ExpbookError(f"jupyter-book build failed (the previous site is unchanged):\n{tail}")
+    shutil.rmtree(old, ignore_errors=True)
+    if current.exists():
+        os.rename(current, old)
+    os.rename(next_dir / "_build", current)
+    shutil.rmtree(old, ignore_errors=True)
+    shutil.rmtree(next_dir, ignore_errors=True)
     stamp_file.write_text(digest)
     return index

@@ -1,0 +1,101 @@
+"""The built site in a real browser (Debian's Chromium, driven by Playwright), served on 127.0.0.1 only."""
+
+import functools
+import http.server
+import threading
+from pathlib import Path
+from urllib.parse import urlparse
+
+import pytest
+
+pytestmark = pytest.mark.slow
+CHROMIUM = Path("/usr/bin/chromium")
+SCREENSHOTS = Path(__file__).parent / "output" / "browser"
+FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+         "--disable-component-update", "--disable-sync"]
+
+
+@pytest.fixture(scope="module")
+def served(site):
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(site["html"]))
+    handler.log_message = lambda *args: None
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+    assert CHROMIUM.is_file(), "Debian's chromium is missing: `make test` installs it (apt-get install chromium)"
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=FLAGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture()
+def page(browser):
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    page = context.new_page()
+    page.requested = []
+    page.on("request", lambda request: page.requested.append(request.url))
+    yield page
+    context.close()
+    off_host = [u for u in page.requested if urlparse(u).scheme in ("http", "https")
+                and urlparse(u).hostname != "127.0.0.1"]
+    assert not off_host, f"requests left the host: {off_host[:5]}"
+
+
+def test_overview_lists_every_experiment_with_its_status(page, served, site):
+    page.goto(f"{served}/overview.html", wait_until="networkidle")
+    rows = page.locator("article table tbody tr")
+    assert rows.count() == 2
+    text = rows.all_inner_texts()
+    assert "Two-stage diagnosis" in text[0] and "Recall-rerank" in text[1]
+    assert all("fresh" in row for row in text)
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / "overview.png"), full_page=True)
+
+
+def test_every_image_on_every_report_page_loads(page, served, site):
+    pages = sorted((site["html"] / "reports").glob("*.html")) + sorted((site["html"] / "runs").rglob("*.html"))
+    assert len(pages) >= 3
+    for path in pages:
+        page.goto(f"{served}/{path.relative_to(site['html']).as_posix()}", wait_until="networkidle")
+        sizes = page.eval_on_selector_all("article img", "imgs => imgs.map(i => [i.src, i.complete && i.naturalWidth])")
+        assert len(sizes) >= 3, path.name
+        broken = [src for src, width in sizes if not width]
+        assert not broken, f"{path.name}: {broken}"
+    page.goto(f"{served}/reports/two_stage_diagnosis.html", wait_until="networkidle")
+    page.screenshot(path=str(SCREENSHOTS / "report_two_stage_diagnosis.png"), full_page=True)
+
+
+def test_search_finds_an_experiment_by_name(page, served):
+    page.goto(f"{served}/search.html?q=recall", wait_until="networkidle")
+    page.wait_for_selector("#search-results ul li a", timeout=20_000)
+    links = page.eval_on_selector_all("#search-results ul li a", "links => links.map(a => a.href)")
+    assert any("reports/recall_rerank" in link for link in links), links
+
+
+def test_compare_and_sweep_pages_render(page, served, site):
+    variant = site["variant"].run_id
+    page.goto(f"{served}/compare/two_stage_diagnosis/{variant}.html", wait_until="networkidle")
+    assert page.locator("h1").first.inner_text().startswith("Compare")
+    assert "seed" in page.locator("article").inner_text()
+    sweep = next((site["html"] / "sweeps" / "recall_rerank").glob("*.html"))
+    page.goto(f"{served}/sweeps/recall_rerank/{sweep.name}", wait_until="networkidle")
+    body = page.locator("article").inner_text()
+    assert "Verdict agreement" in body and "H5.1" in body
+
+
+def test_history_page_compares_any_two_runs(page, served, site, tiny_run):
+    page.goto(f"{served}/history/two_stage_diagnosis.html", wait_until="networkidle")
+    options = page.eval_on_selector_all("#expbook-run-a option", "options => options.map(o => o.value)")
+    assert tiny_run.run_id in options and site["variant"].run_id in options
+    page.select_option("#expbook-run-a", tiny_run.run_id)
+    page.select_option("#expbook-run-b", site["variant"].run_id)
+    output = page.locator("#expbook-compare-output").inner_text()
+    assert "Parameters that differ" in output and "seed" in output and "Metrics that differ" in output
+    page.screenshot(path=str(SCREENSHOTS / "history_compare.png"), full_page=True)
