@@ -22,6 +22,11 @@ $(INSTALLED): requirements.txt pyproject.toml
 	$(PY) -m ipykernel install --sys-prefix --name expbook --display-name "expbook (.venv)" >/dev/null
 	@touch $@
 
+CHROMIUM := /usr/bin/chromium
+$(CHROMIUM):
+	@echo "installing Debian's chromium for the browser test"
+	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium >/dev/null
+
 setup: $(INSTALLED) ## create .venv, install the pinned requirements and the `expbook` Jupyter kernel
 
 book: $(INSTALLED) ## execute every notebook whose inputs changed, then build the site in book/_build/html
@@ -35,15 +40,17 @@ run: $(INSTALLED) ## run one notebook: make run EXP=recall_rerank P="seed=7 gate
 status: $(INSTALLED) ## show each experiment's canonical run and whether (and why) it is stale
 	$(PY) -m expbook status
 
-test: $(INSTALLED) ## lint, then the test suite (unit tests, tiny notebook executions, a strict site build)
+test: $(INSTALLED) $(CHROMIUM) ## lint, then the test suite (unit tests, tiny notebook executions, a strict site build)
 	$(PY) -m ruff check src tests bench
 	$(PY) -m pytest -q
 
 bench: $(INSTALLED) ## print performance tables (not part of make test)
 	$(PY) bench/bench_two_stage.py
+	$(PY) bench/bench_store.py
 
 serve: ## serve the built site on http://127.0.0.1:8000
 	$(PY) -m http.server --directory book/_build/html --bind 127.0.0.1 8000
 
 clean: ## remove the site build and generated pages (keeps runs/ and .venv)
-	rm -rf book/_build book/_toc.yml book/_config.generated.yml book/overview.md book/reports book/history book/runs book/.build-stamp
+	rm -rf book/_build book/_toc.yml book/_config.generated.yml book/overview.md book/reports book/history book/runs \
+		book/compare book/sweeps book/.site-next book/.site-old book/.build-stamp

@@ -1,0 +1,96 @@
+"""The site as it grows: no-op `make book`, sweep parallelism, book build time vs number of runs.
+
+    python bench/bench_store.py            # all three tables (a few minutes on 2 cores)
+
+Everything happens in a temporary folder (its own run store, notebooks and book), via the same
+CLI `make book` calls. Runs beyond the first executions are copies of a real executed run with
+new ids and parameters: the book build cost depends on the pages, not on how they were computed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tests"))
+from conftest import TINY, fixture_notebook, with_defaults  # noqa: E402  (the tests' notebook fixtures)
+
+
+def cli(*args: str, env: dict[str, str]) -> float:
+    start = time.perf_counter()
+    subprocess.run([sys.executable, "-m", "expbook", *args], cwd=ROOT, env={**os.environ, **env}, check=True,
+                   capture_output=True, text=True)
+    return time.perf_counter() - start
+
+
+def clone_runs(store: Path, experiment: str, count: int) -> None:
+    """Add ``count`` variant runs of ``experiment`` by copying its first run with new ids and seeds."""
+    source = next(p for p in sorted((store / experiment).iterdir()) if (p / "results.json").is_file())
+    for i in range(count):
+        run_id = f"20260101T{i // 3600:02d}{i // 60 % 60:02d}{i % 60:02d}000Z-bench{i:04d}"
+        target = store / experiment / run_id
+        shutil.copytree(source, target)
+        results = json.loads((target / "results.json").read_text())
+        results["run_id"], results["overrides"] = run_id, {"seed": 1000 + i}
+        results["params"]["seed"] = 1000 + i
+        (target / "results.json").write_text(json.dumps(results))
+
+
+def book_env(tmp: Path, name: str) -> dict[str, str]:
+    book = tmp / name
+    book.mkdir(exist_ok=True)
+    shutil.copy(ROOT / "book" / "method.md", book / "method.md")
+    shutil.copytree(ROOT / "book" / "_static", book / "_static", dirs_exist_ok=True)
+    return {"EXPBOOK_BOOK_DIR": str(book)}
+
+
+def main() -> None:
+    tmp = Path(tempfile.mkdtemp(prefix="bench-store-"))
+    notebooks = tmp / "notebooks"
+    for i in range(5):
+        fixture_notebook(notebooks, f"exp{i}", title=f"Experiment {i}")
+    env = {"EXPBOOK_RUNS": str(tmp / "runs"), "EXPBOOK_NOTEBOOKS": str(notebooks), **book_env(tmp, "book5")}
+
+    # 1. five experiments, fifty runs: first `make book`, then a no-op one
+    cli("run", "--all", "-q", env=env)
+    for i in range(5):
+        clone_runs(tmp / "runs", f"exp{i}", 9)
+    first = cli("book", env=env)
+    noop = cli("run", "--all", "-q", env=env) + cli("book", env=env)
+    print("| store | first book build | no-op `make book` (run --all + book) |\n|---|---|---|")
+    print(f"| 5 experiments, 50 runs | {first:.1f} s | {noop:.1f} s |\n")
+
+    # 2. a sweep of 4 tiny two_stage_diagnosis variants on 1 and 2 local processes
+    real = tmp / "real_notebooks"
+    with_defaults(ROOT / "notebooks" / "two_stage_diagnosis.ipynb", real / "two_stage_diagnosis.ipynb", TINY)
+    rows = []
+    for jobs in (1, 2):
+        sweep_env = {"EXPBOOK_RUNS": str(tmp / f"sweep_runs_{jobs}"), "EXPBOOK_NOTEBOOKS": str(real)}
+        rows.append((jobs, cli("sweep", "two_stage_diagnosis", "-p", "seed", "1,2,3,4", "-j", str(jobs), env=sweep_env)))
+    print("| sweep: 4 tiny two_stage_diagnosis variants | wall time |\n|---|---|")
+    for jobs, seconds in rows:
+        print(f"| -j {jobs} | {seconds:.1f} s |")
+    print()
+
+    # 3. book build time as the store grows (one experiment, N run pages)
+    print("| runs in the store | full book build | no-op rebuild |\n|---|---|---|")
+    for total in (10, 50, 200):
+        store = tmp / f"grow_{total}"
+        shutil.copytree(tmp / "runs" / "exp0", store / "exp0", ignore=lambda d, names: [n for n in names if "bench" in n])
+        clone_runs(store, "exp0", total - 1)
+        grow_env = {"EXPBOOK_RUNS": str(store), "EXPBOOK_NOTEBOOKS": str(notebooks), **book_env(tmp, f"book_{total}")}
+        build = cli("book", env=grow_env)
+        again = cli("book", env=grow_env)
+        print(f"| {total} | {build:.1f} s | {again:.1f} s |")
+    shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
