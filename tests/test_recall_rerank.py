@@ -78,7 +78,7 @@ def test_gate_flips_when_the_threshold_crosses_the_measured_top1(gate_top1, expe
     assert gate.verdict is expected and parts[0].verdict is expected and parts[1].verdict is True
     sentence = rr.decision(gate, parts, 200, 100)
     assert ("Gate passed" in sentence) is expected
-    assert "keep Direct-only" in sentence or expected
+    assert ("keep Direct-only" in sentence) is (not expected)
 
 
 def test_gate_fails_without_an_ndcg_gain_even_with_top1_at_the_gate():

@@ -61,6 +61,7 @@ def test_a_failing_variant_is_recorded_and_the_sweep_goes_on(tmp_path, monkeypat
     result = run_sweep("fixture", {"seed": [1, 2, 3]}, store=Store(tmp_path / "runs"), **QUIET)
     assert [r["status"] for r in result.runs] == ["ok", "failed", "ok"]
     assert "seed 2 breaks" in result.failed[0]["error"]
+    assert Store(tmp_path / "runs").get("fixture", result.failed[0]["run_id"]).status == "failed"
 
 
 def test_cli_sweep_prints_the_summary_and_exits_zero(tmp_path):

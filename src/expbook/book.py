@@ -25,7 +25,7 @@ from expbook import PROJECT_ROOT
 from expbook.compare import compare_runs, flatten_metrics, render_markdown
 from expbook.errors import ExpbookError
 from expbook.params import read_parameter_specs, resolve_parameters
-from expbook.provenance import changed_components, key_components
+from expbook.provenance import changed_components, git, key_components
 from expbook.report import FAIL_MARK, PASS_MARK
 from expbook.runner import list_experiments, notebook_path
 from expbook.store import RunRecord, Store
@@ -69,20 +69,13 @@ def experiment_status(experiment: str, store: Store | None = None) -> Experiment
     return ExperimentStatus(experiment, "fresh", "inputs unchanged", canonical, failure)
 
 
-def _git(*args: str) -> str:
-    try:
-        return subprocess.run(["git", *args], cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=10).stdout.strip()
-    except (OSError, subprocess.SubprocessError):
-        return ""
-
-
 def version_stamp() -> str:
     """``<commit date> · <commit>`` (+dirty): identifies the code that built the site, reproducibly."""
-    commit = _git("rev-parse", "--short=10", "HEAD")
+    commit = git("rev-parse", "--short=10", "HEAD")
     if not commit:
         return "uncommitted working tree"
-    dirty = "+dirty" if _git("status", "--porcelain", "--untracked-files=no") else ""
-    return f"{_git('log', '-1', '--format=%cs')} · {commit}{dirty}"
+    dirty = "+dirty" if git("status", "--porcelain", "--untracked-files=no") else ""
+    return f"{git('log', '-1', '--format=%cs')} · {commit}{dirty}"
 
 
 def _cell(text: Any) -> str:

@@ -9,6 +9,7 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
+from expbook.errors import ParameterError
 from expbook.report import FAIL_MARK, PASS_MARK
 from expbook.store import RunRecord, Store
 
@@ -111,7 +112,6 @@ def find_run(run_id: str, store: Store | None = None) -> RunRecord:
     store = store or Store()
     matches = [r for e in store.experiments() for r in store.runs(e) if r.run_id.startswith(run_id)]
     if len(matches) != 1:
-        from expbook.errors import ParameterError
         raise ParameterError(f"run id {run_id!r} matches {len(matches)} runs in {store.root}; give more of the id")
     return matches[0]
 

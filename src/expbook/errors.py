@@ -24,6 +24,10 @@ class RunFailed(ExpbookError):
 
     exit_code = 4
 
+    def __init__(self, message: str, *, run_id: str = ""):
+        super().__init__(message)
+        self.run_id = run_id
+
 
 class StoreLocked(ExpbookError):
     """Another process is writing the run store."""

@@ -73,15 +73,17 @@ def changed_components(old: dict[str, str], new: dict[str, str]) -> list[str]:
     return [COMPONENT_LABELS[name] for name in COMPONENT_LABELS if old.get(name) != new.get(name)]
 
 
-def git_state() -> dict[str, Any]:
-    def git(*args: str) -> str:
-        return subprocess.run(["git", *args], cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=10).stdout.strip()
+def git(*args: str) -> str:
+    """Output of ``git ARGS`` in the project, or "" when git or the repository is unavailable."""
     try:
-        commit = git("rev-parse", "HEAD")
-        dirty = bool(git("status", "--porcelain", "--untracked-files=no"))
+        return subprocess.run(["git", *args], cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=10).stdout.strip()
     except (OSError, subprocess.SubprocessError):
-        commit, dirty = "", False
-    return {"commit": commit or "unknown", "dirty": dirty}
+        return ""
+
+
+def git_state() -> dict[str, Any]:
+    return {"commit": git("rev-parse", "HEAD") or "unknown",
+            "dirty": bool(git("status", "--porcelain", "--untracked-files=no"))}
 
 
 def pinned_versions() -> dict[str, str]:

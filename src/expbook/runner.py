@@ -278,6 +278,6 @@ def run_experiment(experiment: str, overrides: dict[str, Any], *, store: Store |
         failure = results["error"]
         where = f"cell {failure['cell']}" if failure["cell"] else "the notebook"
         raise RunFailed(f"{experiment} failed in {where}: {failure['exception']} (stored as run {run_id}; "
-                        f"the last good report is unchanged; log: {record.path / 'log.txt'})")
+                        f"the last good report is unchanged; log: {record.path / 'log.txt'})", run_id=run_id)
     echo(f"{experiment}: done in {duration:.1f} s -> {record.path}")
     return RunOutcome(record, cached=False)

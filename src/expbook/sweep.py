@@ -23,7 +23,7 @@ from scipy import stats
 
 from expbook.cache import stable_hash
 from expbook.compare import flatten_metrics
-from expbook.errors import ExpbookError, ParameterError
+from expbook.errors import ParameterError
 from expbook.params import parse_value, read_parameter_specs, resolve_parameters
 from expbook.store import RunRecord, Store
 
@@ -65,8 +65,7 @@ def run_variant(experiment: str, overrides: dict[str, Any], store_root: str, not
                                         echo=lambda *_: None)
         return {"overrides": overrides, "run_id": outcome.record.run_id, "status": "ok", "cached": outcome.cached}
     except RunFailed as exc:
-        run_id = str(exc).split("stored as run ")[-1].split(";")[0]
-        return {"overrides": overrides, "run_id": run_id, "status": "failed", "error": str(exc)}
+        return {"overrides": overrides, "run_id": exc.run_id, "status": "failed", "error": str(exc)}
 
 
 @dataclass(frozen=True)
@@ -179,7 +178,3 @@ def render_sweep_markdown(sweep: dict[str, Any], store: Store, *, key_metrics: i
     lines += [f"| `{r['run_id']}` | {', '.join(f'{k}={v}' for k, v in r['overrides'].items())} | {r['status']} |"
               for r in sweep["runs"]]
     return "\n".join(lines) + "\n"
-
-
-class SweepFailed(ExpbookError):
-    exit_code = 4

@@ -18,6 +18,7 @@ from expbook.cache import cache_root, cached_parquet, fingerprint_folder, stable
 from expbook.data import kuailive as kuailive_adapter
 from expbook.data.kuailive import load_kuailive
 from expbook.data.kuailive_synth import KuaiLiveSpec, ensure_synthetic_kuailive
+from expbook.errors import DataError
 from expbook.features import kuailive as kuailive_features
 from expbook.features.kuailive import assign_split, build_features
 from expbook.models.gbdt import (
@@ -52,7 +53,6 @@ def resolve_data(data_dir: str | None, spec: KuaiLiveSpec) -> tuple[Path, str]:
     if data_dir:
         folder = Path(data_dir).expanduser()
         if not folder.is_dir():
-            from expbook.errors import DataError
             raise DataError(f"{folder}: data_dir is not a folder")
         return folder, "files:" + fingerprint_folder(folder)
     folder = ensure_synthetic_kuailive(spec, cache_root())
