@@ -47,6 +47,7 @@ test: $(INSTALLED) $(CHROMIUM) ## lint, then the test suite (unit tests, tiny no
 bench: $(INSTALLED) ## print performance tables (not part of make test)
 	$(PY) bench/bench_two_stage.py
 	$(PY) bench/bench_store.py
+	$(PY) bench/bench_class_imbalance.py
 
 serve: ## serve the built site on http://127.0.0.1:8000
 	$(PY) -m http.server --directory book/_build/html --bind 127.0.0.1 8000

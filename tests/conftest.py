@@ -17,6 +17,7 @@ from expbook.store import Store
 # Small enough to execute in ~15 s on 2 cores, large enough for every metric to be defined.
 TINY = {"scale": 0.004, "n_boot": 10, "num_boost_round": 80}
 TINY_RERANK = {"scale": 0.004, "num_boost_round": 80, "m_values": [5, 20, 60]}
+TINY_ECG = {"minutes": 1.5, "seeds": [0], "epochs": 5, "patience": 2, "warmup_epochs": 2}
 
 
 def with_defaults(source: Path, target: Path, defaults: dict) -> Path:
@@ -38,7 +39,8 @@ def with_defaults(source: Path, target: Path, defaults: dict) -> Path:
 def tiny_notebooks(tmp_path_factory):
     """The real notebooks with tiny size defaults, so a tiny run is a *default* (canonical) run."""
     folder = tmp_path_factory.mktemp("notebooks")
-    for name, tiny in (("two_stage_diagnosis", TINY), ("recall_rerank", TINY_RERANK)):
+    for name, tiny in (("two_stage_diagnosis", TINY), ("recall_rerank", TINY_RERANK),
+                       ("class_imbalance_repair", TINY_ECG)):
         with_defaults(PROJECT_ROOT / "notebooks" / f"{name}.ipynb", folder / f"{name}.ipynb", tiny)
     patch = pytest.MonkeyPatch()
     patch.setattr(runner, "NOTEBOOK_DIR", folder)
@@ -59,13 +61,15 @@ def tiny_run(tiny_store):
 
 @pytest.fixture(scope="session")
 def site(tiny_store, tiny_run, tmp_path_factory):
-    """A strict build of a store holding both KuaiLive reports, a seed=7 variant and a sweep."""
+    """A strict build of a store holding every report (tiny), a seed=7 variant and a sweep."""
     from expbook.book import HAND_WRITTEN, build_book
     from expbook.sweep import run_sweep
 
     variant = run_experiment("two_stage_diagnosis", {"seed": 7}, store=tiny_store, progress=False,
                              echo=lambda *_: None).record
-    run_experiment("recall_rerank", {}, store=tiny_store, progress=False, echo=lambda *_: None)
+    for experiment in runner.list_experiments():
+        if experiment != "two_stage_diagnosis":
+            run_experiment(experiment, {}, store=tiny_store, progress=False, echo=lambda *_: None)
     run_sweep("recall_rerank", {"gate_top1": [0.0, 1.0]}, store=tiny_store, echo=lambda *_: None)
     book_dir = tmp_path_factory.mktemp("book")
     for name in HAND_WRITTEN:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
+import importlib
 import json
 import logging
 import os
@@ -25,7 +26,7 @@ from papermill.engines import NBClientEngine, papermill_engines
 from papermill.exceptions import PapermillExecutionError
 
 from expbook import PROJECT_ROOT
-from expbook.errors import ParameterError, RunFailed
+from expbook.errors import DataError, ParameterError, RunFailed
 from expbook.params import overrides_against_defaults, read_parameter_specs, resolve_parameters
 from expbook.provenance import cache_key, environment, git_state, key_components
 from expbook.report import RUN_DIR_ENV
@@ -204,14 +205,33 @@ def _now() -> dt.datetime:
     return dt.datetime.now(dt.timezone.utc)
 
 
+def check_data(path: Path, params: dict[str, Any]) -> None:
+    """Run the notebook's declared data check on ``data_dir`` before anything is written.
+
+    A notebook names its adapter's check in ``metadata.expbook.data_check`` ("module:function");
+    the check raises ``DataError`` naming the file or record, so bad data costs no run folder.
+    """
+    data_dir = params.get("data_dir")
+    if not data_dir:
+        return
+    folder = Path(data_dir).expanduser()
+    if not folder.is_dir():
+        raise DataError(f"{folder}: data_dir is not a folder")
+    target = json.loads(path.read_text()).get("metadata", {}).get("expbook", {}).get("data_check")
+    if target:
+        module, _, function = target.partition(":")
+        getattr(importlib.import_module(module), function)(folder)
+
+
 def resolve_run_parameters(experiment: str, overrides: dict[str, Any]) -> tuple[Path, dict[str, Any], dict[str, Any]]:
-    """(notebook, resolved params, overrides that differ from defaults); ``ParameterError`` on bad input."""
+    """(notebook, resolved params, overrides that differ from defaults); ``ParameterError`` / ``DataError`` on bad input."""
     path = notebook_path(experiment)
     try:
         specs = read_parameter_specs(path)
     except ValueError as exc:
         raise ParameterError(f"{path.name}: {exc}") from None
     params = resolve_parameters(experiment, specs, overrides)
+    check_data(path, params)
     return path, params, overrides_against_defaults(specs, params)
 
 

@@ -46,7 +46,7 @@ class KuaiLiveData:
     room: pd.DataFrame
 
 
-def _read_table(path: Path, columns: dict[str, str]) -> pd.DataFrame:
+def _check_header(path: Path, columns: dict[str, str]) -> None:
     if not path.is_file():
         raise DataError(f"{path}: file not found (a KuaiLive folder needs {', '.join(SCHEMA)})")
     try:
@@ -56,6 +56,16 @@ def _read_table(path: Path, columns: dict[str, str]) -> pd.DataFrame:
     missing = [c for c in columns if c not in header]
     if missing:
         raise DataError(f"{path.name}: column {missing[0]!r} is missing (found: {', '.join(header)})")
+
+
+def check_folder(data_dir: str | Path) -> None:
+    """Cheap pre-flight check before a run: every file exists and has its columns (values are checked on load)."""
+    for name, columns in SCHEMA.items():
+        _check_header(Path(data_dir) / name, columns)
+
+
+def _read_table(path: Path, columns: dict[str, str]) -> pd.DataFrame:
+    _check_header(path, columns)
     dtypes = {c: "string" for c, kind in columns.items() if kind == "str"}
     try:
         table = pd.read_csv(path, usecols=list(columns), dtype=dtypes, engine="c", low_memory=False)

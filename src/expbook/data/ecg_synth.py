@@ -1,0 +1,217 @@
+"""Synthetic MIT-BIH: writes WFDB records (``.hea/.dat/.atr``, 360 Hz, leads MLII and V1) for the 44 non-paced patients.
+
+Targets (DESIGN §7): DS1 N/S/V/O = 89.9/1.9/7.4/0.8 %, DS2 = 89.0/3.7/6.5/0.8 %, rare classes
+concentrated in a few patients; S beats premature (RR ≈0.6–0.8 of the local mean) with a normal
+QRS and an abnormal P wave; V beats premature with a wide QRS, no P wave, an inverted T wave and a
+compensatory pause; O beats are fusions of N and V. Each patient has their own heart rate and
+morphology, so a model trained on DS1 patients meets new morphologies on DS2.
+
+Beats are sums of Gaussian waves (P, Q, R, S, T) placed at the R peaks; class counts per split
+are exact and allocated to patients with Gamma weights (``rare_concentration``: small = a few
+patients hold most rare beats, as in the real records).
+
+Knobs that let the conclusions go either way:
+
+* ``s_separability`` — 0: S beats are timed and shaped like N beats (unlearnable); 1: the real
+  prematurity (RR 0.6–0.8 of the local mean) and a flattened P wave.
+* ``s_run_length`` — mean length of S runs; inside a run the local RR adapts, hiding prematurity.
+* ``rr_variability`` — beat-to-beat RR spread of the sinus rhythm.
+* ``patient_variability`` — spread of per-patient morphology (the inter-patient gap).
+* ``noise_mv`` — white noise on top of baseline wander.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+
+from expbook.data.wfdb_beats import CLASSES, DS1, DS2, quiet_wfdb
+
+TARGET_SHARES = {"DS1": (0.899, 0.019, 0.074, 0.008), "DS2": (0.890, 0.037, 0.065, 0.008)}
+# Annotation symbols written per class, with their probabilities (every one maps back through AAMI).
+SYMBOLS = {0: (["N"], [1.0]), 1: (["A", "a", "J"], [0.8, 0.1, 0.1]), 2: (["V", "E"], [0.95, 0.05]), 3: (["F"], [1.0])}
+WINDOW_S = (-0.45, 0.6)  # extent of one synthesised beat around its R peak
+
+
+@dataclass(frozen=True, kw_only=True)
+class EcgSpec:
+    """Parameters of the generator (see the module docstring)."""
+
+    minutes: float = 5.0
+    fs: int = 360
+    s_separability: float = 1.0
+    s_run_length: float = 3.0
+    rr_variability: float = 0.06
+    patient_variability: float = 1.0
+    rare_concentration: float = 0.35
+    noise_mv: float = 0.04
+    seed: int = 0
+
+
+def _allocate(total: int, weights: np.ndarray) -> np.ndarray:
+    """Integer counts summing exactly to ``total``, proportional to ``weights`` (largest remainder)."""
+    raw = total * weights / weights.sum()
+    counts = np.floor(raw).astype(np.int64)
+    counts[np.argsort(raw - counts)[::-1][: total - counts.sum()]] += 1
+    return counts
+
+
+def _class_counts(rng: np.random.Generator, base_n: np.ndarray, shares: tuple[float, ...], concentration: float) -> np.ndarray:
+    """(records, 4) beat counts: N = each record's base count, rare classes allocated with Gamma weights."""
+    counts = np.zeros((base_n.size, len(CLASSES)), dtype=np.int64)
+    counts[:, 0] = base_n
+    for c in range(1, len(CLASSES)):
+        total = round(shares[c] / shares[0] * base_n.sum())
+        weights = rng.gamma(concentration, size=base_n.size) * (rng.random(base_n.size) < 0.6)
+        if weights.sum() == 0:
+            weights[rng.integers(base_n.size)] = 1.0
+        counts[:, c] = _allocate(total, weights)
+    return counts
+
+
+def _patient(rng: np.random.Generator, variability: float) -> dict[str, float]:
+    v = variability
+    return {"amp": float(np.exp(0.15 * v * rng.standard_normal())),
+            "qrs": float(np.clip(1 + 0.12 * v * rng.standard_normal(), 0.75, 1.35)),
+            "p": 0.15 * float(np.clip(1 + 0.25 * v * rng.standard_normal(), 0.4, 1.6)),
+            "t": 0.3 * float(np.clip(1 + 0.3 * v * rng.standard_normal(), 0.3, 1.8)),
+            "v_sign": -1.0 if rng.random() < 0.3 * min(v, 1.0) else 1.0,
+            "v_amp": rng.uniform(1.0, 1.6), "v_width": rng.uniform(0.028, 0.045) * (1 + 0.1 * v * rng.standard_normal())}
+
+
+def _beat_waves(rng: np.random.Generator, labels: np.ndarray, rr: np.ndarray, pt: dict[str, float],
+                s_sep: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(amplitude, centre s, width s) of 10 Gaussian waves per beat: an N-shaped and a V-shaped complex, mixed by class."""
+    n = labels.size
+    q = pt["qrs"]
+    p_amp = np.full(n, pt["p"])
+    is_s = labels == 1
+    p_amp[is_s] *= 1 - s_sep * rng.uniform(0.4, 0.8, is_s.sum())  # flattened ectopic P wave, often lost in T
+    t_centre = 0.26 * np.sqrt(np.clip(rr, 0.3, 2.0) / 0.8)
+    normal = [(p_amp, -0.18, 0.022), (-0.12, -0.028 * q, 0.009 * q), (1.0, 0.0, 0.011 * q),
+              (-0.25, 0.03 * q, 0.011 * q), (pt["t"], t_centre, 0.05)]
+    s, w = pt["v_sign"], pt["v_width"]
+    ventricular = [(0.0, -0.18, 0.02), (-0.1 * s, -0.05, w * 0.6), (pt["v_amp"] * s, 0.0, w),
+                   (-0.45 * s, 0.07, w * 1.2), (-0.35 * s, t_centre + 0.04, 0.07)]
+    mix = np.where(labels == 2, 1.0, 0.0)
+    mix[labels == 3] = rng.uniform(0.15, 0.6, (labels == 3).sum())  # fusion beats
+    amps, centres, widths = [], [], []
+    for waves, weight in ((normal, 1 - mix), (ventricular, mix)):
+        for amp, centre, width in waves:
+            amps.append(np.broadcast_to(amp, n) * weight)
+            centres.append(np.broadcast_to(centre, n))
+            widths.append(np.broadcast_to(width, n))
+    jitter = 1 + 0.05 * rng.standard_normal((n, 1))
+    return np.column_stack(amps) * pt["amp"] * jitter, np.column_stack(centres), np.column_stack(widths)
+
+
+def _beat_sequence(rng: np.random.Generator, counts: np.ndarray, s_run_length: float) -> np.ndarray:
+    """Class of each beat in time order: S beats come in runs (mean length ``s_run_length``), the rest one by one.
+
+    Inside a run the local mean RR falls, so the later beats of a run are *not* premature relative
+    to it: only their absolute RR and P wave tell them from N (as in real SVTA runs).
+    """
+    lengths = rng.geometric(1.0 / max(s_run_length, 1.0), size=max(int(counts[1]), 1))
+    lengths = lengths[: np.searchsorted(np.cumsum(lengths), counts[1]) + 1]
+    lengths[-1] -= lengths.sum() - counts[1]
+    lengths = lengths[lengths > 0]
+    unit_class = np.concatenate([np.repeat([0, 2, 3], counts[[0, 2, 3]]), np.ones(lengths.size, dtype=np.int64)])
+    unit_length = np.concatenate([np.ones(counts[[0, 2, 3]].sum(), dtype=np.int64), lengths])
+    order = rng.permutation(unit_class.size)
+    return np.repeat(unit_class[order], unit_length[order])
+
+
+def synthesize_record(rng: np.random.Generator, counts: np.ndarray, spec: EcgSpec, *, heart_rate: float
+                      ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(signal (T, 2) in mV, R-peak samples, class labels) of one patient with the given mean heart rate."""
+    pt = _patient(rng, spec.patient_variability)
+    labels = _beat_sequence(rng, counts, spec.s_run_length)
+    n, fs = labels.size, spec.fs
+    rr0 = 60.0 / heart_rate
+    local = rr0 * (1 + 0.04 * np.sin(2 * np.pi * np.arange(n) / rng.uniform(8, 20) + rng.uniform(0, 6.3)))
+    local *= np.exp(spec.rr_variability * rng.standard_normal(n))  # beat-to-beat variability overlaps mild prematurity
+    factor = np.ones(n)
+    factor[labels == 1] = 1 - spec.s_separability * rng.uniform(0.2, 0.4, (labels == 1).sum())
+    factor[labels == 2] = rng.uniform(0.6, 0.8, (labels == 2).sum())
+    factor[labels == 3] = rng.uniform(0.85, 1.0, (labels == 3).sum())
+    compensatory = np.ones(n)
+    compensatory[1:] = np.where(labels[:-1] == 2, 2 - factor[:-1], 1.0)  # the pause after a V beat
+    interval = local * factor * compensatory
+    r_peaks = np.round((1.0 + np.cumsum(interval)) * fs).astype(np.int64)
+    length = int(r_peaks[-1] + fs)
+    amps, centres, widths = _beat_waves(rng, labels, interval, pt, spec.s_separability)
+    offsets = np.arange(round(WINDOW_S[0] * fs), round(WINDOW_S[1] * fs))
+    t = offsets / fs
+    waves = amps[:, :, None] * np.exp(-((t[None, None, :] - centres[:, :, None]) ** 2) / (2 * widths[:, :, None] ** 2))
+    index = r_peaks[:, None] + offsets[None, :]
+    clean = np.bincount(index.ravel(), weights=waves.sum(axis=1).ravel(), minlength=length)[:length]
+    seconds = np.arange(length) / fs
+    wander = 0.08 * np.sin(2 * np.pi * 0.25 * seconds + rng.uniform(0, 6.3)) + 0.04 * np.sin(2 * np.pi * 0.05 * seconds)
+    mlii = clean + wander + spec.noise_mv * rng.standard_normal(length)
+    v1 = -0.6 * clean + 0.5 * wander + spec.noise_mv * rng.standard_normal(length)
+    return np.column_stack([mlii, v1]), r_peaks, labels
+
+
+def _write_record(out_dir: Path, name: str, split: str, signal: np.ndarray, r_peaks: np.ndarray, labels: np.ndarray,
+                  rng: np.random.Generator, fs: int) -> None:
+    """``<name>.hea/.dat`` (format 212, 200 adu/mV as MIT-BIH) and ``<name>.atr`` with beat and non-beat annotations."""
+    symbols = np.empty(labels.size, dtype=object)
+    for c, (choices, probs) in SYMBOLS.items():
+        symbols[labels == c] = rng.choice(choices, size=(labels == c).sum(), p=probs)
+    # a rhythm annotation and two noise marks, as in the real files: the adapter must skip them
+    noise = np.sort(rng.integers(r_peaks[0], r_peaks[-1], 2))
+    sample = np.concatenate([[max(r_peaks[0] - 20, 0)], r_peaks, noise])
+    symbol = np.array(["+", *symbols.tolist(), "~", "~"], dtype=object)
+    aux = np.array(["(N", *([""] * labels.size), "", ""], dtype=object)
+    order = np.argsort(sample, kind="stable")
+    with quiet_wfdb() as wfdb:
+        wfdb.wrsamp(name, fs=fs, units=["mV", "mV"], sig_name=["MLII", "V1"], p_signal=signal, fmt=["212", "212"],
+                    adc_gain=[200.0, 200.0], baseline=[1024, 1024], comments=[f"synthetic expbook record ({split})"],
+                    write_dir=str(out_dir))
+        wfdb.wrann(name, "atr", sample[order], symbol=symbol[order].tolist(), aux_note=aux[order].tolist(), fs=fs,
+                   write_dir=str(out_dir))
+
+
+def generate_ecg(out_dir: str | Path, spec: EcgSpec) -> dict[str, list[int]]:
+    """Write the 44 records into ``out_dir``; returns the beat counts per class for DS1 and DS2."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(spec.seed)
+    totals = {}
+    for split, names in (("DS1", DS1), ("DS2", DS2)):
+        heart_rates = rng.uniform(60, 95, len(names))
+        base_n = np.round(spec.minutes * heart_rates).astype(np.int64)
+        counts = _class_counts(rng, base_n, TARGET_SHARES[split], spec.rare_concentration)
+        totals[split] = counts.sum(axis=0).tolist()
+        for name, row, heart_rate in zip(names, counts, heart_rates, strict=True):
+            record_rng = np.random.default_rng([spec.seed, int(name)])
+            signal, r_peaks, labels = synthesize_record(record_rng, row, spec, heart_rate=heart_rate)
+            _write_record(out_dir, name, split, signal, r_peaks, labels, record_rng, spec.fs)
+    return totals
+
+
+def _fingerprint(spec: EcgSpec) -> str:
+    payload = json.dumps(asdict(spec), sort_keys=True).encode() + Path(__file__).read_bytes()
+    return hashlib.sha256(payload).hexdigest()[:16]
+
+
+def ensure_synthetic_ecg(spec: EcgSpec, cache_root: str | Path) -> Path:
+    """Folder of generated records for ``spec``, generated once (atomically) and keyed by spec and code."""
+    target = Path(cache_root) / "ecg" / f"synthetic-{_fingerprint(spec)}"
+    if (target / "DONE").is_file():
+        return target
+    tmp = target.with_name(f".{target.name}.tmp-{os.getpid()}")
+    shutil.rmtree(tmp, ignore_errors=True)
+    counts = generate_ecg(tmp, spec)
+    (tmp / "DONE").write_text(json.dumps({"spec": asdict(spec), "beats": counts}, indent=1))
+    try:
+        tmp.rename(target)
+    except OSError:  # another process finished first: theirs is identical
+        shutil.rmtree(tmp, ignore_errors=True)
+    return target

@@ -1,0 +1,176 @@
+"""WFDB heartbeat adapter: read MIT-BIH-style records, cut beats around annotated R peaks, split inter-patient.
+
+A record is ``<name>.hea`` (header) + ``<name>.dat`` (signals) + ``<name>.atr`` (reference beat
+annotations), read with the ``wfdb`` package, so real MIT-BIH works by pointing ``data_dir`` at it
+and the generator (``expbook.data.ecg_synth``) writes the very same files.
+
+Beat symbols map to the AAMI classes N/S/V/O; non-beat annotations (rhythm changes ``+``, noise
+``~``, comments) are skipped. RR features come from consecutive *beat* annotations: pre-RR,
+post-RR and both divided by the local mean RR (the ten preceding beats). The split is de Chazal's
+inter-patient one: DS1 records train (and validate, by record), DS2 records are the
+generalisation set; the paced records are excluded.
+"""
+
+from __future__ import annotations
+
+import warnings
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from expbook.errors import DataError
+
+CLASSES = ("N", "S", "V", "O")
+AAMI = {"N": "NLRej", "S": "AaJS", "V": "VE", "O": "FQ/f"}
+SYMBOL_TO_CLASS = {symbol: index for index, name in enumerate(CLASSES) for symbol in AAMI[name]}
+DS1 = ("101", "106", "108", "109", "112", "114", "115", "116", "118", "119", "122", "124", "201", "203", "205",
+       "207", "208", "209", "215", "220", "223", "230")
+DS2 = ("100", "103", "105", "111", "113", "117", "121", "123", "200", "202", "210", "212", "213", "214", "219",
+       "221", "222", "228", "231", "232", "233", "234")
+PACED = ("102", "104", "107", "217")
+RR_FEATURES = ("pre_rr", "post_rr", "pre_rr_local", "post_rr_local")
+LOCAL_BEATS = 10
+
+
+@dataclass(frozen=True)
+class Beats:
+    """Beats of a set of records: windows ``x`` (n, window), RR features ``rr`` (n, 4), labels ``y`` (0..3)."""
+
+    x: np.ndarray
+    rr: np.ndarray
+    y: np.ndarray
+    record: np.ndarray
+    fs: float
+
+    def __len__(self) -> int:
+        return int(self.y.size)
+
+    def take(self, rows: np.ndarray) -> Beats:
+        return Beats(self.x[rows], self.rr[rows], self.y[rows], self.record[rows], self.fs)
+
+    def class_counts(self) -> np.ndarray:
+        return np.bincount(self.y, minlength=len(CLASSES))
+
+
+@contextmanager
+def quiet_wfdb():
+    """The ``wfdb`` module, imported and used without its pandas-3.1 ``inplace=`` deprecation warnings (not ours)."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="The inplace keyword", category=Warning)
+        import wfdb
+
+        yield wfdb
+
+
+def record_names(data_dir: str | Path) -> list[str]:
+    """Names of the records (``*.hea``) in ``data_dir``; ``DataError`` if there are none."""
+    folder = Path(data_dir).expanduser()
+    if not folder.is_dir():
+        raise DataError(f"{folder}: data_dir is not a folder")
+    names = sorted(p.stem for p in folder.glob("*.hea"))
+    if not names:
+        raise DataError(f"{folder}: no WFDB records (*.hea files) found")
+    return names
+
+
+def check_folder(data_dir: str | Path) -> None:
+    """Cheap pre-flight check before a run: records exist and each has its signal and ``.atr`` files."""
+    folder = Path(data_dir).expanduser()
+    for name in record_names(folder):
+        if not (folder / f"{name}.atr").is_file():
+            raise DataError(f"record {name}: annotation file {name}.atr is missing in {folder}")
+        if not (folder / f"{name}.dat").is_file():
+            raise DataError(f"record {name}: signal file {name}.dat is missing in {folder}")
+
+
+def _read_record(folder: Path, name: str, lead: str) -> tuple[np.ndarray, float, np.ndarray, np.ndarray]:
+    path = str(folder / name)
+    if not (folder / f"{name}.atr").is_file():
+        raise DataError(f"record {name}: annotation file {name}.atr is missing in {folder}")
+    try:
+        with quiet_wfdb() as wfdb:
+            record = wfdb.rdrecord(path)
+            annotation = wfdb.rdann(path, "atr")
+    except Exception as exc:  # wfdb raises many types for malformed headers and files
+        raise DataError(f"record {name}: cannot read it with wfdb ({type(exc).__name__}: {exc})") from None
+    if lead not in record.sig_name:
+        raise DataError(f"record {name}: lead {lead!r} not found (leads: {', '.join(record.sig_name)})")
+    signal = record.p_signal[:, record.sig_name.index(lead)].astype(np.float32)
+    return signal, float(record.fs), np.asarray(annotation.sample), np.asarray(annotation.symbol)
+
+
+def _rr_features(r_peaks: np.ndarray, fs: float) -> np.ndarray:
+    """(n, 4): pre-RR, post-RR (s) and both over the mean pre-RR of the preceding ``LOCAL_BEATS`` beats."""
+    rr = np.diff(r_peaks) / fs
+    pre = np.concatenate([[np.nan], rr])
+    post = np.concatenate([rr, [np.nan]])
+    local = pd.Series(pre).shift(1).rolling(LOCAL_BEATS, min_periods=1).mean().to_numpy()
+    local = np.where(np.isnan(local), pre, local)
+    return np.column_stack([pre, post, pre / local, post / local])
+
+
+def read_record_beats(folder: Path, name: str, *, lead: str, before: int, after: int) -> Beats:
+    """Beats of one record: windows ``[r - before, r + after)`` z-scored with the record's signal statistics."""
+    signal, fs, samples, symbols = _read_record(folder, name, lead)
+    is_beat = np.isin(symbols, list(SYMBOL_TO_CLASS))
+    r_peaks, beat_symbols = samples[is_beat], symbols[is_beat]
+    rr = _rr_features(r_peaks, fs)
+    inside = (r_peaks - before >= 0) & (r_peaks + after <= signal.size)
+    keep = inside & ~np.isnan(rr).any(axis=1)
+    keep_peaks = r_peaks[keep]
+    if keep_peaks.size == 0:
+        raise DataError(f"record {name}: no annotated beats with a full window ({before}+{after} samples)")
+    scale = float(np.std(signal)) or 1.0
+    windows = signal[keep_peaks[:, None] + np.arange(-before, after)[None, :]]
+    windows = (windows - np.median(windows, axis=1, keepdims=True)) / scale
+    labels = pd.Series(beat_symbols[keep]).map(SYMBOL_TO_CLASS).to_numpy(dtype=np.int64)
+    return Beats(windows.astype(np.float32), rr[keep].astype(np.float32), labels,
+                 np.full(labels.size, name, dtype=object), fs)
+
+
+def load_beats(data_dir: str | Path, *, records: list[str] | tuple[str, ...], lead: str = "MLII",
+               before: int = 90, after: int = 144) -> Beats:
+    """Beats of ``records`` (each must exist in ``data_dir``), concatenated in record order."""
+    folder = Path(data_dir).expanduser()
+    available = set(record_names(folder))
+    missing = [r for r in records if r not in available]
+    if missing:
+        raise DataError(f"record {missing[0]}: {missing[0]}.hea not found in {folder}")
+    parts = [read_record_beats(folder, name, lead=lead, before=before, after=after) for name in records]
+    rates = {p.fs for p in parts}
+    if len(rates) > 1:
+        raise DataError(f"{folder}: records have different sampling rates {sorted(rates)}; windows would differ")
+    return Beats(np.concatenate([p.x for p in parts]), np.concatenate([p.rr for p in parts]),
+                 np.concatenate([p.y for p in parts]), np.concatenate([p.record for p in parts]), parts[0].fs)
+
+
+def inter_patient_records(data_dir: str | Path) -> tuple[list[str], list[str]]:
+    """(DS1, DS2) record names present in ``data_dir``; paced records are never included."""
+    available = set(record_names(data_dir))
+    ds1, ds2 = [r for r in DS1 if r in available], [r for r in DS2 if r in available]
+    if not ds1 or not ds2:
+        raise DataError(f"{data_dir}: the inter-patient split needs MIT-BIH record names; found DS1 {len(ds1)}, "
+                        f"DS2 {len(ds2)} of them (e.g. {DS1[0]}.hea, {DS2[0]}.hea)")
+    return ds1, ds2
+
+
+def split_train_val(records: list[str], labels_by_record: dict[str, np.ndarray], *, val_fraction: float,
+                    seed: int, tries: int = 200) -> tuple[list[str], list[str]]:
+    """Hold out whole DS1 records for validation, so validation is inter-patient too.
+
+    Draws seeded record subsets until both sides contain every class present in DS1
+    (rare classes sit in a few patients); falls back to the last draw if none does.
+    """
+    rng = np.random.default_rng(seed)
+    n_val = max(1, round(len(records) * val_fraction))
+    present = {c for r in records for c in np.unique(labels_by_record[r])}
+    names = np.array(records)
+    for _ in range(tries):
+        order = rng.permutation(len(records))
+        val, train = sorted(names[order[:n_val]]), sorted(names[order[n_val:]])
+        if all(present <= {c for r in side for c in np.unique(labels_by_record[r])} for side in (train, val)):
+            break
+    return list(train), list(val)

@@ -1,0 +1,122 @@
+"""The heartbeat CNN's rebalancing levers: class weights, sampler, focal loss, warm-up, early-stopping scores."""
+
+import numpy as np
+import pytest
+import torch
+from sklearn.metrics import f1_score
+from torch.nn import functional as F
+
+from expbook.data.wfdb_beats import Beats
+from expbook.models import ecg_cnn
+from expbook.models.ecg_cnn import (
+    TrainConfig,
+    early_stop_scores,
+    effective_class_tilt,
+    expected_batch_mix,
+    focal_loss,
+    loss_class_weights,
+    train_classifier,
+)
+
+COUNTS = np.array([9000, 190, 740, 80])
+
+
+def test_class_weights_are_inverse_frequency_capped_with_prior_weighted_mean_one():
+    weights = loss_class_weights(COUNTS, TrainConfig(class_weights=True, weight_power=1.0, weight_max_ratio=None))
+    assert weights @ (COUNTS / COUNTS.sum()) == pytest.approx(1.0)
+    assert weights[1] / weights[0] == pytest.approx(9000 / 190)
+    capped = loss_class_weights(COUNTS, TrainConfig(class_weights=True, weight_max_ratio=20.0))
+    assert capped.max() / capped.min() == pytest.approx(20.0)
+    assert np.all(loss_class_weights(COUNTS, TrainConfig(class_weights=True, weight_power=0.0)) == pytest.approx(1.0))
+    assert np.all(loss_class_weights(COUNTS, TrainConfig()) == 1.0)
+
+
+def test_batch_mix_of_each_sampler_mode():
+    assert expected_batch_mix(COUNTS, TrainConfig()) == pytest.approx(COUNTS / COUNTS.sum())
+    assert expected_batch_mix(COUNTS, TrainConfig(sampler="power", sampler_power=1.0)) == pytest.approx([0.25] * 4)
+    mix = (0.4, 0.2, 0.3, 0.1)
+    assert expected_batch_mix(COUNTS, TrainConfig(sampler="target_mix", target_mix=mix)) == pytest.approx(mix)
+    capped = expected_batch_mix(COUNTS, TrainConfig(sampler="power", sampler_power=1.0, sampler_max_ratio=6.0))
+    per_sample = capped / COUNTS
+    assert per_sample.max() / per_sample.min() == pytest.approx(6.0)
+
+
+def test_stacking_tilts_the_effective_prior_past_uniform_towards_rare_classes():
+    stacked = effective_class_tilt(COUNTS, TrainConfig(sampler="power", class_weights=True, weight_max_ratio=None))
+    balanced = effective_class_tilt(COUNTS, TrainConfig(sampler="power"))
+    assert balanced == pytest.approx([0.25] * 4)
+    assert stacked[0] < 0.01 and stacked[3] > 0.5  # N nearly ignored, the rarest class dominates
+
+
+def test_focal_loss_with_gamma_zero_is_cross_entropy_and_gamma_down_weights_easy_examples():
+    torch.manual_seed(0)
+    logits, target = torch.randn(64, 4), torch.randint(0, 4, (64,))
+    assert focal_loss(logits, target, 0.0) == pytest.approx(float(F.cross_entropy(logits, target)), rel=1e-6)
+    weight = torch.tensor([0.5, 2.0, 1.0, 3.0])
+    manual = (weight[target] * F.cross_entropy(logits, target, reduction="none")).mean()
+    assert focal_loss(logits, target, 0.0, weight) == pytest.approx(float(manual), rel=1e-6)
+    easy = torch.tensor([[8.0, 0, 0, 0]])
+    assert focal_loss(easy, torch.tensor([0]), 2.0) < 1e-3 * focal_loss(easy, torch.tensor([0]), 0.0)
+
+
+def test_early_stop_scores_match_sklearn():
+    rng = np.random.default_rng(0)
+    y_true, y_pred = rng.integers(0, 4, 300), rng.integers(0, 4, 300)
+    per_class = f1_score(y_true, y_pred, average=None, labels=[0, 1, 2, 3])
+    scores = early_stop_scores(y_true, y_pred)
+    assert scores["macro"] == pytest.approx(f1_score(y_true, y_pred, average="macro"))
+    assert scores["abnormal"] == pytest.approx(per_class[1:].mean())
+    assert scores["rare"] == pytest.approx(per_class[1:3].mean())
+    assert scores["blend"] == pytest.approx(0.2 * scores["macro"] + 0.3 * scores["abnormal"] + 0.5 * scores["rare"])
+    # a class absent from the truth does not count: predicting it is an error on the others, not a 0 F1 of its own
+    assert early_stop_scores(np.array([0, 0, 1, 1]), np.array([0, 0, 1, 1]))["macro"] == 1.0
+
+
+def _toy_beats(n=600, seed=0):
+    rng = np.random.default_rng(seed)
+    y = rng.choice(4, size=n, p=[0.85, 0.05, 0.08, 0.02])
+    x = rng.standard_normal((n, 64)).astype(np.float32) * 0.3
+    x[:, 30:34] += y[:, None].astype(np.float32)  # learnable: the class is the bump height
+    rr = np.column_stack([1 - 0.1 * y, np.ones(n), 1 - 0.1 * y, np.ones(n)]).astype(np.float32)
+    return Beats(x, rr, y.astype(np.int64), np.array(["r"] * n, dtype=object), 360.0)
+
+
+def test_training_is_deterministic_and_logs_weights_and_batch_mix():
+    train, val = _toy_beats(seed=0), _toy_beats(n=200, seed=1)
+    config = TrainConfig(class_weights=True, sampler="power", epochs=2, batch_size=64)
+    first, second = train_classifier(train, val, config), train_classifier(train, val, config)
+    assert np.array_equal(first.predict(val), second.predict(val))
+    assert first.history["train_loss"].tolist() == second.history["train_loss"].tolist()
+    assert first.log[0].startswith("class weights (loss): N=") and "expected batch mix: N=0.25" in first.log[0]
+
+
+def test_warmup_ramps_the_class_weights_linearly_from_uniform():
+    config = TrainConfig(class_weights=True, warmup_epochs=3, epochs=4, patience=10, batch_size=128)
+    history = train_classifier(_toy_beats(), _toy_beats(n=200, seed=1), config).history
+    assert history["weight_alpha"].tolist() == [0.0, 0.5, 1.0, 1.0]
+
+
+def test_the_sampler_lever_really_switches_the_sampling_path(monkeypatch):
+    calls = []
+    real = ecg_cnn.WeightedRandomSampler
+
+    def spy(weights, *args, **kwargs):
+        calls.append(weights.clone())
+        return real(weights, *args, **kwargs)
+
+    monkeypatch.setattr(ecg_cnn, "WeightedRandomSampler", spy)
+    train, val = _toy_beats(), _toy_beats(n=200, seed=1)
+    train_classifier(train, val, TrainConfig(epochs=2))
+    assert calls == []
+    train_classifier(train, val, TrainConfig(sampler="power", epochs=2))
+    assert len(calls) == 2
+    rare = calls[0][torch.from_numpy(train.y) == 3][0]
+    common = calls[0][torch.from_numpy(train.y) == 0][0]
+    assert float(rare / common) == pytest.approx(np.bincount(train.y)[0] / np.bincount(train.y)[3], rel=1e-6)
+
+
+def test_early_stopping_keeps_the_best_epoch_of_the_chosen_score():
+    result = train_classifier(_toy_beats(), _toy_beats(n=200, seed=1), TrainConfig(epochs=6, patience=2, early_stop="rare"))
+    history = result.history
+    assert result.best_epoch == int(history.loc[history["rare"].idxmax(), "epoch"])
+    assert len(history) <= 6
