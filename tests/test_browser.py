@@ -54,7 +54,7 @@ def test_overview_lists_every_experiment_with_its_status(page, served, site):
     page.goto(f"{served}/overview.html", wait_until="networkidle")
     rows = page.locator("article table tbody tr")
     text = rows.all_inner_texts()
-    titles = ["Two-stage diagnosis", "Recall-rerank", "Class-imbalance repair"]
+    titles = ["Two-stage diagnosis", "Recall-rerank", "Class-imbalance repair", "GNN v6"]
     assert rows.count() == len(list_experiments()) >= len(titles)
     assert all(title in row for title, row in zip(titles, text))
     assert all("fresh" in row for row in text)
@@ -68,7 +68,7 @@ def test_every_image_on_every_report_page_loads(page, served, site):
     for path in pages:
         page.goto(f"{served}/{path.relative_to(site['html']).as_posix()}", wait_until="networkidle")
         sizes = page.eval_on_selector_all("article img", "imgs => imgs.map(i => [i.src, i.complete && i.naturalWidth])")
-        assert len(sizes) >= 3, path.name
+        assert len(sizes) >= 2, path.name  # every report has at least two figures
         broken = [src for src, width in sizes if not width]
         assert not broken, f"{path.name}: {broken}"
     page.goto(f"{served}/reports/two_stage_diagnosis.html", wait_until="networkidle")

@@ -9,8 +9,11 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 from collections.abc import Callable
+from dataclasses import asdict
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -50,3 +53,25 @@ def cached_parquet(kind: str, key: str, build: Callable[[], pd.DataFrame]) -> tu
     frame.to_parquet(tmp, index=False)
     os.replace(tmp, path)
     return frame, False
+
+
+def ensure_generated(kind: str, spec: Any, generate: Callable[[Path, Any], dict], *, source: str | Path,
+                     root: str | Path | None = None) -> Path:
+    """Folder ``<cache>/<kind>/synthetic-<hash>`` written by ``generate(folder, spec)`` once, atomically.
+
+    The hash covers the spec (a dataclass) and the generator's ``source`` file, so a generator
+    change regenerates instead of silently reusing stale files. ``DONE`` records the spec and counts.
+    """
+    payload = json.dumps(asdict(spec), sort_keys=True).encode() + Path(source).read_bytes()
+    target = Path(root or cache_root()) / kind / f"synthetic-{hashlib.sha256(payload).hexdigest()[:16]}"
+    if (target / "DONE").is_file():
+        return target
+    tmp = target.with_name(f".{target.name}.tmp-{os.getpid()}")
+    shutil.rmtree(tmp, ignore_errors=True)
+    counts = generate(tmp, spec)
+    (tmp / "DONE").write_text(json.dumps({"spec": asdict(spec), "counts": counts}, indent=1))
+    try:
+        tmp.rename(target)
+    except OSError:  # another process finished first: theirs is identical
+        shutil.rmtree(tmp, ignore_errors=True)
+    return target

@@ -10,7 +10,6 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 import json
-import math
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,11 +18,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import yaml
-from scipy import stats
 
 from expbook.cache import stable_hash
 from expbook.compare import flatten_metrics
 from expbook.errors import ParameterError
+from expbook.metrics.seeds import mean_ci
 from expbook.params import parse_value, read_parameter_specs, resolve_parameters
 from expbook.store import RunRecord, Store
 
@@ -123,12 +122,8 @@ def summarise(records: list[RunRecord]) -> tuple[pd.DataFrame, pd.DataFrame]:
     flat = pd.DataFrame([flatten_metrics(r.results.get("metrics", {})) for r in records])
     rows = []
     for name in flat.columns:
-        values = flat[name].dropna().to_numpy(dtype=float)
-        n = values.size
-        mean = float(values.mean()) if n else math.nan
-        std = float(values.std(ddof=1)) if n > 1 else math.nan
-        half = float(stats.t.ppf(0.975, n - 1) * std / math.sqrt(n)) if n > 1 else math.nan
-        rows.append({"metric": name, "mean": mean, "std": std, "ci_low": mean - half, "ci_high": mean + half, "n": n})
+        ci = mean_ci(flat[name].dropna().to_numpy(dtype=float))
+        rows.append({"metric": name, "mean": ci.mean, "std": ci.std, "ci_low": ci.low, "ci_high": ci.high, "n": ci.n})
     metrics = pd.DataFrame(rows).set_index("metric") if rows else pd.DataFrame()
     outcomes: dict[str, list[bool]] = {}
     questions: dict[str, str] = {}

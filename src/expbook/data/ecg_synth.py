@@ -22,15 +22,12 @@ Knobs that let the conclusions go either way:
 
 from __future__ import annotations
 
-import hashlib
-import json
-import os
-import shutil
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from expbook.cache import ensure_generated
 from expbook.data.wfdb_beats import CLASSES, DS1, DS2, quiet_wfdb
 
 TARGET_SHARES = {"DS1": (0.899, 0.019, 0.074, 0.008), "DS2": (0.890, 0.037, 0.065, 0.008)}
@@ -196,22 +193,6 @@ def generate_ecg(out_dir: str | Path, spec: EcgSpec) -> dict[str, list[int]]:
     return totals
 
 
-def _fingerprint(spec: EcgSpec) -> str:
-    payload = json.dumps(asdict(spec), sort_keys=True).encode() + Path(__file__).read_bytes()
-    return hashlib.sha256(payload).hexdigest()[:16]
-
-
 def ensure_synthetic_ecg(spec: EcgSpec, cache_root: str | Path) -> Path:
-    """Folder of generated records for ``spec``, generated once (atomically) and keyed by spec and code."""
-    target = Path(cache_root) / "ecg" / f"synthetic-{_fingerprint(spec)}"
-    if (target / "DONE").is_file():
-        return target
-    tmp = target.with_name(f".{target.name}.tmp-{os.getpid()}")
-    shutil.rmtree(tmp, ignore_errors=True)
-    counts = generate_ecg(tmp, spec)
-    (tmp / "DONE").write_text(json.dumps({"spec": asdict(spec), "beats": counts}, indent=1))
-    try:
-        tmp.rename(target)
-    except OSError:  # another process finished first: theirs is identical
-        shutil.rmtree(tmp, ignore_errors=True)
-    return target
+    """Folder of generated files for ``spec``, generated once (atomically), keyed by the spec and this module's code."""
+    return ensure_generated("ecg", spec, generate_ecg, source=__file__, root=cache_root)

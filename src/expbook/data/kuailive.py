@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from expbook.data.csv_tables import check_header, read_table
 from expbook.errors import DataError
 
 TIMEZONE_OFFSET_MS = 8 * 3600 * 1000  # Beijing time: the day boundary of the real logs
@@ -33,6 +34,7 @@ SCHEMA: dict[str, dict[str, str]] = {
                      "fans_user_num": "str", "accu_live_cnt": "str"},
     "room.csv": {"live_id": "int", "streamer_id": "int", "start_timestamp": "int"},
 }
+NEEDS = f"a KuaiLive folder needs {', '.join(SCHEMA)}"
 
 
 @dataclass(frozen=True)
@@ -46,54 +48,10 @@ class KuaiLiveData:
     room: pd.DataFrame
 
 
-def _check_header(path: Path, columns: dict[str, str]) -> None:
-    if not path.is_file():
-        raise DataError(f"{path}: file not found (a KuaiLive folder needs {', '.join(SCHEMA)})")
-    try:
-        header = pd.read_csv(path, nrows=0).columns
-    except Exception as exc:  # empty or unreadable file
-        raise DataError(f"{path}: cannot read the CSV header ({exc})") from None
-    missing = [c for c in columns if c not in header]
-    if missing:
-        raise DataError(f"{path.name}: column {missing[0]!r} is missing (found: {', '.join(header)})")
-
-
 def check_folder(data_dir: str | Path) -> None:
     """Cheap pre-flight check before a run: every file exists and has its columns (values are checked on load)."""
     for name, columns in SCHEMA.items():
-        _check_header(Path(data_dir) / name, columns)
-
-
-def _read_table(path: Path, columns: dict[str, str]) -> pd.DataFrame:
-    _check_header(path, columns)
-    dtypes = {c: "string" for c, kind in columns.items() if kind == "str"}
-    try:
-        table = pd.read_csv(path, usecols=list(columns), dtype=dtypes, engine="c", low_memory=False)
-    except Exception as exc:
-        raise DataError(f"{path.name}: malformed CSV ({exc})") from None
-    for column, kind in columns.items():
-        if kind == "str":
-            continue
-        values = table[column]
-        if not pd.api.types.is_numeric_dtype(values):
-            converted = pd.to_numeric(values, errors="coerce")
-            bad = converted.isna() & values.notna()
-            row = int(np.flatnonzero(bad.to_numpy())[0]) if bad.any() else None
-            if row is not None:
-                raise DataError(f"{path.name}: column {column!r} has non-numeric value {values.iloc[row]!r} "
-                                f"in data row {row + 1}")
-            values = converted
-        if values.isna().any():
-            row = int(np.flatnonzero(values.isna().to_numpy())[0])
-            raise DataError(f"{path.name}: column {column!r} is empty in data row {row + 1}")
-        if kind == "int":
-            if not np.all(np.mod(values.to_numpy(), 1) == 0):
-                row = int(np.flatnonzero(np.mod(values.to_numpy(), 1) != 0)[0])
-                raise DataError(f"{path.name}: column {column!r} must hold integers, "
-                                f"found {values.iloc[row]!r} in data row {row + 1}")
-            values = values.astype(np.int64)
-        table[column] = values
-    return table
+        check_header(Path(data_dir) / name, columns, needs=NEEDS)
 
 
 def load_kuailive(data_dir: str | Path) -> KuaiLiveData:
@@ -101,7 +59,7 @@ def load_kuailive(data_dir: str | Path) -> KuaiLiveData:
     data_dir = Path(data_dir)
     if not data_dir.is_dir():
         raise DataError(f"{data_dir}: data_dir is not a folder")
-    tables = {name.removesuffix(".csv"): _read_table(data_dir / name, cols) for name, cols in SCHEMA.items()}
+    tables = {name.removesuffix(".csv"): read_table(data_dir / name, cols, needs=NEEDS) for name, cols in SCHEMA.items()}
     gift = tables["gift"]
     if (gift["gift_price"] < 0).any():
         row = int(np.flatnonzero((gift["gift_price"] < 0).to_numpy())[0])

@@ -21,17 +21,14 @@ Planted signal (the knobs that let conclusions go either way):
 
 from __future__ import annotations
 
-import hashlib
-import json
-import os
-import shutil
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 from scipy.special import expit, ndtr
 
+from expbook.cache import ensure_generated
 from expbook.data.kuailive import DAY_MS, TIMEZONE_OFFSET_MS
 
 REAL_USERS, REAL_STREAMERS, REAL_CLICKS = 23_772, 452_621, 4_909_515
@@ -208,27 +205,6 @@ def generate_kuailive(out_dir: str | Path, spec: KuaiLiveSpec) -> dict[str, int]
             "room": len(rooms)}
 
 
-def _generator_fingerprint(spec: KuaiLiveSpec) -> str:
-    source = Path(__file__).read_bytes()
-    payload = json.dumps(asdict(spec), sort_keys=True).encode() + source
-    return hashlib.sha256(payload).hexdigest()[:16]
-
-
 def ensure_synthetic_kuailive(spec: KuaiLiveSpec, cache_root: str | Path) -> Path:
-    """Folder of generated KuaiLive CSVs for ``spec``, generating it once (atomically) if missing.
-
-    The folder name hashes the spec and this module's source, so a generator change
-    regenerates the data instead of silently reusing stale files.
-    """
-    target = Path(cache_root) / "kuailive" / f"synthetic-{_generator_fingerprint(spec)}"
-    if (target / "DONE").is_file():
-        return target
-    tmp = target.with_name(f".{target.name}.tmp-{os.getpid()}")
-    shutil.rmtree(tmp, ignore_errors=True)
-    counts = generate_kuailive(tmp, spec)
-    (tmp / "DONE").write_text(json.dumps({"spec": asdict(spec), "rows": counts}, indent=1))
-    try:
-        tmp.rename(target)
-    except OSError:  # another process finished first: theirs is identical
-        shutil.rmtree(tmp, ignore_errors=True)
-    return target
+    """Folder of generated files for ``spec``, generated once (atomically), keyed by the spec and this module's code."""
+    return ensure_generated("kuailive", spec, generate_kuailive, source=__file__, root=cache_root)

@@ -65,6 +65,13 @@ def train_direct_regressor(X_train, y_train, X_val, y_val, *, feature_names, con
                   metric="l2", feature_names=feature_names, target="log1p(y)")
 
 
+def train_binary_classifier(X_train, y_train, X_val, y_val, *, feature_names, config: GBDTConfig,
+                            metric: str = "average_precision") -> TrainedModel:
+    """Classify a 0/1 label (binary log-loss), early-stopped on ``metric`` of the validation rows."""
+    return _train(X_train, np.asarray(y_train, dtype=np.float64), X_val, np.asarray(y_val, dtype=np.float64),
+                  config=config, objective="binary", metric=metric, feature_names=feature_names, target="P(y=1)")
+
+
 def train_stage1_classifier(X_train, y_train, X_val, y_val, *, feature_names, config: GBDTConfig) -> TrainedModel:
     """Classify y > 0 (binary log-loss)."""
     return _train(X_train, (y_train > 0).astype(np.float64), X_val, (y_val > 0).astype(np.float64), config=config,

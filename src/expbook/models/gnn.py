@@ -1,0 +1,295 @@
+"""Turnover and post-preference models on the employee graph: an MLP baseline and a heterogeneous GNN (PyG).
+
+The GNN (``HeteroConv`` of ``SAGEConv`` per edge type) embeds employees; a linear head predicts
+turnover, and a preference score ``s(e, p) = ⟨W h_e, g(attr_p)⟩ / √d`` ranks posts. Its training
+has three switchable components (GNN v6 = all on; v5 = all off):
+
+* **two-stage** — stage 1 trains turnover alone with early stopping on validation AUPR; stage 2
+  fine-tunes ``α·turnover + β·preference`` with early stopping on validation pairwise accuracy.
+  Off: one joint stage of the same length, stopped on AUPR + pairwise accuracy.
+* **hard negatives** — each training pair (employee, chosen post) gets a negative post: with
+  probability ``hard_ratio`` one of the ``cache_size`` highest-scored posts the employee never chose
+  (cache refreshed every ``refresh_every`` epochs), else a random other post. Off: always random.
+* **adaptive margin** — hinge loss ``w·max(0, m − (s⁺ − s⁻))`` (hard negatives weigh ``hard_weight``);
+  after each epoch ``m`` grows ×1.25 when validation accuracy exceeds ``margin_up_acc`` and shrinks
+  ×0.8 below ``margin_down_acc``, within ``margin_bounds``. Off: ``m`` stays fixed.
+"""
+
+from __future__ import annotations
+
+import copy
+import time
+import warnings
+from dataclasses import dataclass, field
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+import torch
+from sklearn.metrics import average_precision_score
+from torch import nn
+from torch.nn import functional as F
+
+
+@dataclass(frozen=True, kw_only=True)
+class GNNConfig:
+    hidden: int = 32
+    layers: int = 2
+    dropout: float = 0.2
+    learning_rate: float = 5e-3
+    weight_decay: float = 1e-4
+    turnover_loss: Literal["weighted_bce", "focal"] = "weighted_bce"
+    focal_gamma: float = 2.0
+    focal_alpha: float = 0.75
+    preference: bool = True
+    two_stage: bool = True
+    stage1_epochs: int = 150
+    stage1_patience: int = 20
+    stage2_epochs: int = 100
+    stage2_patience: int = 20
+    alpha: float = 0.2
+    beta: float = 0.8
+    hard_negatives: bool = True
+    hard_ratio: float = 0.7
+    cache_size: int = 5
+    refresh_every: int = 5
+    adaptive_margin: bool = True
+    margin: float = 1.0
+    margin_bounds: tuple[float, float] = (0.5, 3.0)
+    margin_up_acc: float = 0.6
+    margin_down_acc: float = 0.52
+    hard_weight: float = 2.0
+    seed: int = 0
+    num_threads: int = 2
+
+
+@dataclass(frozen=True)
+class Task:
+    """What a model trains on: node masks and label, and (optionally) preference pairs and post attributes."""
+
+    label: torch.Tensor  # float 0/1 per employee
+    train: np.ndarray  # employee indices
+    val: np.ndarray
+    posts: torch.Tensor | None = None  # (n_posts, attributes), standardised
+    train_pairs: np.ndarray | None = None  # (m, 3): employee, chosen, rejected
+    val_pairs: np.ndarray | None = None
+
+
+def turnover_loss(logits: torch.Tensor, y: torch.Tensor, config: GNNConfig, pos_weight: float) -> torch.Tensor:
+    """Weighted BCE (``pos_weight`` = negatives / positives) or focal loss for the imbalanced label."""
+    if config.turnover_loss == "weighted_bce":
+        return F.binary_cross_entropy_with_logits(logits, y, pos_weight=torch.tensor(pos_weight))
+    p = torch.sigmoid(logits)
+    ce = F.binary_cross_entropy_with_logits(logits, y, reduction="none")
+    p_t = p * y + (1 - p) * (1 - y)
+    alpha_t = config.focal_alpha * y + (1 - config.focal_alpha) * (1 - y)
+    return (alpha_t * (1 - p_t) ** config.focal_gamma * ce).mean()
+
+
+class MLP(nn.Module):
+    def __init__(self, n_in: int, hidden: int = 32, dropout: float = 0.2):
+        super().__init__()
+        self.net = nn.Sequential(nn.Linear(n_in, hidden), nn.ReLU(), nn.Dropout(dropout), nn.Linear(hidden, hidden),
+                                 nn.ReLU(), nn.Dropout(dropout), nn.Linear(hidden, 1))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net(x).squeeze(-1)
+
+
+class EmployeeGNN(nn.Module):
+    """Per-type input projections, ``layers`` × HeteroConv(SAGEConv), a turnover head and a preference scorer."""
+
+    def __init__(self, data, hidden: int, layers: int, dropout: float, n_attributes: int | None):
+        with warnings.catch_warnings():  # PyG imports tqdm.auto, which warns in a kernel without ipywidgets
+            warnings.simplefilter("ignore")
+            from torch_geometric.nn import HeteroConv, SAGEConv
+
+        super().__init__()
+        self.project = nn.ModuleDict({t: nn.Linear(data[t].x.shape[1], hidden) for t in data.node_types})
+        self.convs = nn.ModuleList([HeteroConv({et: SAGEConv((hidden, hidden), hidden) for et in data.edge_types},
+                                               aggr="sum") for _ in range(layers)])
+        self.dropout = dropout
+        self.turnover = nn.Linear(hidden, 1)
+        self.hidden = hidden
+        if n_attributes:
+            self.employee_side = nn.Linear(hidden, hidden)
+            self.post_side = nn.Sequential(nn.Linear(n_attributes, hidden), nn.ReLU(), nn.Linear(hidden, hidden))
+
+    def embed(self, data) -> torch.Tensor:
+        x = {t: F.relu(self.project[t](data[t].x)) for t in data.node_types}
+        for conv in self.convs:
+            out = conv(x, data.edge_index_dict)
+            x = {t: F.dropout(F.relu(out[t]) + x[t], self.dropout, self.training) for t in x}  # residual
+        return x["employee"]
+
+    def turnover_logits(self, h: torch.Tensor) -> torch.Tensor:
+        return self.turnover(h).squeeze(-1)
+
+    def preference_scores(self, h: torch.Tensor, posts: torch.Tensor) -> torch.Tensor:
+        """(employees, posts) scores."""
+        return self.employee_side(h) @ self.post_side(posts).T / self.hidden**0.5
+
+
+class NegativeSampler:
+    """Random or hard negatives for (employee, chosen post) pairs; hard ones come from a periodically refreshed cache."""
+
+    def __init__(self, n_posts: int, chosen: np.ndarray, *, cache_size: int, hard_ratio: float, seed: int):
+        self.n_posts, self.cache_size, self.hard_ratio = n_posts, cache_size, hard_ratio
+        self.never_chosen = np.ones((int(chosen[:, 0].max()) + 1, n_posts), dtype=bool)
+        self.never_chosen[chosen[:, 0], chosen[:, 1]] = False
+        self.rng = np.random.default_rng(seed)
+        self.cache: np.ndarray | None = None
+
+    def random(self, chosen: np.ndarray) -> np.ndarray:
+        """A uniformly random post other than the chosen one, per pair."""
+        draw = self.rng.integers(0, self.n_posts - 1, chosen.size)
+        return draw + (draw >= chosen)
+
+    def refresh(self, scores: np.ndarray) -> None:
+        """Cache, per employee, the ``cache_size`` highest-scored posts they never chose (``np.argpartition``)."""
+        masked = np.where(self.never_chosen, scores[: self.never_chosen.shape[0]], -np.inf)
+        k = min(self.cache_size, self.n_posts - 1)
+        self.cache = np.argpartition(-masked, k - 1, axis=1)[:, :k]
+
+    def hard(self, employees: np.ndarray, chosen: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(negatives, is_hard): ``hard_ratio`` of pairs take a cached hard negative, the rest a random one."""
+        cached = self.cache[employees, self.rng.integers(0, self.cache.shape[1], employees.size)]
+        use_hard = (self.rng.random(employees.size) < self.hard_ratio) & self.never_chosen[employees, cached]
+        return np.where(use_hard, cached, self.random(chosen)), use_hard
+
+
+@dataclass
+class TrainedModel:
+    kind: str
+    predict_proba: np.ndarray  # turnover probability of every employee
+    preference: np.ndarray | None  # (employees, posts) scores, or None
+    curves: pd.DataFrame
+    seconds: float
+    details: dict = field(default_factory=dict)
+
+
+def pairwise_accuracy(scores: np.ndarray, pairs: np.ndarray) -> tuple[float, float]:
+    """(share of pairs with s(chosen) > s(rejected), mean of s(chosen) − s(rejected))."""
+    diff = scores[pairs[:, 0], pairs[:, 1]] - scores[pairs[:, 0], pairs[:, 2]]
+    return float(np.mean(diff > 0)), float(np.mean(diff))
+
+
+def _aupr(y: np.ndarray, p: np.ndarray) -> float:
+    return float(average_precision_score(y, p)) if 0 < y.sum() < y.size else float("nan")
+
+
+def train_mlp(x: torch.Tensor, task: Task, config: GNNConfig) -> TrainedModel:
+    """MLP on employee features only (no graph), weighted BCE / focal, early stopping on validation AUPR."""
+    torch.manual_seed(config.seed)
+    torch.set_num_threads(config.num_threads)
+    model = MLP(x.shape[1], config.hidden, config.dropout)
+    optimiser = torch.optim.Adam(model.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay)
+    y = task.label
+    pos_weight = float((1 - y[task.train]).sum() / y[task.train].sum().clamp(min=1))
+    y_val = y[task.val].numpy()
+    best, state, stale, rows = -np.inf, None, 0, []
+    start = time.perf_counter()
+    for epoch in range(1, config.stage1_epochs + 1):
+        model.train()
+        loss = turnover_loss(model(x[task.train]), y[task.train], config, pos_weight)
+        optimiser.zero_grad()
+        loss.backward()
+        optimiser.step()
+        model.eval()
+        with torch.no_grad():
+            aupr = _aupr(y_val, torch.sigmoid(model(x[task.val])).numpy())
+        rows.append({"stage": 1, "epoch": epoch, "loss": float(loss.detach()), "val_aupr": aupr})
+        if aupr > best:
+            best, state, stale = aupr, copy.deepcopy(model.state_dict()), 0
+        elif (stale := stale + 1) >= config.stage1_patience:
+            break
+    model.load_state_dict(state)
+    model.eval()
+    with torch.no_grad():
+        proba = torch.sigmoid(model(x)).numpy()
+    return TrainedModel("MLP", proba, None, pd.DataFrame(rows), time.perf_counter() - start)
+
+
+def train_gnn(data, task: Task, config: GNNConfig, *, sampler_factory=NegativeSampler) -> TrainedModel:
+    """Train the GNN with ``config``'s components (see the module docstring)."""
+    torch.manual_seed(config.seed)
+    torch.set_num_threads(config.num_threads)
+    with_preference = config.preference and task.posts is not None and task.train_pairs is not None
+    model = EmployeeGNN(data, config.hidden, config.layers, config.dropout,
+                        task.posts.shape[1] if with_preference else None)
+    y = task.label
+    pos_weight = float((1 - y[task.train]).sum() / y[task.train].sum().clamp(min=1))
+    y_val = y[task.val].numpy()
+    sampler = sampler_factory(task.posts.shape[0], task.train_pairs[:, :2], cache_size=config.cache_size,
+                              hard_ratio=config.hard_ratio, seed=config.seed) if with_preference else None
+    margin = config.margin
+    rows: list[dict] = []
+    start = time.perf_counter()
+
+    def evaluate() -> tuple[float, float, np.ndarray | None]:
+        model.eval()
+        with torch.no_grad():
+            h = model.embed(data)
+            aupr = _aupr(y_val, torch.sigmoid(model.turnover_logits(h[task.val])).numpy())
+            scores = model.preference_scores(h, task.posts).numpy() if with_preference else None
+        accuracy = pairwise_accuracy(scores, task.val_pairs)[0] if with_preference else float("nan")
+        return aupr, accuracy, scores
+
+    def run_stage(stage: int, epochs: int, patience: int, weights: tuple[float, float], criterion) -> None:
+        nonlocal margin
+        optimiser = torch.optim.Adam(model.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay)
+        best, state, stale = -np.inf, copy.deepcopy(model.state_dict()), 0
+        scores = evaluate()[2]
+        for epoch in range(1, epochs + 1):
+            model.train()
+            h = model.embed(data)
+            loss_turnover = turnover_loss(model.turnover_logits(h[task.train]), y[task.train], config, pos_weight)
+            loss, loss_preference = weights[0] * loss_turnover, torch.tensor(0.0)
+            if weights[1] > 0:
+                employees, chosen = task.train_pairs[:, 0], task.train_pairs[:, 1]
+                if config.hard_negatives:
+                    if (epoch - 1) % config.refresh_every == 0:
+                        sampler.refresh(scores)
+                    negatives, is_hard = sampler.hard(employees, chosen)
+                else:
+                    negatives, is_hard = sampler.random(chosen), np.zeros(chosen.size, dtype=bool)
+                all_scores = model.preference_scores(h, task.posts)
+                e = torch.from_numpy(employees)
+                gap = all_scores[e, torch.from_numpy(chosen)] - all_scores[e, torch.from_numpy(negatives)]
+                weight = torch.where(torch.from_numpy(is_hard), config.hard_weight, 1.0)
+                loss_preference = (weight * F.relu(margin - gap)).mean()
+                loss = loss + weights[1] * loss_preference
+            optimiser.zero_grad()
+            loss.backward()
+            optimiser.step()
+            aupr, accuracy, scores = evaluate()
+            rows.append({"stage": stage, "epoch": epoch, "loss": float(loss.detach()),
+                         "turnover_loss": float(loss_turnover.detach()), "preference_loss": float(loss_preference.detach()),
+                         "val_aupr": aupr, "val_pref_acc": accuracy, "margin": margin})
+            if config.adaptive_margin and weights[1] > 0:
+                if accuracy > config.margin_up_acc:
+                    margin = min(margin * 1.25, config.margin_bounds[1])
+                elif accuracy < config.margin_down_acc:
+                    margin = max(margin * 0.8, config.margin_bounds[0])
+            score = criterion(aupr, accuracy)
+            if score > best:
+                best, state, stale = score, copy.deepcopy(model.state_dict()), 0
+            elif (stale := stale + 1) >= patience:
+                break
+        model.load_state_dict(state)
+
+    if not with_preference:
+        run_stage(1, config.stage1_epochs, config.stage1_patience, (1.0, 0.0), lambda a, _: a)
+    elif config.two_stage:
+        run_stage(1, config.stage1_epochs, config.stage1_patience, (1.0, 0.0), lambda a, _: a)
+        run_stage(2, config.stage2_epochs, config.stage2_patience, (config.alpha, config.beta), lambda _, acc: acc)
+    else:
+        run_stage(1, config.stage1_epochs + config.stage2_epochs, config.stage1_patience + config.stage2_patience,
+                  (config.alpha, config.beta), lambda a, acc: a + acc)
+    model.eval()
+    with torch.no_grad():
+        h = model.embed(data)
+        proba = torch.sigmoid(model.turnover_logits(h)).numpy()
+        preference = model.preference_scores(h, task.posts).numpy() if with_preference else None
+    return TrainedModel("GNN", proba, preference, pd.DataFrame(rows), time.perf_counter() - start,
+                        {"final_margin": margin})

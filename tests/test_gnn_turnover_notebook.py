@@ -1,0 +1,35 @@
+"""The GNN v6 notebook at tiny size, and a bad survey folder refused before the run store is touched."""
+
+import pandas as pd
+import pytest
+
+from conftest import folders, run_cli
+from expbook.data.turnover_synth import SurveySpec, generate_survey
+from expbook.runner import run_experiment
+
+pytestmark = pytest.mark.slow
+QUIET = {"progress": False, "echo": lambda *_: None}
+
+
+def test_tiny_run_records_tables_verdicts_and_the_ibm_configuration(tiny_store):
+    results = run_experiment("gnn_turnover_v6", {}, store=tiny_store, **QUIET).record.results
+    assert results["status"] == "ok"
+    ids = [v["id"] for v in results["verdicts"]]
+    assert ids == ["V1", "V2", "V3", "P1", "A1", "A2", "A3", "I1", "I2"]
+    per_seed = pd.DataFrame(results["metrics"]["per_seed"])
+    assert sorted(per_seed["seed"].unique()) == [0, 1] and per_seed.groupby("seed").size().eq(7).all()
+    assert set(results["metrics"]["ibm_attrition"]) == {"MLP", "GBDT", "GNN (turnover only)"}
+    assert sorted(results["figures"]) == ["figures/aupr_per_seed.png", "figures/training_curves_v6.png"]
+
+
+def test_preference_naming_an_unknown_employee_fails_before_anything_is_written(tmp_path):
+    data = tmp_path / "survey"
+    generate_survey(data, SurveySpec(employees=60))
+    prefs = pd.read_csv(data / "preferences.csv")
+    prefs.loc[9, "employee_id"] = 424242
+    prefs.to_csv(data / "preferences.csv", index=False)
+    runs = tmp_path / "runs"
+    result = run_cli("run", "gnn_turnover_v6", "-p", f"data_dir={data}", env={"EXPBOOK_RUNS": str(runs)})
+    assert result.returncode == 3, result.stderr
+    assert "preferences.csv: data row 10, column 'employee_id': 424242 is not in employees.csv" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1 and folders(runs) == []
