@@ -49,6 +49,7 @@ bench: $(INSTALLED) ## print performance tables (not part of make test)
 	$(PY) bench/bench_store.py
 	$(PY) bench/bench_class_imbalance.py
 	$(PY) bench/bench_gnn_turnover.py
+	$(PY) bench/bench_seqrec.py
 
 serve: ## serve the built site on http://127.0.0.1:8000
 	$(PY) -m http.server --directory book/_build/html --bind 127.0.0.1 8000

@@ -19,6 +19,7 @@ TINY = {"scale": 0.004, "n_boot": 10, "num_boost_round": 80}
 TINY_RERANK = {"scale": 0.004, "num_boost_round": 80, "m_values": [5, 20, 60]}
 TINY_GNN = {"employees": 200, "seeds": [0, 1], "hidden": 8, "stage1_epochs": 12, "stage2_epochs": 8,
             "stage1_patience": 6, "stage2_patience": 6}
+TINY_SEQ = {"max_users": 80, "seeds": [0, 1], "epochs": 2, "patience": 1, "dim": 16, "candidates": 50}
 TINY_ECG = {"minutes": 1.5, "seeds": [0], "epochs": 5, "patience": 2, "warmup_epochs": 2}
 
 
@@ -42,7 +43,8 @@ def tiny_notebooks(tmp_path_factory):
     """The real notebooks with tiny size defaults, so a tiny run is a *default* (canonical) run."""
     folder = tmp_path_factory.mktemp("notebooks")
     for name, tiny in (("two_stage_diagnosis", TINY), ("recall_rerank", TINY_RERANK),
-                       ("class_imbalance_repair", TINY_ECG), ("gnn_turnover_v6", TINY_GNN)):
+                       ("class_imbalance_repair", TINY_ECG), ("gnn_turnover_v6", TINY_GNN),
+                       ("seqrec_upgrades", TINY_SEQ)):
         with_defaults(PROJECT_ROOT / "notebooks" / f"{name}.ipynb", folder / f"{name}.ipynb", tiny)
     patch = pytest.MonkeyPatch()
     patch.setattr(runner, "NOTEBOOK_DIR", folder)

@@ -54,7 +54,8 @@ def test_overview_lists_every_experiment_with_its_status(page, served, site):
     page.goto(f"{served}/overview.html", wait_until="networkidle")
     rows = page.locator("article table tbody tr")
     text = rows.all_inner_texts()
-    titles = ["Two-stage diagnosis", "Recall-rerank", "Class-imbalance repair", "GNN v6"]
+    titles = ["Two-stage diagnosis", "Recall-rerank", "Class-imbalance repair", "GNN v6",
+              "Sequential recommender upgrades"]
     assert rows.count() == len(list_experiments()) >= len(titles)
     assert all(title in row for title, row in zip(titles, text))
     assert all("fresh" in row for row in text)

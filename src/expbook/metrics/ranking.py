@@ -159,3 +159,21 @@ def whale_precision_recall_at_k(y_true, y_score, fraction: float, whale_threshol
     n_whales = is_whale.sum()
     recall = hits / n_whales if n_whales else float("nan")
     return hits / k, recall
+
+
+def full_ranking_ranks(scores: np.ndarray, targets: np.ndarray) -> np.ndarray:
+    """0-based rank of each row's target among all columns: the number of items scored strictly higher.
+
+    Ties with the target count in its favour (the optimistic convention); callers that exclude items
+    set their scores to ``-inf`` first. O(users × items), no sort.
+    """
+    target_scores = scores[np.arange(scores.shape[0]), targets]
+    return (scores > target_scores[:, None]).sum(axis=1)
+
+
+def hit_ndcg_recall(ranks: np.ndarray, *, k: int = 10, recall_k: int = 50) -> dict[str, float]:
+    """HR@k, NDCG@k and Recall@recall_k for one held-out target per user (Recall@K = HR@K with one target)."""
+    ranks = np.asarray(ranks)
+    return {f"hr@{k}": float(np.mean(ranks < k)),
+            f"ndcg@{k}": float(np.mean(np.where(ranks < k, 1.0 / np.log2(ranks + 2.0), 0.0))),
+            f"recall@{recall_k}": float(np.mean(ranks < recall_k))}

@@ -1,0 +1,209 @@
+"""A small SASRec-style transformer (PyTorch, CPU) with the upgrade ladder's switches.
+
+* ``time_features`` — hour-of-day and weekday embeddings and a projection of log time delta, added
+  to the item + position embeddings of each input event;
+* ``norm_first`` — pre-LayerNorm encoder layers (with a final LayerNorm) instead of post-LN;
+* ``lr_schedule`` — constant, or linear warm-up over ``warmup_fraction`` of the steps then cosine decay to 0;
+* ``early_stopping`` — keep the epoch with the best validation NDCG@10 and stop after ``patience``
+  epochs without improvement (off: train ``epochs`` epochs and keep the last);
+* ``loss`` — one random negative per position with binary cross-entropy, or InfoNCE over in-batch
+  negatives: the other positions' target items of the batch (duplicates of the positive masked),
+  at ``temperature``; optionally with the logQ correction for their popularity-proportional sampling
+  and ``uniform_negatives`` extra uniformly drawn items (so that items never in a batch are pushed down too).
+
+Scores are dot products with the shared item embeddings; evaluation ranks *all* items.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import time
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from expbook.data.sequences import SequenceData
+from expbook.metrics.ranking import full_ranking_ranks, hit_ndcg_recall
+
+
+@dataclass(frozen=True, kw_only=True)
+class SeqConfig:
+    time_features: bool = False
+    norm_first: bool = False
+    lr_schedule: Literal["constant", "warmup_cosine"] = "constant"
+    early_stopping: bool = False
+    loss: Literal["bce_random_negatives", "infonce_in_batch"] = "bce_random_negatives"
+    temperature: float = 0.1
+    logq_correction: bool = False
+    uniform_negatives: int = 0
+    epochs: int = 30
+    patience: int = 5
+    warmup_fraction: float = 0.1
+    dim: int = 32
+    heads: int = 2
+    layers: int = 2
+    dropout: float = 0.2
+    learning_rate: float = 1e-3
+    batch_size: int = 128
+    infonce_positions: int = 1024
+    exclude_seen: bool = True
+    seed: int = 0
+    num_threads: int = 2
+
+
+class SASRec(nn.Module):
+    def __init__(self, n_items: int, max_len: int, config: SeqConfig):
+        super().__init__()
+        d = config.dim
+        self.item = nn.Embedding(n_items + 1, d, padding_idx=0)
+        self.position = nn.Embedding(max_len, d)
+        self.time_features = config.time_features
+        if config.time_features:
+            self.hour, self.weekday, self.delta = nn.Embedding(24, d), nn.Embedding(7, d), nn.Linear(1, d)
+        layer = nn.TransformerEncoderLayer(d, config.heads, 2 * d, config.dropout, batch_first=True,
+                                           norm_first=config.norm_first)
+        self.encoder = nn.TransformerEncoder(layer, config.layers, enable_nested_tensor=False)
+        self.final_norm = nn.LayerNorm(d) if config.norm_first else nn.Identity()
+        self.dropout = nn.Dropout(config.dropout)
+        for embedding in (self.item, self.position):  # N(0, 1) (the default) makes every logit huge
+            nn.init.normal_(embedding.weight, std=0.02)
+        with torch.no_grad():
+            self.item.weight[0].zero_()
+        self.register_buffer("causal", torch.triu(torch.ones(max_len, max_len, dtype=torch.bool), diagonal=1))
+
+    def forward(self, items: torch.Tensor, times: torch.Tensor) -> torch.Tensor:
+        """(B, L, d) hidden state after each input position (causal: position t sees inputs ≤ t)."""
+        x = self.item(items) * math.sqrt(self.item.embedding_dim) + self.position.weight[None]
+        if self.time_features:
+            x = x + self.hour(times[..., 0].long()) + self.weekday(times[..., 1].long()) + self.delta(times[..., 2:3])
+        x = self.dropout(x) * (items > 0).unsqueeze(-1)  # padded inputs are zero vectors
+        return self.final_norm(self.encoder(x, mask=self.causal))
+
+    def score_last(self, items: torch.Tensor, times: torch.Tensor) -> torch.Tensor:
+        """(B, n_items + 1) scores of every item after the last input position (column 0, padding, is −inf)."""
+        scores = self(items, times)[:, -1] @ self.item.weight.T
+        scores[:, 0] = -torch.inf
+        return scores
+
+
+def score_users(model: SASRec, items: np.ndarray, times: np.ndarray, batch: int = 512) -> np.ndarray:
+    model.eval()
+    with torch.no_grad():
+        return torch.cat([model.score_last(torch.from_numpy(items[i:i + batch]), torch.from_numpy(times[i:i + batch]))
+                          for i in range(0, items.shape[0], batch)]).numpy()
+
+
+def exclude(scores: np.ndarray, seen: tuple[np.ndarray, np.ndarray], targets: np.ndarray) -> np.ndarray:
+    """Scores with each user's previously seen items set to −inf (never the user's own target)."""
+    users, items = seen
+    keep = items != targets[users]
+    scores = scores.copy()
+    scores[users[keep], items[keep]] = -np.inf
+    return scores
+
+
+def evaluate(model: SASRec, data: SequenceData, split: Literal["val", "test"], *, exclude_seen: bool,
+             k: int = 10, recall_k: int = 50) -> tuple[dict[str, float], np.ndarray, np.ndarray]:
+    """(metrics, 0-based target ranks, scores) on full ranking over every item."""
+    items, times, targets = ((data.val_input, data.val_time, data.val_target) if split == "val"
+                             else (data.test_input, data.test_time, data.test_target))
+    scores = score_users(model, items, times)
+    if exclude_seen:
+        scores = exclude(scores, data.seen_before_val if split == "val" else data.seen_before_test, targets)
+    ranks = full_ranking_ranks(scores, targets)
+    return hit_ndcg_recall(ranks, k=k, recall_k=recall_k), ranks, scores
+
+
+def _loss(model: SASRec, hidden: torch.Tensor, targets: torch.Tensor, config: SeqConfig, n_items: int,
+          generator: torch.Generator) -> torch.Tensor:
+    valid = targets > 0
+    h, positive = hidden[valid], targets[valid]
+    if config.loss == "bce_random_negatives":
+        negative = torch.randint(1, n_items + 1, positive.shape, generator=generator)
+        pos_logit = (h * model.item(positive)).sum(-1)
+        neg_logit = (h * model.item(negative)).sum(-1)
+        return F.binary_cross_entropy_with_logits(torch.cat([pos_logit, neg_logit]),
+                                                  torch.cat([torch.ones_like(pos_logit), torch.zeros_like(neg_logit)]))
+    if positive.numel() > config.infonce_positions:
+        keep = torch.randperm(positive.numel(), generator=generator)[: config.infonce_positions]
+        h, positive = h[keep], positive[keep]
+    logits = h @ model.item(positive).T / config.temperature  # row i: its own target on the diagonal
+    if config.logq_correction:  # in-batch items are drawn ∝ popularity: subtract log of their batch frequency
+        _, inverse, counts = torch.unique(positive, return_inverse=True, return_counts=True)
+        logits = logits - torch.log(counts[inverse].float() / positive.numel())[None, :]
+    duplicate = (positive[:, None] == positive[None, :]) & ~torch.eye(positive.numel(), dtype=torch.bool)
+    logits = logits.masked_fill(duplicate, -torch.inf)
+    if config.uniform_negatives:  # items never in a batch would otherwise never be pushed down
+        extra = torch.randint(1, n_items + 1, (config.uniform_negatives,), generator=generator)
+        extra_logits = h @ model.item(extra).T / config.temperature
+        extra_logits = extra_logits.masked_fill(extra[None, :] == positive[:, None], -torch.inf)
+        logits = torch.cat([logits, extra_logits], dim=1)
+    return F.cross_entropy(logits, torch.arange(positive.numel()))
+
+
+@dataclass
+class TrainedSeqModel:
+    model: SASRec
+    curves: pd.DataFrame
+    best_epoch: int
+    seconds_per_epoch: float
+
+
+def train_sasrec(data: SequenceData, config: SeqConfig) -> TrainedSeqModel:
+    """Train on the windows; validation NDCG@10 (full ranking) after every epoch."""
+    torch.manual_seed(config.seed)
+    torch.set_num_threads(config.num_threads)
+    generator = torch.Generator().manual_seed(config.seed)
+    model = SASRec(data.n_items, data.windows.shape[1], config)
+    optimiser = torch.optim.Adam(model.parameters(), lr=config.learning_rate)
+    steps_per_epoch = -(-data.windows.shape[0] // config.batch_size)
+    total = steps_per_epoch * config.epochs
+    warmup = max(1, round(config.warmup_fraction * total))
+
+    def factor(step: int) -> float:
+        if config.lr_schedule == "constant":
+            return 1.0
+        if step < warmup:
+            return (step + 1) / warmup
+        return 0.5 * (1 + math.cos(math.pi * (step - warmup) / max(1, total - warmup)))
+
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimiser, factor)
+    windows, targets = torch.from_numpy(data.windows), torch.from_numpy(data.window_targets)
+    times = torch.from_numpy(data.window_time)
+    rows, best, best_state, stale = [], -np.inf, None, 0
+    start = time.perf_counter()
+    for epoch in range(1, config.epochs + 1):
+        model.train()
+        order = torch.randperm(windows.shape[0], generator=generator)
+        losses, norms = [], []
+        for i in range(0, order.numel(), config.batch_size):
+            batch = order[i:i + config.batch_size]
+            loss = _loss(model, model(windows[batch], times[batch]), targets[batch], config, data.n_items, generator)
+            optimiser.zero_grad()
+            loss.backward()
+            norms.append(float(nn.utils.clip_grad_norm_(model.parameters(), float("inf"))))
+            optimiser.step()
+            scheduler.step()
+            losses.append(float(loss.detach()))
+        metrics = evaluate(model, data, "val", exclude_seen=config.exclude_seen)[0]
+        rows.append({"epoch": epoch, "train_loss": float(np.mean(losses)), "loss_std": float(np.std(losses)),
+                     "grad_norm": float(np.mean(norms)), "lr": optimiser.param_groups[0]["lr"],
+                     "val_ndcg@10": metrics["ndcg@10"]})
+        if metrics["ndcg@10"] > best:
+            best, best_state, stale = metrics["ndcg@10"], copy.deepcopy(model.state_dict()), 0
+        elif config.early_stopping and (stale := stale + 1) >= config.patience:
+            break
+    seconds = (time.perf_counter() - start) / len(rows)
+    curves = pd.DataFrame(rows)
+    if config.early_stopping:
+        model.load_state_dict(best_state)
+        best_epoch = int(curves.loc[curves["val_ndcg@10"].idxmax(), "epoch"])
+    else:
+        best_epoch = len(rows)
+    return TrainedSeqModel(model, curves, best_epoch, seconds)
