@@ -151,6 +151,10 @@ def test_step_verdict_follows_the_data():
         check = seqrec.step_verdicts(table, alpha=0.05)[0]
         assert check.verdict is (verdicts[effect] == "improves")
     assert verdicts == {1.0: "improves", 0.0: "no significant change", -1.0: "hurts"}
+    assert "significant gains from step" in seqrec.headline(seqrec.ladder_table(_runs(1.0), ["baseline", "+ step"],
+                                                                                 alpha=0.05))
+    assert "no step changes NDCG@10 significantly" in seqrec.headline(
+        seqrec.ladder_table(_runs(0.0), ["baseline", "+ step"], alpha=0.05))
 
 
 def _tiny_data():

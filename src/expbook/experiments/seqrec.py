@@ -199,9 +199,12 @@ def step_verdicts(table: pd.DataFrame, *, alpha: float) -> list[Verdict]:
 def headline(table: pd.DataFrame) -> str:
     best = str(table["ndcg@10"].idxmax())
     start, top = table["ndcg@10"].iloc[0], table.loc[best, "ndcg@10"]
+    change = f", {top / start - 1:+.0%}" if start > 0 else ""
     helped = [r.removeprefix("+ ") for r, v in table["verdict"].items() if v == "improves"]
     hurt = [r.removeprefix("+ ") for r, v in table["verdict"].items() if v == "hurts"]
-    change = f", {top / start - 1:+.0%}" if start > 0 else ""
-    return (f"Best rung: **{best}** with NDCG@10 {top:.4f} (baseline {start:.4f}{change}). "
-            f"Steps that improve significantly: {', '.join(helped) or 'none'}; that hurt: {', '.join(hurt) or 'none'}; "
-            f"the others make no significant difference.")
+    if not helped and not hurt:
+        verdicts = "no step changes NDCG@10 significantly against the rung below it (paired t-test over users)."
+    else:
+        verdicts = (f"significant gains from {', '.join(helped) or 'no step'}, significant losses from "
+                    f"{', '.join(hurt) or 'no step'}; the other steps make no significant difference.")
+    return f"Best rung: **{best}** with NDCG@10 {top:.4f} (baseline {start:.4f}{change}); " + verdicts
