@@ -120,3 +120,10 @@ def test_early_stopping_keeps_the_best_epoch_of_the_chosen_score():
     history = result.history
     assert result.best_epoch == int(history.loc[history["rare"].idxmax(), "epoch"])
     assert len(history) <= 6
+
+
+def test_a_validation_set_without_rare_classes_still_keeps_a_model():
+    val = _toy_beats(n=200, seed=1)
+    only_normal = val.take(val.y == 0)  # rare-F1 is NaN on every epoch
+    result = train_classifier(_toy_beats(), only_normal, TrainConfig(epochs=2, early_stop="rare"))
+    assert result.best_epoch in (1, 2) and len(result.predict(only_normal)) == len(only_normal)

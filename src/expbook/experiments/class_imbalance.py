@@ -16,7 +16,16 @@ from sklearn.metrics import confusion_matrix, precision_recall_fscore_support
 from expbook.cache import cache_root, fingerprint_folder
 from expbook.data.ecg_synth import EcgSpec, ensure_synthetic_ecg
 from expbook.data.wfdb_beats import CLASSES, Beats, inter_patient_records, load_beats, split_train_val
-from expbook.models.ecg_cnn import TrainConfig, TrainedClassifier, early_stop_scores, effective_class_tilt, train_classifier
+from expbook.models.ecg_cnn import (
+    SCORE_LABELS,
+    TrainConfig,
+    TrainedClassifier,
+    early_stop_scores,
+    effective_class_tilt,
+    expected_batch_mix,
+    loss_class_weights,
+    train_classifier,
+)
 from expbook.report import Verdict, threshold_rule
 
 
@@ -79,12 +88,10 @@ def standard_configs(base: TrainConfig, *, stacked_max_ratio: float, sampler_pow
 
 def lever_table(configs: dict[str, TrainConfig], counts: np.ndarray) -> pd.DataFrame:
     """Per configuration: loss class weights, expected batch mix, and the class prior the loss effectively optimises."""
-    from expbook.models.ecg_cnn import expected_batch_mix, loss_class_weights
-
     rows = {}
     for name, config in configs.items():
-        weights, mix, tilt = loss_class_weights(counts, config), expected_batch_mix(counts, config), \
-            effective_class_tilt(counts, config)
+        weights, mix = loss_class_weights(counts, config), expected_batch_mix(counts, config)
+        tilt = effective_class_tilt(counts, config)
         rows[name] = {**{f"weight {c}": w for c, w in zip(CLASSES, weights, strict=True)},
                       **{f"batch {c}": m for c, m in zip(CLASSES, mix, strict=True)},
                       **{f"effective {c}": t for c, t in zip(CLASSES, tilt, strict=True)}}
@@ -237,8 +244,6 @@ def headline(table: pd.DataFrame, *, stacked: str, recommended: str | None, chec
 
 def early_stopping_results(splits: Splits, base: ConfigResult, seeds: list[int], *, echo=None) -> dict[str, ConfigResult]:
     """``base``'s configuration stopped on each validation score (reusing ``base`` for its own score)."""
-    from expbook.models.ecg_cnn import SCORE_LABELS
-
     variants = {score: replace(base.config, early_stop=score) for score in SCORE_LABELS if score != base.config.early_stop}
     results = train_all(splits, variants, seeds, echo=echo)
     results[base.config.early_stop] = base

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
+import lightgbm as lgb
 import numpy as np
 import pandas as pd
 from scipy import stats
@@ -114,9 +115,7 @@ def rerank(data: SequenceData, trained: TrainedSeqModel, *, candidates_n: int, e
     Users are split for the ranker's own early stopping; the test lists of *all* users are re-ranked.
     A test target outside the top ``candidates_n`` keeps its transformer rank.
     """
-    import lightgbm as lgb
-
-    _, val_ranks, val_scores = evaluate(trained.model, data, "val", exclude_seen=exclude_seen)
+    _, _, val_scores = evaluate(trained.model, data, "val", exclude_seen=exclude_seen)
     _, test_ranks, test_scores = evaluate(trained.model, data, "test", exclude_seen=exclude_seen)
     val_candidates, val_head = _top_candidates(val_scores, candidates_n)
     test_candidates, test_head = _top_candidates(test_scores, candidates_n)

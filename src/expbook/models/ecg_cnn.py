@@ -219,8 +219,8 @@ def train_classifier(train: Beats, val: Beats, config: TrainConfig) -> TrainedCl
         scores = early_stop_scores(val.y, predict(model, standardiser, val))
         rows.append({"epoch": epoch, "train_loss": total / len(train), "weight_alpha": alpha, **scores})
         score = scores[config.early_stop]
-        if score > best:
-            best, best_state, stale = score, copy.deepcopy(model.state_dict()), 0
+        if best_state is None or score > best:  # a NaN score (class absent from validation) still keeps a model
+            best, best_state, best_epoch, stale = score, copy.deepcopy(model.state_dict()), epoch, 0
         else:
             stale += 1
             if stale >= config.patience:
@@ -228,7 +228,6 @@ def train_classifier(train: Beats, val: Beats, config: TrainConfig) -> TrainedCl
     seconds = (time.perf_counter() - start) / len(rows)
     model.load_state_dict(best_state)
     history = pd.DataFrame(rows)
-    best_epoch = int(history.loc[history[config.early_stop].idxmax(), "epoch"])
     log.append(f"stopped after epoch {len(rows)}; best {SCORE_LABELS[config.early_stop]} {best:.3f} at epoch {best_epoch}")
     return TrainedClassifier(model, standardiser, config, history, best_epoch, full_weights, batch_mix, seconds, log)
 

@@ -199,7 +199,7 @@ def train_mlp(x: torch.Tensor, task: Task, config: GNNConfig) -> TrainedModel:
         with torch.no_grad():
             aupr = _aupr(y_val, torch.sigmoid(model(x[task.val])).numpy())
         rows.append({"stage": 1, "epoch": epoch, "loss": float(loss.detach()), "val_aupr": aupr})
-        if aupr > best:
+        if state is None or aupr > best:  # NaN AUPR (no validation positive) still keeps a model
             best, state, stale = aupr, copy.deepcopy(model.state_dict()), 0
         elif (stale := stale + 1) >= config.stage1_patience:
             break

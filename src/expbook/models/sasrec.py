@@ -195,7 +195,7 @@ def train_sasrec(data: SequenceData, config: SeqConfig) -> TrainedSeqModel:
         rows.append({"epoch": epoch, "train_loss": float(np.mean(losses)), "loss_std": float(np.std(losses)),
                      "grad_norm": float(np.mean(norms)), "lr": optimiser.param_groups[0]["lr"],
                      "val_ndcg@10": metrics["ndcg@10"]})
-        if metrics["ndcg@10"] > best:
+        if best_state is None or metrics["ndcg@10"] > best:
             best, best_state, stale = metrics["ndcg@10"], copy.deepcopy(model.state_dict()), 0
         elif config.early_stopping and (stale := stale + 1) >= config.patience:
             break
