@@ -175,4 +175,4 @@ def test_verdicts_flip_with_the_data():
     results = _results(-0.05)
     paired = gt.paired_table(results, "GNN v6", others, ("aupr", "pref_acc"))
     sentence = gt.headline(results, gt.verdicts(paired, results, alpha=0.05), paired, alpha=0.05)
-    assert "two-stage hurts aupr" in sentence and "none of the baselines" in sentence
+    assert "two-stage hurts AUPR" in sentence and "none of the baselines" in sentence

@@ -31,6 +31,7 @@ ABLATIONS = {"GNN v6": {}, "v6 − hard negatives": {"hard_negatives": False}, "
 BASELINES = ("MLP", "GBDT", "GNN v5")
 TURNOVER_METRICS = ("aupr", "auroc", "f1", "precision", "recall", "threshold")
 PREFERENCE_METRICS = ("pref_acc", "pref_margin")
+METRIC_NAMES = {"aupr": "AUPR", "pref_acc": "pairwise accuracy"}
 
 
 @dataclass(frozen=True)
@@ -175,7 +176,7 @@ def verdicts(paired: pd.DataFrame, results: pd.DataFrame, *, alpha: float, chanc
                                             ("v6 − adaptive margin", "pref_acc")), start=1):
             row = _row(paired, f"GNN v6 − {name}", metric)
             component = name.removeprefix("v6 − ")
-            out.append(all_of(f"A{j}", f"Does the {component} component help ({metric.replace('_', ' ')})?", [
+            out.append(all_of(f"A{j}", f"Does the {component} component help ({METRIC_NAMES[metric]})?", [
                 threshold_rule("", "", row["mean Δ"], ">", 0.0, label=f"mean Δ {metric}", fmt="{:+.3f}"),
                 threshold_rule("", "", row["p (paired t)"], "<", alpha, label="paired p", fmt="{:.3f}")],
                 evidence=f"full v6 minus ablation: Δ {row['mean Δ']:+.3f} [{row['CI low']:+.3f}, {row['CI high']:+.3f}]"))
@@ -198,7 +199,7 @@ def headline(results: pd.DataFrame, checks: list[Verdict], paired: pd.DataFrame,
         for _, row in ablations[ablations["p (paired t)"] < alpha].iterrows():
             component = row["comparison"].removeprefix("GNN v6 − v6 − ")
             effect = "helps" if row["mean Δ"] > 0 else "hurts"
-            found.append(f"{component} {effect} {row['metric'].replace('_', ' ')} ({row['mean Δ']:+.3f})")
+            found.append(f"{component} {effect} {METRIC_NAMES[row['metric']]} ({row['mean Δ']:+.3f})")
         sentence += (" Significant component effects: " + "; ".join(found) + "." if found
                      else " No v6 component changes AUPR or pairwise accuracy significantly.")
     return sentence
