@@ -8,6 +8,9 @@ PY := $(VENV)/bin/python
 INSTALLED := $(VENV)/.installed
 EXP ?=
 P ?=
+J ?=
+# J=1 runs the notebooks one after another; empty = every core (one experiment per process)
+JOBS := $(if $(J),-j $(J),)
 # P="seed=7 gate_top1=0.5" -> -p seed=7 -p gate_top1=0.5
 RUN_ARGS := $(foreach p,$(P),-p '$(p)')
 
@@ -29,8 +32,8 @@ $(CHROMIUM):
 
 setup: $(INSTALLED) ## create .venv, install the pinned requirements and the `expbook` Jupyter kernel
 
-book: $(INSTALLED) ## execute every notebook whose inputs changed, then build the site in book/_build/html
-	@status=0; $(PY) -m expbook run --all || status=$$?; \
+book: $(INSTALLED) ## execute every notebook whose inputs changed (in parallel; J=1 for one at a time), then build the site
+	@status=0; $(PY) -m expbook run --all $(JOBS) || status=$$?; \
 	$(PY) -m expbook book || exit 1; exit $$status
 
 run: $(INSTALLED) ## run one notebook: make run EXP=recall_rerank P="seed=7 gate_top1=0.5"

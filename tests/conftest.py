@@ -47,7 +47,7 @@ def tiny_notebooks(tmp_path_factory):
                        ("seqrec_upgrades", TINY_SEQ)):
         with_defaults(PROJECT_ROOT / "notebooks" / f"{name}.ipynb", folder / f"{name}.ipynb", tiny)
     patch = pytest.MonkeyPatch()
-    patch.setattr(runner, "NOTEBOOK_DIR", folder)
+    patch.setenv("EXPBOOK_NOTEBOOKS", str(folder))
     yield folder
     patch.undo()
 

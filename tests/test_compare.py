@@ -11,8 +11,8 @@ def _record(run_id, params, metrics, verdicts):
     return RunRecord("exp", run_id, None, {"params": params, "metrics": metrics, "verdicts": verdicts})
 
 
-def _verdict(holds):
-    return {"id": "H1", "question": "Does it hold?", "verdict": holds}
+def _verdict(holds, state=None):
+    return {"id": "H1", "question": "Does it hold?", "verdict": holds, **({"state": state} if state else {})}
 
 
 def test_comparison_lists_only_what_differs_and_flags_changed_verdicts():
@@ -25,8 +25,16 @@ def test_comparison_lists_only_what_differs_and_flags_changed_verdicts():
     top = c.metrics[1]
     assert top.delta == pytest.approx(0.2) and top.ci_a == (0.4, 0.6) and top.outside_ci
     assert [v.id for v in c.changed_verdicts] == ["H1"]
-    assert "CHANGED H1: ✅ -> ❌" in render_text(c)
+    assert "CHANGED H1: holds -> does not hold" in render_text(c)
     assert "**changed**" in render_markdown(c, title="t")
+
+
+def test_a_move_to_inconclusive_is_a_changed_verdict():
+    a = _record("a", {"seed": 0}, {"x": 1.0}, [_verdict(True)])
+    b = _record("b", {"seed": 1}, {"x": 1.0}, [_verdict(None, "inconclusive")])
+    c = compare_runs(a, b)
+    assert [(v.a, v.b) for v in c.changed_verdicts] == [("holds", "inconclusive")]
+    assert "CHANGED H1: holds -> inconclusive" in render_text(c)
 
 
 def test_identical_runs_have_nothing_to_show():

@@ -5,7 +5,7 @@ import shutil
 import pytest
 
 from conftest import fixture_notebook, run_cli
-from expbook import PROJECT_ROOT, runner
+from expbook import PROJECT_ROOT
 from expbook.book import HAND_WRITTEN, build_book
 from expbook.store import Store
 
@@ -26,7 +26,7 @@ def test_a_failing_experiment_gets_a_badge_while_its_last_good_report_stays(tmp_
     assert [r.status for r in store.runs("alpha")] == ["ok", "ok"]
     assert [r.status for r in store.runs("beta")] == ["ok", "failed"]
 
-    monkeypatch.setattr(runner, "NOTEBOOK_DIR", notebooks)
+    monkeypatch.setenv("EXPBOOK_NOTEBOOKS", str(notebooks))
     book_dir = tmp_path / "book"
     for name in HAND_WRITTEN:
         (book_dir / name).parent.mkdir(parents=True, exist_ok=True)

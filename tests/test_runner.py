@@ -9,7 +9,7 @@ import time
 import pytest
 
 from conftest import TINY, fixture_notebook, folders, run_cli
-from expbook import PROJECT_ROOT, runner
+from expbook import PROJECT_ROOT
 from expbook.errors import RunFailed
 from expbook.runner import run_experiment
 from expbook.store import Store
@@ -80,7 +80,7 @@ def _fixture_notebook(folder, body: str):
 
 def test_a_failing_notebook_is_stored_as_failed_and_never_replaces_the_good_run(tmp_path, monkeypatch):
     notebooks = tmp_path / "notebooks"
-    monkeypatch.setattr(runner, "NOTEBOOK_DIR", notebooks)
+    monkeypatch.setenv("EXPBOOK_NOTEBOOKS", str(notebooks))
     store = Store(tmp_path / "runs")
     _fixture_notebook(notebooks, "y = x + 1")
     good = run_experiment("fixture", {}, store=store, **QUIET).record

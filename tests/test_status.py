@@ -3,7 +3,7 @@
 import pytest
 
 from conftest import fixture_notebook
-from expbook import provenance, runner
+from expbook import provenance
 from expbook.book import experiment_status
 from expbook.runner import run_experiment
 from expbook.store import Store
@@ -13,7 +13,7 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture()
 def fixture_run(tmp_path, monkeypatch):
-    monkeypatch.setattr(runner, "NOTEBOOK_DIR", tmp_path / "notebooks")
+    monkeypatch.setenv("EXPBOOK_NOTEBOOKS", str(tmp_path / "notebooks"))
     fixture_notebook(tmp_path / "notebooks")
     store = Store(tmp_path / "runs")
     run_experiment("fixture", {}, store=store, progress=False, echo=lambda *_: None)
@@ -43,7 +43,7 @@ def test_code_and_requirement_changes_are_named(fixture_run, monkeypatch, compon
 
 
 def test_changed_data_files_are_named(tmp_path, monkeypatch):
-    monkeypatch.setattr(runner, "NOTEBOOK_DIR", tmp_path / "notebooks")
+    monkeypatch.setenv("EXPBOOK_NOTEBOOKS", str(tmp_path / "notebooks"))
     fixture_notebook(tmp_path / "notebooks")
     notebook = tmp_path / "notebooks" / "fixture.ipynb"
     data = tmp_path / "data"

@@ -5,7 +5,6 @@ import pytest
 from scipy import stats
 
 from conftest import fixture_notebook, run_cli
-from expbook import runner
 from expbook.errors import ParameterError
 from expbook.store import Store
 from expbook.sweep import load_sweeps, parse_grid, run_sweep, summarise, sweep_records
@@ -17,7 +16,7 @@ QUIET = {"echo": lambda *_: None}
 @pytest.fixture()
 def notebooks(tmp_path, monkeypatch):
     fixture_notebook(tmp_path / "notebooks")
-    monkeypatch.setattr(runner, "NOTEBOOK_DIR", tmp_path / "notebooks")
+    monkeypatch.setenv("EXPBOOK_NOTEBOOKS", str(tmp_path / "notebooks"))
     return tmp_path / "notebooks"
 
 
@@ -57,7 +56,7 @@ def test_dask_sweep_on_a_loopback_local_cluster(notebooks, tmp_path):
 
 def test_a_failing_variant_is_recorded_and_the_sweep_goes_on(tmp_path, monkeypatch):
     fixture_notebook(tmp_path / "notebooks", body="if seed == 2:\n    raise RuntimeError('seed 2 breaks')")
-    monkeypatch.setattr(runner, "NOTEBOOK_DIR", tmp_path / "notebooks")
+    monkeypatch.setenv("EXPBOOK_NOTEBOOKS", str(tmp_path / "notebooks"))
     result = run_sweep("fixture", {"seed": [1, 2, 3]}, store=Store(tmp_path / "runs"), **QUIET)
     assert [r["status"] for r in result.runs] == ["ok", "failed", "ok"]
     assert "seed 2 breaks" in result.failed[0]["error"]

@@ -48,7 +48,7 @@
       .map((k) => ({ cells: [k, fmt(A.params[k]), fmt(B.params[k])], changed: true }));
     const verdicts = keys(A.verdicts, B.verdicts).map((k) => {
       const va = A.verdicts[k], vb = B.verdicts[k];
-      const mark = (v) => (v === undefined ? "–" : v[1] ? "✅" : "❌");
+      const mark = (v) => (v === undefined ? "–" : v[1]);  // the state: holds / does not hold / inconclusive
       const changed = mark(va) !== mark(vb);
       return { cells: [k, (va || vb)[0], mark(va), mark(vb), changed ? "changed" : ""], changed: changed };
     });

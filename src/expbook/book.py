@@ -14,7 +14,6 @@ import os
 import shutil
 import subprocess
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -24,49 +23,17 @@ import yaml
 from expbook import PROJECT_ROOT
 from expbook.compare import compare_runs, flatten_metrics, render_markdown
 from expbook.errors import ExpbookError
-from expbook.params import read_parameter_specs, resolve_parameters
-from expbook.provenance import changed_components, git, key_components
-from expbook.report import FAIL_MARK, PASS_MARK
+from expbook.project import Project
+from expbook.provenance import git
 from expbook.runner import list_experiments, notebook_path
+from expbook.status import ExperimentStatus, experiment_status
 from expbook.store import RunRecord, Store
 from expbook.sweep import load_sweeps, render_sweep_markdown
+from expbook.verdicts import badge_html, state_from_record
 
-BOOK_DIR = Path(os.environ.get("EXPBOOK_BOOK_DIR", PROJECT_ROOT / "book"))
 HAND_WRITTEN = ("method.md", "_static/expbook.css", "_static/expbook_compare.js")
 WIDE_PAGE = "---\nhtml_theme.sidebar_secondary.remove: true\n---\n\n"  # no right sidebar: room for the table
 STAMP_NAME = ".build-stamp"
-
-
-@dataclass(frozen=True)
-class ExperimentStatus:
-    experiment: str
-    state: str  # "fresh", "stale" or "no run"
-    reason: str
-    canonical: RunRecord | None
-    latest_failure: RunRecord | None  # a failed run newer than the canonical one
-
-    @property
-    def run_id(self) -> str | None:
-        return self.canonical.run_id if self.canonical else None
-
-
-def experiment_status(experiment: str, store: Store | None = None) -> ExperimentStatus:
-    """Is the canonical run still what the current notebook, code, requirements and data would produce?"""
-    store = store or Store()
-    path = notebook_path(experiment)
-    canonical = store.canonical(experiment)
-    runs = store.runs(experiment)
-    failure = runs[-1] if runs and runs[-1].status == "failed" and (
-        canonical is None or runs[-1].run_id > canonical.run_id) else None
-    if canonical is None:
-        return ExperimentStatus(experiment, "no run", "no successful run with default parameters yet", None, failure)
-    specs = read_parameter_specs(path)
-    current = key_components(path, resolve_parameters(experiment, specs, {}))
-    old = canonical.results.get("provenance", {}).get("key_components", {})
-    changed = changed_components(old, current)
-    if changed:
-        return ExperimentStatus(experiment, "stale", "changed since: " + ", ".join(changed), canonical, failure)
-    return ExperimentStatus(experiment, "fresh", "inputs unchanged", canonical, failure)
 
 
 def version_stamp() -> str:
@@ -99,11 +66,12 @@ def _short_title(experiment: str) -> str:
 
 
 def _verdicts(results: dict[str, Any]) -> str:
-    marks = [f"{v['id']} {PASS_MARK if v['verdict'] else FAIL_MARK}" for v in results.get("verdicts", [])]
+    """Every verdict as a text badge (``H1 yes``, ``H2 inconclusive`` …), the gate first."""
+    badges = [badge_html(state_from_record(v), v["id"]) for v in results.get("verdicts", [])]
     gate = results.get("gate")
     if gate:
-        marks.insert(0, f"**gate {PASS_MARK if gate['verdict'] else FAIL_MARK}**")
-    return " ".join(marks)
+        badges.insert(0, badge_html(state_from_record(gate), "gate"))
+    return " ".join(badges)
 
 
 def _key_metric(results: dict[str, Any]) -> str:
@@ -154,7 +122,7 @@ def overview_page(statuses: list[ExperimentStatus], stamp: str) -> str:
             f"| [{_cell(title)}](reports/{status.experiment}.ipynb) | {_cell(results.get('question', ''))} "
             f"| {_cell(results.get('headline', ''))} | {_cell(_verdicts(results))} | {_cell(_key_metric(results))} "
             f"| [`{status.canonical.run_id}`](history/{status.experiment}.md) ({_started(status.canonical)}) "
-            f"| **{status.state}**: {_cell(status.reason + failure)} |")
+            f"| **{status.label}**: {_cell(status.reason + failure)} |")
     lines += ["", "Each report's **history** page lists every run of it, variants included.", ""]
     return "\n".join(lines)
 
@@ -192,10 +160,10 @@ def _compare_widget(runs: list[RunRecord]) -> str:
     """Raw HTML: two run pickers and the runs' params, verdicts and flat metrics as embedded JSON."""
     data = {}
     for record in reversed([r for r in runs if r.ok]):
-        verdicts = {v["id"]: [v["question"], bool(v["verdict"])] for v in record.results.get("verdicts", [])}
+        verdicts = {v["id"]: [v["question"], state_from_record(v)] for v in record.results.get("verdicts", [])}
         if record.results.get("gate"):
             gate = record.results["gate"]
-            verdicts["Gate"] = [gate["question"], bool(gate["verdict"])]
+            verdicts["Gate"] = [gate["question"], state_from_record(gate)]
         data[record.run_id] = {"label": _override_label(record, "defaults"),
                                "params": record.results.get("params", {}), "verdicts": verdicts,
                                "metrics": flatten_metrics(record.results.get("metrics", {}))}
@@ -246,13 +214,14 @@ def _remove_stale_pages(folder: Path, keep: set[Path]) -> None:
                 path.unlink()
 
 
-def assemble(store: Store | None = None, book_dir: Path = BOOK_DIR) -> tuple[str, bool]:
+def assemble(store: Store | None = None, book_dir: Path | None = None) -> tuple[str, bool]:
     """Write every generated page and the toc into ``book_dir``.
 
     Returns a digest of all the site's inputs and whether the toc or config changed (Sphinx's incremental
     build does not notice those, so the caller then rebuilds every page).
     """
     store = store or Store()
+    book_dir = book_dir or Project.current().book
     stamp = version_stamp()
     statuses = [experiment_status(e, store) for e in list_experiments()]
     written: set[Path] = set()
@@ -261,7 +230,7 @@ def assemble(store: Store | None = None, book_dir: Path = BOOK_DIR) -> tuple[str
         experiment = status.experiment
         runs = store.runs(experiment)
         if status.canonical:
-            notebook = report_notebook(status.canonical, f"canonical run, **{status.state}**", depth=1)
+            notebook = report_notebook(status.canonical, f"canonical run, **{status.label}**", depth=1)
             _write_if_changed(book_dir / "reports" / f"{experiment}.ipynb", nbformat.writes(notebook), written)
             toc_reports.append({"file": f"reports/{experiment}", "title": _short_title(experiment)})
         variants = []
@@ -316,11 +285,12 @@ def assemble(store: Store | None = None, book_dir: Path = BOOK_DIR) -> tuple[str
     return digest.hexdigest(), structure_changed
 
 
-def build_book(*, store: Store | None = None, book_dir: Path = BOOK_DIR, force: bool = False, echo=print) -> Path:
+def build_book(*, store: Store | None = None, book_dir: Path | None = None, force: bool = False, echo=print) -> Path:
     """Assemble the pages and render them with Jupyter Book into ``book_dir/_build/html``.
 
     Skipped when the digest of every input equals the one of the last successful build.
     """
+    book_dir = book_dir or Project.current().book
     digest, structure_changed = assemble(store, book_dir)
     index = book_dir / "_build" / "html" / "index.html"
     stamp_file = book_dir / STAMP_NAME

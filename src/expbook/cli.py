@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -12,8 +13,10 @@ from expbook.errors import ExpbookError, ParameterError
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
+    from expbook.dispatch import Task, run_many, threads_per_run
     from expbook.lock import store_lock
     from expbook.params import parse_assignments
+    from expbook.project import Project
     from expbook.runner import list_experiments, resolve_run_parameters, run_experiment
     from expbook.store import Store
 
@@ -26,23 +29,30 @@ def _cmd_run(args: argparse.Namespace) -> int:
     overrides.update(parse_assignments(args.param or []))
     if args.all and (args.experiment or overrides):
         raise ParameterError("--all runs every experiment with its defaults; it takes no EXP or -p")
+    if (args.jobs or args.scheduler) and not args.all:
+        raise ParameterError("-j and --scheduler go with --all (a sweep runs variants of one experiment in parallel)")
     if not args.all and not args.experiment:
         raise ParameterError("name an experiment (or --all)")
     if not args.all:
         resolve_run_parameters(args.experiment, overrides)  # bad input fails here, before the store is touched
-    with store_lock(Store().root, wait=args.wait):
+    store = Store()
+    with store_lock(store.root, wait=args.wait):
         if not args.all:
             run_experiment(args.experiment, overrides, force=args.force, progress=not args.quiet)
             return 0
-        failures = []
-        for experiment in list_experiments():
-            try:
-                run_experiment(experiment, {}, force=args.force, progress=not args.quiet)
-            except ExpbookError as exc:
-                print(f"error: {exc}", file=sys.stderr)
-                failures.append(experiment)
+        jobs = max(1, args.jobs or os.cpu_count() or 1)
+        tasks = [Task(e, {}, str(store.root), str(Project.current().notebooks),
+                      None if args.scheduler else threads_per_run(jobs), args.force, not args.quiet)
+                 for e in list_experiments()]
+        if jobs > 1 or args.scheduler:
+            where = f"the Dask scheduler {args.scheduler}" if args.scheduler else f"{min(jobs, len(tasks))} processes"
+            print(f"running {len(tasks)} experiments on {where}", file=sys.stderr, flush=True)
+        outcomes = run_many(tasks, jobs=jobs, scheduler=args.scheduler)
+    failures = [o for o in outcomes if o["status"] != "ok"]
+    for outcome in failures:
+        print(f"error: {outcome['error']}", file=sys.stderr)
     if failures:
-        print(f"{len(failures)} experiment(s) failed: {', '.join(failures)}", file=sys.stderr)
+        print(f"{len(failures)} experiment(s) failed: {', '.join(o['experiment'] for o in failures)}", file=sys.stderr)
         return 4
     return 0
 
@@ -84,12 +94,12 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
 
 
 def _cmd_status(args: argparse.Namespace) -> int:
-    from expbook.book import experiment_status
     from expbook.runner import list_experiments
+    from expbook.status import experiment_status
 
     for experiment in list_experiments():
         status = experiment_status(experiment)
-        print(f"{experiment:28s} {status.state:8s} {status.run_id or '-':32s} {status.reason}")
+        print(f"{experiment:28s} {status.label:8s} {status.run_id or '-':32s} {status.reason}")
     return 0
 
 
@@ -111,7 +121,10 @@ def build_parser() -> argparse.ArgumentParser:
                      help="override a parameter: -p seed 7  or  -p seed=7 (repeatable)")
     run.add_argument("-f", "--file", help="YAML file of parameter overrides")
     run.add_argument("--all", action="store_true", help="run every experiment with its default parameters")
-    run.add_argument("--force", action="store_true", help="execute even if a run with the same cache key exists")
+    run.add_argument("-j", "--jobs", type=int, help="with --all: experiments run at once, each in its own process "
+                     "and kernel, the cores split between them (default: every core)")
+    run.add_argument("--scheduler", help="with --all: run the experiments on this Dask scheduler, e.g. tcp://127.0.0.1:8786")
+    run.add_argument("--force", action="store_true", help="execute even if a run with the same execution key exists")
     run.add_argument("-q", "--quiet", action="store_true", help="no progress display")
     run.add_argument("--wait", action="store_true", help="wait for another process writing the run store")
     run.set_defaults(handler=_cmd_run)
@@ -150,6 +163,11 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted: no partial run was kept", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # the reader went away (`expbook status | head -2`): stop quietly, and keep the interpreter's final
+        # flush of stdout from raising again (the recipe of the Python docs, "Note on SIGPIPE")
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
 
 
 if __name__ == "__main__":

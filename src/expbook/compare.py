@@ -1,4 +1,4 @@
-"""Two runs side by side: parameter diff, metric deltas (with CIs where stored), verdicts that changed.
+"""Two runs side by side: parameter diff, metric deltas (with CIs where stored), verdicts whose state changed.
 
 Modelled on ``dvc exp diff``: only what differs is listed, largest metric changes first.
 """
@@ -10,8 +10,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from expbook.errors import ParameterError
-from expbook.report import FAIL_MARK, PASS_MARK
 from expbook.store import RunRecord, Store
+from expbook.verdicts import badge_html, state_from_record
 
 
 def flatten_metrics(metrics: dict[str, Any], prefix: str = "") -> dict[str, float]:
@@ -60,10 +60,12 @@ class MetricDelta:
 
 @dataclass(frozen=True)
 class VerdictChange:
+    """A verdict's state in run A and run B (None: the run has no such verdict); any change of state counts."""
+
     id: str
     question: str
-    a: bool | None
-    b: bool | None
+    a: str | None
+    b: str | None
 
     @property
     def changed(self) -> bool:
@@ -101,8 +103,8 @@ def compare_runs(a: RunRecord, b: RunRecord) -> Comparison:
     metrics.sort(key=lambda d: -abs(d.delta) if not math.isnan(d.delta) else 0.0)
     verdicts_a, verdicts_b = _verdicts(a), _verdicts(b)
     verdicts = [VerdictChange(i, (verdicts_a.get(i) or verdicts_b.get(i))["question"],
-                              verdicts_a[i]["verdict"] if i in verdicts_a else None,
-                              verdicts_b[i]["verdict"] if i in verdicts_b else None)
+                              state_from_record(verdicts_a[i]) if i in verdicts_a else None,
+                              state_from_record(verdicts_b[i]) if i in verdicts_b else None)
                 for i in list(verdicts_a) + [i for i in verdicts_b if i not in verdicts_a]]
     return Comparison(a, b, params, metrics, verdicts)
 
@@ -116,8 +118,12 @@ def find_run(run_id: str, store: Store | None = None) -> RunRecord:
     return matches[0]
 
 
-def _mark(value: bool | None) -> str:
-    return "–" if value is None else (PASS_MARK if value else FAIL_MARK)
+def _state(state: str | None) -> str:
+    return "–" if state is None else state
+
+
+def _badge(state: str | None) -> str:
+    return "–" if state is None else badge_html(state)
 
 
 def _number(value: float | None) -> str:
@@ -132,7 +138,7 @@ def render_text(c: Comparison, *, limit: int = 25) -> str:
     lines = [f"A: {c.a.experiment} {c.a.run_id}", f"B: {c.b.experiment} {c.b.run_id}", "", "parameters that differ:"]
     lines += [f"  {k}: {va!r} -> {vb!r}" for k, va, vb in c.params] or ["  none"]
     lines += ["", "verdicts:"]
-    lines += [f"  {'CHANGED ' if v.changed else '        '}{v.id}: {_mark(v.a)} -> {_mark(v.b)}  {v.question}"
+    lines += [f"  {'CHANGED ' if v.changed else '        '}{v.id}: {_state(v.a)} -> {_state(v.b)}  {v.question}"
               for v in c.verdicts] or ["  none"]
     lines += ["", f"metrics that differ ({len(c.metrics)}, largest change first):"]
     for d in c.metrics[:limit]:
@@ -149,10 +155,11 @@ def render_markdown(c: Comparison, *, title: str) -> str:
         return str(text).replace("|", "\\|")
 
     lines = [f"# {title}", "",
-             f"**A** `{c.a.run_id}` → **B** `{c.b.run_id}`. Rows that changed are marked **changed**; "
-             f"a metric whose B value falls outside A's bootstrap 95% CI is marked ⚠️.", "",
+             f"**A** `{c.a.run_id}` → **B** `{c.b.run_id}`. A verdict whose state changed (holds, does not hold, "
+             f"inconclusive) is marked **changed**; a metric whose B value falls outside A's 95% interval is marked "
+             f"**outside**.", "",
              "## Verdicts", "", "| | question | A | B | |", "|---|---|---|---|---|"]
-    lines += [f"| {v.id} | {cell(v.question)} | {_mark(v.a)} | {_mark(v.b)} | {'**changed**' if v.changed else ''} |"
+    lines += [f"| {v.id} | {cell(v.question)} | {_badge(v.a)} | {_badge(v.b)} | {'**changed**' if v.changed else ''} |"
               for v in c.verdicts]
     lines += ["", "## Parameters that differ", ""]
     lines += (["| parameter | A | B |", "|---|---|---|"] + [f"| `{k}` | `{va!r}` | `{vb!r}` |" for k, va, vb in c.params]
@@ -161,7 +168,7 @@ def render_markdown(c: Comparison, *, title: str) -> str:
     if c.metrics:
         lines += ["| metric | A | B | Δ (B − A) | |", "|---|---|---|---|---|"]
         lines += [f"| `{cell(d.name)}` | {_number(d.a)}{_ci(d.ci_a)} | {_number(d.b)}{_ci(d.ci_b)} | {d.delta:+.4g} "
-                  f"| {'⚠️' if d.outside_ci else ''} |" for d in c.metrics]
+                  f"| {'**outside**' if d.outside_ci else ''} |" for d in c.metrics]
     else:
         lines.append("None: every recorded metric is identical.")
     return "\n".join(lines) + "\n"

@@ -1,6 +1,7 @@
 """One writer at a time: an advisory ``flock`` on ``runs/.lock`` that says who holds it.
 
-The kernel releases the lock when the holder dies, so a killed build never leaves a stale lock.
+The kernel releases the lock when the holder dies, so a killed build never leaves a stale lock; whoever takes
+the lock next removes the temporary run folders that killed runs left behind (``Store.remove_orphans``).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from expbook.errors import StoreLocked
+from expbook.store import Store
 
 
 def _holder(path: Path) -> str:
@@ -52,6 +54,10 @@ def store_lock(root: str | Path, *, wait: bool = False, echo=_to_stderr):
         os.write(fd, json.dumps({"pid": os.getpid(), "host": socket.gethostname(),
                                  "command": " ".join(["expbook", *sys.argv[1:]])[:200],
                                  "since": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")}).encode())
+        orphans = Store(root).remove_orphans()
+        if orphans:
+            echo(f"removed {len(orphans)} orphaned temporary run folder(s) of killed runs: "
+                 f"{', '.join(p.relative_to(root).as_posix() for p in orphans)}")
         yield
     finally:
         if acquired:  # never erase the holder's note when we did not get the lock

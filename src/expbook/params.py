@@ -4,6 +4,10 @@ We parse the cell ourselves (``ast``) instead of trusting papermill, which only 
 names and drops ``x: int | None = None`` annotations. Each line must be ``name = literal`` or
 ``name: type = literal`` with a trailing ``# comment`` documenting it. Types: int, float, str, bool,
 dict, list[T], unions with ``|`` and ``Literal["a", "b"]`` for a fixed set of choices.
+
+A numeric parameter declares its bounds in its comment, where papermill reads them as plain help text:
+``epochs = 20  # maximum epochs; range: [1, inf)`` — brackets are closed ends, parentheses open ones,
+``inf`` an open end. For a list parameter the bounds apply to every element.
 """
 
 from __future__ import annotations
@@ -11,6 +15,8 @@ from __future__ import annotations
 import ast
 import difflib
 import io
+import math
+import re
 import tokenize
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -23,6 +29,45 @@ import yaml
 from expbook.errors import ParameterError
 
 Checker = Callable[[Any], bool]
+RANGE = re.compile(r"range:\s*([\[(])\s*([^,\s]+)\s*,\s*([^\])\s]+)\s*([\])])")
+
+
+@dataclass(frozen=True)
+class Bounds:
+    """An interval of allowed values: ``[low, high]`` with each end closed or open (an infinite end is open)."""
+
+    low: float
+    high: float
+    low_closed: bool
+    high_closed: bool
+
+    @classmethod
+    def parse(cls, comment: str) -> Bounds | None:
+        match = RANGE.search(comment)
+        if not match:
+            return None
+        opening, low, high, closing = match.groups()
+        try:
+            return cls(float(low), float(high), opening == "[" and math.isfinite(float(low)),
+                       closing == "]" and math.isfinite(float(high)))
+        except ValueError:
+            raise ValueError(f"range bounds must be numbers or inf, got {match.group(0)!r}") from None
+
+    def contains(self, value: float) -> bool:
+        above = value >= self.low if self.low_closed else value > self.low
+        below = value <= self.high if self.high_closed else value < self.high
+        return bool(above and below)
+
+    def __str__(self) -> str:
+        def end(x: float) -> str:
+            return ("-inf" if x < 0 else "inf") if math.isinf(x) else f"{x:g}"
+        return f"{'[' if self.low_closed else '('}{end(self.low)}, {end(self.high)}{']' if self.high_closed else ')'}"
+
+
+def _numbers(value: Any) -> list[float]:
+    """The numeric values a range applies to: the value itself, or a list's elements; none for None or text."""
+    items = value if isinstance(value, list) else [value]
+    return [x for x in items if isinstance(x, (int, float)) and not isinstance(x, bool)]
 
 
 @dataclass(frozen=True)
@@ -32,9 +77,17 @@ class ParameterSpec:
     type_text: str
     comment: str
     check: Checker
+    bounds: Bounds | None = None
 
     def accepts(self, value: Any) -> bool:
         return self.check(value)
+
+    def in_range(self, value: Any) -> bool:
+        return self.bounds is None or all(self.bounds.contains(x) for x in _numbers(value))
+
+    @property
+    def numeric(self) -> bool:
+        return bool(re.search(r"\b(int|float)\b", self.type_text))
 
 
 def _is_int(v: Any) -> bool:
@@ -114,7 +167,11 @@ def parse_parameters_cell(source: str) -> dict[str, ParameterSpec]:
         check = _checker(ast.parse(type_text, mode="eval").body)
         if not check(default):
             raise ValueError(f"parameters cell: default of {name} is not a {type_text}")
-        specs[name] = ParameterSpec(name, default, type_text, comments.get(statement.lineno, ""), check)
+        comment = comments.get(statement.lineno, "")
+        spec = ParameterSpec(name, default, type_text, comment, check, Bounds.parse(comment))
+        if not spec.in_range(default):
+            raise ValueError(f"parameters cell: default of {name} ({default!r}) is outside its range {spec.bounds}")
+        specs[name] = spec
     return specs
 
 
@@ -154,6 +211,8 @@ def resolve_parameters(experiment: str, specs: dict[str, ParameterSpec], overrid
         if not spec.accepts(value):
             raise ParameterError(f"parameter '{name}' of {experiment} must be {spec.type_text}, "
                                  f"got {value!r} ({type(value).__name__})")
+        if not spec.in_range(value):
+            raise ParameterError(f"parameter '{name}' of {experiment} must be in {spec.bounds}, got {value!r}")
         if spec.type_text == "float" and _is_int(value):
             value = float(value)
         resolved[name] = value

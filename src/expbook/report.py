@@ -1,4 +1,6 @@
-"""What a notebook calls to report: verdicts from explicit rules, figures saved with the run, ``record``.
+"""What a notebook calls to write its run: figures saved with the run and ``record`` (results.json).
+
+Verdict rules are pure functions in ``expbook.verdicts``; this module only writes files.
 
 The runner executes a notebook with ``EXPBOOK_RUN_DIR`` pointing at the run's folder;
 ``record`` writes ``results.json`` there and ``save_figure`` writes ``figures/<name>.png``.
@@ -9,10 +11,7 @@ from __future__ import annotations
 
 import json
 import math
-import operator
 import os
-from collections.abc import Callable
-from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -20,64 +19,10 @@ import numpy as np
 import pandas as pd
 
 from expbook import PROJECT_ROOT
+from expbook.verdicts import Verdict
 
 RUN_DIR_ENV = "EXPBOOK_RUN_DIR"
 FIGURE_DPI = 120
-PASS_MARK, FAIL_MARK = "✅", "❌"
-
-_COMPARATORS = {">=": operator.ge, ">": operator.gt, "<=": operator.le, "<": operator.lt}
-_SYMBOLS = {">=": "≥", ">": ">", "<=": "≤", "<": "<"}
-Formatter = str | Callable[[float], str]
-
-
-def _format(fmt: Formatter, value: float) -> str:
-    return fmt(value) if callable(fmt) else fmt.format(value)
-
-
-@dataclass(frozen=True)
-class Verdict:
-    """One hypothesis or gate: the question, the measured value, the rule, and whether it holds."""
-
-    id: str
-    question: str
-    value: float
-    rule: str
-    verdict: bool
-    evidence: str = ""
-    value_text: str = ""
-
-    @property
-    def mark(self) -> str:
-        return PASS_MARK if self.verdict else FAIL_MARK
-
-
-def threshold_rule(id: str, question: str, value: float, op: str, threshold: float, *, label: str,
-                   evidence: str = "", fmt: Formatter = "{:.3f}") -> Verdict:
-    """Verdict ``value <op> threshold``; ``label`` names the value in the rule text. NaN never passes.
-
-    ``fmt`` (a format string or a function) renders both the threshold in the rule and the measured value.
-    """
-    holds = bool(not math.isnan(value) and _COMPARATORS[op](value, threshold))
-    return Verdict(id, question, float(value), f"{label} {_SYMBOLS[op]} {_format(fmt, threshold)}", holds, evidence,
-                   _format(fmt, value))
-
-
-def all_of(id: str, question: str, parts: list[Verdict], *, evidence: str = "") -> Verdict:
-    """Holds when every part holds; rule = the parts' rules joined by AND; value = the first part's value."""
-    return Verdict(id, question, parts[0].value, " AND ".join(p.rule for p in parts), all(p.verdict for p in parts),
-                   evidence, "; ".join(p.value_text for p in parts))
-
-
-def verdict_table(verdicts: list[Verdict]) -> pd.DataFrame:
-    """The conclusions table: question → measured value → rule → ✅ yes / ❌ no → evidence."""
-    return pd.DataFrame({
-        "": [v.id for v in verdicts],
-        "question": [v.question for v in verdicts],
-        "measured": [v.value_text or f"{v.value:.3f}" for v in verdicts],
-        "rule": [v.rule for v in verdicts],
-        "verdict": [f"{v.mark} {'yes' if v.verdict else 'no'}" for v in verdicts],
-        "evidence": [v.evidence for v in verdicts],
-    })
 
 
 def run_dir(experiment: str) -> Path:
@@ -127,8 +72,8 @@ def record(*, experiment: str, metrics: dict[str, Any], verdicts: list[Verdict],
         "headline": headline,
         "key_metric": {"name": key_metric[0], "value": key_metric[1]},
         "metrics": metrics,
-        "verdicts": [asdict(v) for v in verdicts],
-        "gate": asdict(gate) if gate else None,
+        "verdicts": [v.as_dict() for v in verdicts],
+        "gate": gate.as_dict() if gate else None,
         "figures": figures,
         "tables": {name: table.to_dict(orient="records") for name, table in (tables or {}).items()},
         "diagnostics": diagnostics or {},

@@ -25,33 +25,37 @@ from jupyter_client.manager import AsyncKernelManager
 from papermill.engines import NBClientEngine, papermill_engines
 from papermill.exceptions import PapermillExecutionError
 
-from expbook import PROJECT_ROOT
 from expbook.errors import DataError, ParameterError, RunFailed
+from expbook.keys import execution_key, key_components, render_key
 from expbook.params import overrides_against_defaults, read_parameter_specs, resolve_parameters
-from expbook.provenance import cache_key, environment, git_state, key_components
+from expbook.project import Project
+from expbook.prose import PAPERMILL_CELL_TAGS, rerender_run
+from expbook.provenance import THREAD_COUNT_VARIABLES, environment, git_state
 from expbook.report import RUN_DIR_ENV
 from expbook.store import RunRecord, Store
 
-NOTEBOOK_DIR = Path(os.environ.get("EXPBOOK_NOTEBOOKS", PROJECT_ROOT / "notebooks"))
 KERNEL_NAME = "expbook"
-DEFAULT_THREADS = "2"
 ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 
 
-def list_experiments() -> list[str]:
+def list_experiments(notebooks: Path | None = None) -> list[str]:
     """Notebook names in reading order: ``metadata.expbook.order`` (then name) of each notebook."""
+    notebooks = notebooks or Project.current().notebooks
+
     def order(path: Path) -> tuple[int, str]:
         metadata = json.loads(path.read_text()).get("metadata", {}).get("expbook", {})
         return int(metadata.get("order", 999)), path.stem
-    return [p.stem for p in sorted(NOTEBOOK_DIR.glob("*.ipynb"), key=order)]
+    return [p.stem for p in sorted(notebooks.glob("*.ipynb"), key=order)]
 
 
-def notebook_path(experiment: str) -> Path:
-    path = NOTEBOOK_DIR / f"{experiment}.ipynb"
+def notebook_path(experiment: str, notebooks: Path | None = None) -> Path:
+    notebooks = notebooks or Project.current().notebooks
+    path = notebooks / f"{experiment}.ipynb"
     if not path.is_file():
-        close = difflib.get_close_matches(experiment, list_experiments(), n=1)
+        known = list_experiments(notebooks)
+        close = difflib.get_close_matches(experiment, known, n=1)
         hint = f"did you mean '{close[0]}'? " if close else ""
-        raise ParameterError(f"unknown experiment '{experiment}': {hint}(known: {', '.join(list_experiments())})")
+        raise ParameterError(f"unknown experiment '{experiment}': {hint}(known: {', '.join(known)})")
     return path
 
 
@@ -59,13 +63,13 @@ class _LabelledEngine(NBClientEngine):
     """papermill's nbclient engine, showing the experiment, the current cell and the elapsed time.
 
     On a terminal the tqdm bar carries it; elsewhere (CI logs, files) one plain line per code cell.
+    The label and line mode come as engine arguments of each call (no class state: runs may share a process).
     """
 
-    label = ""
-    plain_lines = False
-
     @classmethod
-    def execute_managed_notebook(cls, nb_man, kernel_name, **kwargs):
+    def execute_managed_notebook(cls, nb_man, kernel_name, *, expbook_label: str = "", expbook_plain_lines: bool = False,
+                                 **kwargs):
+        label, plain_lines = expbook_label, expbook_plain_lines
         original_start = nb_man.cell_start
         total = len(nb_man.nb.cells)
         started = time.perf_counter()
@@ -76,9 +80,9 @@ class _LabelledEngine(NBClientEngine):
                 return
             first_line = next((line for line in cell.source.splitlines() if line.strip()), "")[:40]
             if nb_man.pbar is not None:
-                nb_man.pbar.set_description(f"{cls.label} cell {cell_index + 1}/{total} {first_line!r}")
-            elif cls.plain_lines and cell.cell_type == "code":
-                print(f"  {cls.label}: cell {cell_index + 1}/{total} at {time.perf_counter() - started:5.1f} s "
+                nb_man.pbar.set_description(f"{label} cell {cell_index + 1}/{total} {first_line!r}")
+            elif plain_lines and cell.cell_type == "code":
+                print(f"  {label}: cell {cell_index + 1}/{total} at {time.perf_counter() - started:5.1f} s "
                       f"{first_line!r}", file=sys.stderr, flush=True)
 
         nb_man.cell_start = cell_start
@@ -100,10 +104,22 @@ logging.getLogger("papermill.translators").setLevel(logging.ERROR)  # same regex
 
 
 class _IPCKernelManager(AsyncKernelManager):
-    """Local kernel over Unix sockets instead of loopback TCP (no open ports, no unencrypted-TCP warning)."""
+    """Local kernel over Unix sockets instead of loopback TCP (no open ports, no unencrypted-TCP warning),
+    started with its run's environment (``kernel_env``) instead of this process's mutated ``os.environ``."""
+
+    kernel_env: dict[str, str] = {}
 
     def __init__(self, **kwargs):
         super().__init__(transport="ipc", **kwargs)
+
+    async def _async_pre_start_kernel(self, **kw):
+        kw["env"] = {**os.environ, **kw.get("env", {}), **self.kernel_env}
+        return await super()._async_pre_start_kernel(**kw)
+
+
+def kernel_manager_for(env: dict[str, str]) -> type[_IPCKernelManager]:
+    """A kernel manager class whose kernels start with ``env`` on top of this process's environment."""
+    return type("RunKernelManager", (_IPCKernelManager,), {"kernel_env": dict(env)})
 
 
 def _kernel_name() -> str:
@@ -111,22 +127,19 @@ def _kernel_name() -> str:
     return KERNEL_NAME if KERNEL_NAME in KernelSpecManager().find_kernel_specs() else "python3"
 
 
-@contextmanager
-def _run_environment(run_dir: Path):
-    """Point the kernel at the run folder and pin thread counts and hashing for determinism."""
-    saved = dict(os.environ)
-    os.environ[RUN_DIR_ENV] = str(run_dir)
-    os.environ["PYTHONHASHSEED"] = "0"
-    for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMEXPR_NUM_THREADS"):
-        os.environ.setdefault(name, DEFAULT_THREADS)
-    # idle OpenMP threads sleep instead of spinning: two runs sharing the cores (a sweep with -j 2)
-    # would otherwise burn each other's CPU time in busy-wait loops
-    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-    try:
-        yield
-    finally:
-        os.environ.clear()
-        os.environ.update(saved)
+def default_threads() -> int:
+    """The thread budget of one run: ``OMP_NUM_THREADS`` if set, else every core."""
+    return int(os.environ.get("OMP_NUM_THREADS") or os.cpu_count() or 1)
+
+
+def kernel_environment(run_dir: Path, threads: int) -> dict[str, str]:
+    """The kernel's environment: its run folder, pinned thread counts and hashing, for determinism."""
+    env = {RUN_DIR_ENV: str(run_dir), "PYTHONHASHSEED": "0", "EXPBOOK_THREADS": str(threads),
+           # idle OpenMP threads sleep instead of spinning: runs sharing the cores (run --all -j 2, sweeps)
+           # would otherwise burn each other's CPU time in busy-wait loops
+           "OMP_WAIT_POLICY": "PASSIVE"}
+    env.update({name: str(threads) for name in THREAD_COUNT_VARIABLES})
+    return env
 
 
 @contextmanager
@@ -168,9 +181,6 @@ def _write_log(notebook_file: Path, log_file: Path) -> nbformat.NotebookNode | N
                 if text:
                     log.write(f"--- cell {number} ---\n" + "\n".join(text) + "\n")
     return notebook
-
-
-PAPERMILL_CELL_TAGS = {"injected-parameters", "papermill-error-cell-tag"}
 
 
 def _source_cells(notebook: nbformat.NotebookNode):
@@ -223,9 +233,10 @@ def check_data(path: Path, params: dict[str, Any]) -> None:
         getattr(importlib.import_module(module), function)(folder)
 
 
-def resolve_run_parameters(experiment: str, overrides: dict[str, Any]) -> tuple[Path, dict[str, Any], dict[str, Any]]:
+def resolve_run_parameters(experiment: str, overrides: dict[str, Any], notebooks: Path | None = None
+                           ) -> tuple[Path, dict[str, Any], dict[str, Any]]:
     """(notebook, resolved params, overrides that differ from defaults); ``ParameterError`` / ``DataError`` on bad input."""
-    path = notebook_path(experiment)
+    path = notebook_path(experiment, notebooks)
     try:
         specs = read_parameter_specs(path)
     except ValueError as exc:
@@ -236,18 +247,29 @@ def resolve_run_parameters(experiment: str, overrides: dict[str, Any]) -> tuple[
 
 
 def run_experiment(experiment: str, overrides: dict[str, Any], *, store: Store | None = None, force: bool = False,
-                   progress: bool = True, echo=print) -> RunOutcome:
-    """Run ``experiment`` with ``overrides`` (validated first) unless a run with the same cache key exists.
+                   progress: bool = True, bars: bool = True, echo=print, notebooks: Path | None = None,
+                   threads: int | None = None) -> RunOutcome:
+    """Run ``experiment`` with ``overrides`` (validated first) unless a run with the same execution key exists.
 
+    A stored run whose only difference is prose (the render key) is re-rendered in place, with no kernel.
+    ``progress`` shows a tqdm bar on a terminal (``bars``) or plain per-cell lines elsewhere.
+    ``threads`` is the run's thread budget (default: ``default_threads()``). Safe to call from several
+    threads of one process: nothing here touches ``os.environ`` or module state.
     Raises ``ParameterError`` before anything is written, ``RunFailed`` after storing a failed run.
     """
     store = store or Store()
-    path, params, variant = resolve_run_parameters(experiment, overrides)
+    path, params, variant = resolve_run_parameters(experiment, overrides, notebooks)
     components = key_components(path, params)
-    key = cache_key(components)
+    key = execution_key(components)
+    prose = render_key(path)
     if not force and (existing := store.find_ok_by_key(experiment, key)):
+        if existing.results.get("provenance", {}).get("render_key") != prose:
+            rerender_run(existing.path, path, prose)
+            echo(f"{experiment}: prose changed, re-rendered run {existing.run_id} (no kernel started)")
+            return RunOutcome(store.get(experiment, existing.run_id), cached=True)
         echo(f"{experiment}: up to date (run {existing.run_id}), nothing executed")
         return RunOutcome(existing, cached=True)
+    threads = threads or default_threads()
 
     started = _now()
     run_id = f"{started.strftime('%Y%m%dT%H%M%S')}{started.microsecond // 1000:03d}Z-{key[:8]}"
@@ -256,20 +278,19 @@ def run_experiment(experiment: str, overrides: dict[str, Any], *, store: Store |
     echo(f"{experiment}: executing ({label}) -> run {run_id}")
     (tmp / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     kernel = _kernel_name()
-    _LabelledEngine.label = experiment
-    terminal = sys.stderr.isatty()
-    _LabelledEngine.plain_lines = progress and not terminal
+    terminal = bars and sys.stderr.isatty()
+    env = kernel_environment(tmp, threads)
     error = None
     try:
-        with _sigterm_as_interrupt(), _run_environment(tmp):
+        with _sigterm_as_interrupt():
             clock = time.perf_counter()
             try:
                 papermill.execute_notebook(
                     str(path), str(tmp / "report.ipynb"), parameters=params, kernel_name=kernel, language="python",
-                    cwd=str(tmp),
-                    engine_name="expbook",
+                    cwd=str(tmp), engine_name="expbook", expbook_label=experiment,
+                    expbook_plain_lines=progress and not terminal,
                     progress_bar={"desc": experiment, "leave": False} if progress and terminal else False,
-                    kernel_manager_class=_IPCKernelManager)
+                    kernel_manager_class=kernel_manager_for(env))
             except PapermillExecutionError as exc:
                 error = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
             except Exception as exc:  # the kernel died, timed out, or the notebook is unreadable: still a failed run
@@ -283,9 +304,10 @@ def run_experiment(experiment: str, overrides: dict[str, Any], *, store: Store |
         results.update({
             "experiment": experiment, "run_id": run_id, "status": "failed" if error else "ok",
             "params": params, "overrides": variant, "duration_s": round(duration, 2),
-            "provenance": {"cache_key": key, "key_components": components, "data_fingerprint": components["data"],
-                           "git": git_state(), "kernel": kernel, "started": started.isoformat(),
-                           "ended": _now().isoformat(), **environment()},
+            "provenance": {"cache_key": key, "key_components": components, "render_key": prose,
+                           "data_fingerprint": components["data"], "git": git_state(), "kernel": kernel,
+                           "started": started.isoformat(), "ended": _now().isoformat(),
+                           **environment(env)},
         })
         if error:
             results["error"] = _failure(notebook, error)

@@ -10,13 +10,37 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import socket
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from expbook import PROJECT_ROOT
+from expbook.project import Project
 
 TMP_PREFIX = ".tmp-"
+OWNER_FILE = ".owner.json"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # exists, owned by someone else
+        return True
+    return True
+
+
+def _orphaned(tmp: Path, min_age_s: float) -> bool:
+    try:
+        owner = json.loads((tmp / OWNER_FILE).read_text())
+    except (OSError, json.JSONDecodeError):
+        try:
+            return time.time() - tmp.stat().st_mtime > min_age_s
+        except OSError:
+            return False
+    return owner.get("host") == socket.gethostname() and not _alive(int(owner.get("pid", 0)))
 
 
 @dataclass(frozen=True)
@@ -49,7 +73,7 @@ class RunRecord:
 
 class Store:
     def __init__(self, root: str | Path | None = None):
-        self.root = Path(root or os.environ.get("EXPBOOK_RUNS", PROJECT_ROOT / "runs"))
+        self.root = Path(root or Project.current().runs)
 
     def experiments(self) -> list[str]:
         if not self.root.is_dir():
@@ -88,16 +112,32 @@ class Store:
         raise KeyError(f"no run {run_id} of {experiment} in {self.root}")
 
     def new_tmp(self, experiment: str, run_id: str) -> Path:
+        """A temporary run folder carrying its owner (pid, host), so an orphan can be told from a live run."""
         path = self.root / experiment / f"{TMP_PREFIX}{run_id}"
         shutil.rmtree(path, ignore_errors=True)
         path.mkdir(parents=True)
+        (path / OWNER_FILE).write_text(json.dumps({"pid": os.getpid(), "host": socket.gethostname()}))
         return path
 
     def commit(self, tmp: Path, experiment: str, run_id: str) -> Path:
         """Rename the finished temporary folder into place (atomic on one filesystem)."""
+        (tmp / OWNER_FILE).unlink(missing_ok=True)
         final = self.root / experiment / run_id
         os.rename(tmp, final)
         return final
+
+    def remove_orphans(self, *, min_age_s: float = 60.0) -> list[Path]:
+        """Remove temporary run folders whose owning process on this host is gone (a SIGKILLed run).
+
+        A folder whose owner is alive, or runs on another host, is never touched; one without an owner
+        note (older code, or the instant between mkdir and the note) only once it is ``min_age_s`` old.
+        """
+        removed = []
+        for path in sorted(self.root.glob(f"*/{TMP_PREFIX}*")):
+            if path.is_dir() and _orphaned(path, min_age_s):
+                shutil.rmtree(path, ignore_errors=True)
+                removed.append(path)
+        return removed
 
     def discard(self, tmp: Path) -> None:
         shutil.rmtree(tmp, ignore_errors=True)

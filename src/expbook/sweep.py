@@ -10,21 +10,22 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 import json
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 import yaml
 
 from expbook.cache import stable_hash
 from expbook.compare import flatten_metrics
+from expbook.dispatch import Task, run_many, threads_per_run
 from expbook.errors import ParameterError
 from expbook.metrics.seeds import mean_ci
 from expbook.params import parse_value, read_parameter_specs, resolve_parameters
+from expbook.project import Project
 from expbook.store import RunRecord, Store
+from expbook.verdicts import FAILS, HOLDS, INCONCLUSIVE, STATES, badge_html, state_from_record
 
 
 def parse_grid(experiment: str, notebook: Path, axes: list[list[str]]) -> dict[str, list[Any]]:
@@ -53,20 +54,6 @@ def grid_variants(grid: dict[str, list[Any]]) -> list[dict[str, Any]]:
     return [dict(zip(names, values)) for values in itertools.product(*(grid[n] for n in names))]
 
 
-def run_variant(experiment: str, overrides: dict[str, Any], store_root: str, notebook_dir: str) -> dict[str, Any]:
-    """Execute one variant in this process (a pool or Dask worker); never raises for a failing notebook."""
-    from expbook import runner
-    from expbook.errors import RunFailed
-
-    runner.NOTEBOOK_DIR = Path(notebook_dir)
-    try:
-        outcome = runner.run_experiment(experiment, overrides, store=Store(store_root), progress=False,
-                                        echo=lambda *_: None)
-        return {"overrides": overrides, "run_id": outcome.record.run_id, "status": "ok", "cached": outcome.cached}
-    except RunFailed as exc:
-        return {"overrides": overrides, "run_id": exc.run_id, "status": "failed", "error": str(exc)}
-
-
 @dataclass(frozen=True)
 class SweepResult:
     experiment: str
@@ -83,25 +70,15 @@ class SweepResult:
 def run_sweep(experiment: str, grid: dict[str, list[Any]], *, store: Store | None = None, jobs: int = 1,
               scheduler: str | None = None, echo=print) -> SweepResult:
     """Run every grid variant with ``jobs`` local processes, or on the Dask cluster at ``scheduler``."""
-    from expbook import runner
-
     store = store or Store()
     variants = grid_variants(grid)
     started = dt.datetime.now(dt.timezone.utc)
     sweep_id = f"{started.strftime('%Y%m%dT%H%M%SZ')}-{stable_hash(grid, length=8)}"
-    args = [(experiment, v, str(store.root), str(runner.NOTEBOOK_DIR)) for v in variants]
+    threads = None if scheduler else threads_per_run(jobs)  # a Dask worker sizes its own runs
+    tasks = [Task(experiment, v, str(store.root), str(Project.current().notebooks), threads) for v in variants]
     where = f"Dask scheduler {scheduler}" if scheduler else f"{jobs} local process{'es' if jobs > 1 else ''}"
     echo(f"sweep {sweep_id}: {len(variants)} variants of {experiment} on {where}")
-    if scheduler:
-        from dask.distributed import Client
-        with Client(scheduler, timeout="30s") as client:
-            futures = client.map(run_variant, *zip(*args), pure=False)
-            results = client.gather(futures)
-    elif jobs > 1:
-        with ProcessPoolExecutor(max_workers=jobs) as pool:
-            results = list(pool.map(run_variant, *zip(*args)))
-    else:
-        results = [run_variant(*a) for a in args]
+    results = [{k: v for k, v in r.items() if k != "experiment"} for r in run_many(tasks, jobs=jobs, scheduler=scheduler)]
     for result in results:
         echo(f"  {result['status']:6s} {result['run_id']}  {result['overrides']}")
     manifest = store.root / ".sweeps" / experiment / f"{sweep_id}.json"
@@ -118,23 +95,28 @@ def load_sweeps(experiment: str, store: Store | None = None) -> list[dict[str, A
 
 
 def summarise(records: list[RunRecord]) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """(metrics: mean, std, 95% CI of the mean, n — per flattened metric; verdicts: agreement rate per id)."""
+    """(metrics: mean, std, 95% CI of the mean, n — per flattened metric; verdicts: per id, how many runs gave
+    each of the three states, the majority state and its share, the agreement)."""
     flat = pd.DataFrame([flatten_metrics(r.results.get("metrics", {})) for r in records])
     rows = []
     for name in flat.columns:
         ci = mean_ci(flat[name].dropna().to_numpy(dtype=float))
         rows.append({"metric": name, "mean": ci.mean, "std": ci.std, "ci_low": ci.low, "ci_high": ci.high, "n": ci.n})
     metrics = pd.DataFrame(rows).set_index("metric") if rows else pd.DataFrame()
-    outcomes: dict[str, list[bool]] = {}
+    outcomes: dict[str, list[str]] = {}
     questions: dict[str, str] = {}
     for record in records:
         found = list(record.results.get("verdicts", [])) + ([record.results["gate"]] if record.results.get("gate") else [])
         for verdict in found:
-            outcomes.setdefault(verdict["id"], []).append(bool(verdict["verdict"]))
+            outcomes.setdefault(verdict["id"], []).append(state_from_record(verdict))
             questions[verdict["id"]] = verdict["question"]
-    verdicts = pd.DataFrame([{"id": i, "question": questions[i], "holds": int(np.sum(v)), "runs": len(v),
-                              "agreement": max(np.mean(v), 1 - np.mean(v)),
-                              "majority": "✅" if np.mean(v) >= 0.5 else "❌"} for i, v in outcomes.items()])
+    rows = []
+    for verdict_id, states in outcomes.items():
+        counts = {state: states.count(state) for state in STATES}
+        majority = max(STATES, key=lambda state: counts[state])  # ties: the first of STATES
+        rows.append({"id": verdict_id, "question": questions[verdict_id], **counts, "runs": len(states),
+                     "majority": majority, "agreement": counts[majority] / len(states)})
+    verdicts = pd.DataFrame(rows)
     return metrics, verdicts
 
 
@@ -157,9 +139,11 @@ def render_sweep_markdown(sweep: dict[str, Any], store: Store, *, key_metrics: i
     lines = [f"# Sweep {sweep['sweep_id']}", "",
              f"{len(sweep['runs'])} variants of `{sweep['experiment']}` over {grid}, run on {sweep['where']}; "
              f"{len(records)} succeeded. Means with a t-based 95% CI across runs.", "",
-             "## Verdict agreement", "", "| | question | holds in | agreement | majority |", "|---|---|---|---|---|"]
-    lines += [f"| {r.id} | {r.question} | {r.holds}/{r.runs} | {r.agreement:.0%} | {r.majority} |"
-              for r in verdicts.itertuples()] or ["| | no verdicts | | | |"]
+             "## Verdict agreement", "", "Each verdict's state in every run of the sweep (holds / does not hold / "
+             "inconclusive) and the share of runs that agree with the majority state.", "",
+             "| | question | holds | does not hold | inconclusive | majority | agreement |", "|---|---|---|---|---|---|---|"]
+    lines += [f"| {r['id']} | {r['question']} | {r[HOLDS]} | {r[FAILS]} | {r[INCONCLUSIVE]} | {badge_html(r['majority'])} "
+              f"| {r['agreement']:.0%} |" for _, r in verdicts.iterrows()] or ["| | no verdicts | | | | | |"]
     lines += ["", "## Metrics across runs", ""]
     if len(metrics):
         varying = metrics[metrics["std"] > 0].sort_values("std", ascending=False) if "std" in metrics else metrics

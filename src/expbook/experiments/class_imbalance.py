@@ -26,7 +26,7 @@ from expbook.models.ecg_cnn import (
     loss_class_weights,
     train_classifier,
 )
-from expbook.report import Verdict, threshold_rule
+from expbook.verdicts import Verdict, threshold_rule
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,7 @@ from expbook.data.turnover_synth import SurveySpec, ensure_synthetic_survey
 from expbook.metrics.seeds import mean_ci, paired_test
 from expbook.models.gbdt import GBDTConfig, train_binary_classifier
 from expbook.models.gnn import GNNConfig, Task, pairwise_accuracy, train_gnn, train_mlp
-from expbook.report import Verdict, all_of, threshold_rule
+from expbook.verdicts import Verdict, all_of, threshold_rule
 
 V5 = {"two_stage": False, "hard_negatives": False, "adaptive_margin": False}
 ABLATIONS = {"GNN v6": {}, "v6 − hard negatives": {"hard_negatives": False}, "v6 − two-stage": {"two_stage": False},

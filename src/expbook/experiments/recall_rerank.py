@@ -25,7 +25,7 @@ from expbook.metrics.ranking import (
     top_k_capture,
     topk_membership,
 )
-from expbook.report import Verdict, all_of, threshold_rule
+from expbook.verdicts import Verdict, all_of, threshold_rule
 
 
 def rank_normalise(score: np.ndarray) -> np.ndarray:

@@ -23,7 +23,7 @@ from expbook.metrics.ranking import hit_ndcg_recall
 from expbook.metrics.seeds import mean_ci
 from expbook.models.gbdt import GBDTConfig
 from expbook.models.sasrec import SeqConfig, TrainedSeqModel, evaluate, train_sasrec
-from expbook.report import Verdict
+from expbook.verdicts import FAILS, HOLDS, INCONCLUSIVE, Verdict
 
 RERANK = "+ re-rank top-200 (LambdaRank)"
 RANKER_FEATURES = ("transformer_score", "transformer_rank", "log_popularity", "log_days_since_item_seen",
@@ -188,7 +188,7 @@ def step_verdicts(table: pd.DataFrame, *, alpha: float) -> list[Verdict]:
     for i, (rung, row) in enumerate(table.iloc[1:].iterrows(), start=1):
         out.append(Verdict(f"S{i}", f"Does '{rung.removeprefix('+ ')}' improve NDCG@10 over '{row['compared with']}'?",
                            float(row["Δ ndcg@10"]), f"Δ NDCG@10 > 0 AND paired p (users) < {alpha:g}",
-                           row["verdict"] == "improves",
+                           {"improves": HOLDS, "hurts": FAILS}.get(row["verdict"], INCONCLUSIVE),
                            f"{row['verdict']}: p = {row['p (users)']:.3g}",
                            f"{row['Δ ndcg@10']:+.4f}" + (f" ± {row['Δ ± (seeds)']:.4f}"
                                                          if np.isfinite(row["Δ ± (seeds)"]) else "")))

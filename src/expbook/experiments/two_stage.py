@@ -33,7 +33,7 @@ from expbook.metrics.ranking import (
     whale_precision_recall_at_k,
 )
 from expbook.models.gbdt import GBDTConfig, train_direct_regressor
-from expbook.report import Verdict, all_of, threshold_rule
+from expbook.verdicts import Verdict, all_of, threshold_rule
 
 FRACTIONS = (0.01, 0.05, 0.10)
 MAIN_METHODS = ("Direct", "Two-Stage", "Stage1-only", "Stage2-only")

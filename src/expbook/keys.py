@@ -1,0 +1,165 @@
+"""What a run depends on: the execution key (re-execute when it changes) and the render key (re-render only).
+
+Execution key = hash of
+  * the notebook's **code** cells,
+  * the resolved parameters,
+  * the ``src/expbook`` modules the notebook actually imports — the transitive import graph, found statically
+    with ``ast`` from the code cells, stored per run as ``{path: hash}``,
+  * the data fingerprint (files under ``data_dir``; generated data is covered by parameters and code),
+  * ``requirements.txt``.
+
+Render key = hash of the markdown cells (with their positions) and the code cells' tags: a prose-only edit
+changes it and nothing else, so the stored executed notebook is re-rendered with no kernel started.
+Platform modules no notebook imports (``book``, ``runner`` …) never invalidate a run.
+"""
+
+from __future__ import annotations
+
+import ast
+import hashlib
+from pathlib import Path
+from typing import Any
+
+import nbformat
+
+from expbook import PACKAGE_DIR, PROJECT_ROOT
+from expbook.cache import fingerprint_folder, stable_hash
+
+PACKAGE = PACKAGE_DIR.name
+COMPONENT_LABELS = {"notebook": "notebook code", "params": "parameters", "modules": "expbook modules",
+                    "data": "data", "requirements": "pinned requirements"}
+
+
+def _sha(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()[:16]
+
+
+def _read(notebook_path: Path) -> nbformat.NotebookNode:
+    return nbformat.read(notebook_path, as_version=4)
+
+
+def code_source(cell_source: str) -> str:
+    """A code cell without IPython magics and shell escapes, so ``ast`` can read it."""
+    return "\n".join("" if line.lstrip().startswith(("%", "!")) else line for line in cell_source.splitlines())
+
+
+def code_cells_hash(notebook: nbformat.NotebookNode) -> str:
+    return stable_hash([cell.source for cell in notebook.cells if cell.cell_type == "code"])
+
+
+def render_key(notebook_path: Path) -> str:
+    """Hash of what only changes the page: markdown cells (source and position) and code cells' tags."""
+    notebook = _read(notebook_path)
+    return stable_hash([[i, cell.source] if cell.cell_type == "markdown" else [i, sorted(cell.metadata.get("tags", []))]
+                        for i, cell in enumerate(notebook.cells)])
+
+
+# --- the import graph ---------------------------------------------------------------------------------------------
+
+def module_file(name: str) -> Path | None:
+    """``expbook.models.sasrec`` -> ``src/expbook/models/sasrec.py`` (or the package's ``__init__.py``); None if absent."""
+    parts = name.split(".")
+    if parts[0] != PACKAGE:
+        return None
+    base = PACKAGE_DIR.joinpath(*parts[1:])
+    for candidate in (base.with_suffix(".py"), base / "__init__.py"):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def _imported_names(tree: ast.AST, current: str) -> set[str]:
+    """Every module name an ``import`` or ``from … import`` in ``tree`` may load (``from pkg import sub`` included)."""
+    names: set[str] = set()
+    package = current if module_file(current) and module_file(current).name == "__init__.py" else current.rpartition(".")[0]
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                anchor = package.split(".")
+                anchor = anchor[: len(anchor) - (node.level - 1)]
+                base = ".".join(anchor + ([node.module] if node.module else []))
+            else:
+                base = node.module or ""
+            names.add(base)
+            names.update(f"{base}.{alias.name}" for alias in node.names)
+    return names
+
+
+def imported_modules(notebook_path: Path) -> list[str]:
+    """The ``expbook`` modules the notebook's code cells import, transitively (parent packages included), sorted."""
+    notebook = _read(notebook_path)
+    roots = _imported_names(ast.parse("\n".join(code_source(c.source) for c in notebook.cells if c.cell_type == "code")),
+                            "__main__")
+    seen: set[str] = set()
+    pending = [name for name in roots if module_file(name)]
+    while pending:
+        name = pending.pop()
+        if name in seen:
+            continue
+        seen.add(name)
+        parts = name.split(".")
+        pending += [".".join(parts[:i]) for i in range(1, len(parts))]  # importing a.b.c runs a and a.b first
+        tree = ast.parse(module_file(name).read_text())
+        pending += [n for n in _imported_names(tree, name) if module_file(n) and n not in seen]
+    return sorted(seen)
+
+
+def module_hashes(notebook_path: Path) -> dict[str, str]:
+    """``{path relative to the project: content hash}`` of every module the notebook imports."""
+    hashes = {}
+    for name in imported_modules(notebook_path):
+        path = module_file(name)
+        hashes[path.relative_to(PROJECT_ROOT).as_posix()] = _sha(path.read_bytes())
+    return dict(sorted(hashes.items()))
+
+
+def package_hash() -> str:
+    """Hash of every ``src/expbook`` source: provenance only (what built the run), never part of the key."""
+    digest = hashlib.sha256()
+    for path in sorted(PACKAGE_DIR.rglob("*.py")):
+        digest.update(path.relative_to(PACKAGE_DIR).as_posix().encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+# --- the key ------------------------------------------------------------------------------------------------------
+
+def requirements_hash() -> str:
+    path = PROJECT_ROOT / "requirements.txt"
+    return _sha(path.read_bytes()) if path.is_file() else "none"
+
+
+def data_fingerprint(params: dict[str, Any]) -> str:
+    """Files under ``data_dir`` (path, size, mtime); generated data is covered by the parameters and the code."""
+    data_dir = params.get("data_dir")
+    if not data_dir:
+        return "generated"
+    folder = Path(data_dir).expanduser()
+    return "files:" + fingerprint_folder(folder) if folder.is_dir() else f"missing:{folder}"
+
+
+def key_components(notebook_path: Path, params: dict[str, Any]) -> dict[str, Any]:
+    return {"notebook": code_cells_hash(_read(notebook_path)), "params": stable_hash(params),
+            "modules": module_hashes(notebook_path), "data": data_fingerprint(params),
+            "requirements": requirements_hash()}
+
+
+def execution_key(components: dict[str, Any]) -> str:
+    return stable_hash([components[name] for name in COMPONENT_LABELS])
+
+
+def changed_inputs(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
+    """What changed between two runs' key components, most specific first: module paths by name."""
+    if not old or "modules" not in old:
+        return ["the stored run predates per-module keys"]
+    reasons = []
+    for name, label in COMPONENT_LABELS.items():
+        if name == "modules":
+            before, after = old.get("modules", {}), new.get("modules", {})
+            reasons += [f"{path} changed" for path in sorted(set(before) & set(after)) if before[path] != after[path]]
+            reasons += [f"{path} newly imported" for path in sorted(set(after) - set(before))]
+            reasons += [f"{path} no longer imported" for path in sorted(set(before) - set(after))]
+        elif old.get(name) != new.get(name):
+            reasons.append(f"{label} changed")
+    return reasons

@@ -1,0 +1,55 @@
+"""Is each experiment's canonical report still what the current inputs would produce, and if not, why?
+
+Three answers besides "no run yet": *fresh*; *re-render* — only prose (markdown) changed, the stored executed
+notebook is re-rendered with no kernel; *re-execute* — the execution key changed, naming what changed
+(a module path, the notebook code, the parameters, the data or the pinned requirements).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from expbook.keys import changed_inputs, key_components, render_key
+from expbook.params import read_parameter_specs, resolve_parameters
+from expbook.runner import notebook_path
+from expbook.store import RunRecord, Store
+
+FRESH, RERENDER, REEXECUTE, NO_RUN = "fresh", "re-render", "re-execute", "no run"
+
+
+@dataclass(frozen=True)
+class ExperimentStatus:
+    experiment: str
+    state: str  # FRESH, RERENDER, REEXECUTE or NO_RUN
+    reason: str
+    canonical: RunRecord | None
+    latest_failure: RunRecord | None  # a failed run newer than the canonical one
+
+    @property
+    def run_id(self) -> str | None:
+        return self.canonical.run_id if self.canonical else None
+
+    @property
+    def label(self) -> str:
+        """What the overview shows: *fresh*, or *stale* with what a build would do."""
+        return self.state if self.state in (FRESH, NO_RUN) else "stale"
+
+
+def experiment_status(experiment: str, store: Store | None = None) -> ExperimentStatus:
+    """Compare the canonical run's stored execution and render keys with the current notebook, code and data."""
+    store = store or Store()
+    path = notebook_path(experiment)
+    canonical = store.canonical(experiment)
+    runs = store.runs(experiment)
+    failure = runs[-1] if runs and runs[-1].status == "failed" and (
+        canonical is None or runs[-1].run_id > canonical.run_id) else None
+    if canonical is None:
+        return ExperimentStatus(experiment, NO_RUN, "no successful run with default parameters yet", None, failure)
+    current = key_components(path, resolve_parameters(experiment, read_parameter_specs(path), {}))
+    provenance = canonical.results.get("provenance", {})
+    changed = changed_inputs(provenance.get("key_components", {}), current)
+    if changed:
+        return ExperimentStatus(experiment, REEXECUTE, "re-execute: " + ", ".join(changed), canonical, failure)
+    if provenance.get("render_key") != render_key(path):
+        return ExperimentStatus(experiment, RERENDER, "re-render: prose changed", canonical, failure)
+    return ExperimentStatus(experiment, FRESH, "inputs unchanged", canonical, failure)

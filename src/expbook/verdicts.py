@@ -1,0 +1,148 @@
+"""Verdicts: a question, a measured value, an explicit rule and the rule's state. Pure functions, no I/O.
+
+A verdict may carry the interval ``ci = (low, high)`` of its measured value (a bootstrap over the right
+sampling unit, or a t-interval over seeds). Its state is then three-valued:
+
+* **holds** — the whole interval is on the rule's side of the threshold;
+* **does not hold** — the whole interval is on the other side;
+* **inconclusive** — the interval straddles the threshold.
+
+Without an interval the point value decides (two states). *Not applicable* marks a verdict whose
+premise is absent (e.g. no configuration to recommend), so a run records the same verdict ids whatever
+the outcome. Pages render the states as CSS text badges (``badge_html``), never as emoji glyphs.
+"""
+
+from __future__ import annotations
+
+import math
+import operator
+from collections.abc import Callable, Mapping
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import pandas as pd
+
+HOLDS, FAILS, INCONCLUSIVE, NOT_APPLICABLE = "holds", "does not hold", "inconclusive", "not applicable"
+STATES = (HOLDS, FAILS, INCONCLUSIVE, NOT_APPLICABLE)
+SHORT = {HOLDS: "yes", FAILS: "no", INCONCLUSIVE: "inconclusive", NOT_APPLICABLE: "n/a"}
+_CSS = {HOLDS: "holds", FAILS: "fails", INCONCLUSIVE: "inconclusive", NOT_APPLICABLE: "na"}
+
+_COMPARATORS = {">=": operator.ge, ">": operator.gt, "<=": operator.le, "<": operator.lt}
+_SYMBOLS = {">=": "≥", ">": ">", "<=": "≤", "<": "<"}
+Formatter = str | Callable[[float], str]
+
+
+def _format(fmt: Formatter, value: float) -> str:
+    return fmt(value) if callable(fmt) else fmt.format(value)
+
+
+def state_of(holds: bool) -> str:
+    """The two-state verdict of a yes/no finding."""
+    return HOLDS if holds else FAILS
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """One hypothesis or gate: the question, the measured value (and its interval), the rule, and its state."""
+
+    id: str
+    question: str
+    value: float
+    rule: str
+    state: str
+    evidence: str = ""
+    value_text: str = ""
+    ci: tuple[float, float] | None = None
+
+    def __post_init__(self):
+        if self.state not in STATES:
+            raise ValueError(f"verdict {self.id}: state must be one of {STATES}, got {self.state!r}")
+
+    @property
+    def holds(self) -> bool:
+        return self.state == HOLDS
+
+    @property
+    def verdict(self) -> bool | None:
+        """Two-state view: True / False, None when inconclusive or not applicable."""
+        return {HOLDS: True, FAILS: False}.get(self.state)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "ci": list(self.ci) if self.ci else None, "verdict": self.verdict}
+
+
+def state_from_record(verdict: Mapping[str, Any]) -> str:
+    """The state of a stored verdict; runs recorded before three states carry only ``verdict: bool``."""
+    if verdict.get("state") in STATES:
+        return verdict["state"]
+    return state_of(bool(verdict.get("verdict")))
+
+
+def interval_state(value: float, op: str, threshold: float, ci: tuple[float, float] | None = None) -> str:
+    """State of ``value <op> threshold``: by the point value without ``ci``, by the whole interval with it.
+
+    A NaN value (or interval) never holds: without an interval it does not hold, with one it is inconclusive.
+    """
+    compare = _COMPARATORS[op]
+    if ci is None:
+        return state_of(not math.isnan(value) and compare(value, threshold))
+    low, high = ci
+    if math.isnan(low) or math.isnan(high):
+        return INCONCLUSIVE
+    if compare(low, threshold) and compare(high, threshold):
+        return HOLDS
+    if not compare(low, threshold) and not compare(high, threshold):
+        return FAILS
+    return INCONCLUSIVE
+
+
+def threshold_rule(id: str, question: str, value: float, op: str, threshold: float, *, label: str,
+                   evidence: str = "", fmt: Formatter = "{:.3f}", ci: tuple[float, float] | None = None) -> Verdict:
+    """Verdict ``value <op> threshold``; ``label`` names the value in the rule text; ``ci`` makes it three-state.
+
+    ``fmt`` (a format string or a function) renders the threshold in the rule, the measured value and its interval.
+    """
+    ci = (float(ci[0]), float(ci[1])) if ci is not None else None
+    text = _format(fmt, value) + (f" [{_format(fmt, ci[0])}, {_format(fmt, ci[1])}]" if ci else "")
+    return Verdict(id, question, float(value), f"{label} {_SYMBOLS[op]} {_format(fmt, threshold)}",
+                   interval_state(float(value), op, threshold, ci), evidence, text, ci)
+
+
+def combined_state(states: list[str]) -> str:
+    """AND of states: any *does not hold* → does not hold; all *holds* → holds; all n/a → n/a; else inconclusive."""
+    if any(s == FAILS for s in states):
+        return FAILS
+    if all(s == HOLDS for s in states):
+        return HOLDS
+    if all(s == NOT_APPLICABLE for s in states):
+        return NOT_APPLICABLE
+    return INCONCLUSIVE
+
+
+def all_of(id: str, question: str, parts: list[Verdict], *, evidence: str = "") -> Verdict:
+    """Holds when every part holds; rule = the parts' rules joined by AND; value and interval = the first part's."""
+    return Verdict(id, question, parts[0].value, " AND ".join(p.rule for p in parts),
+                   combined_state([p.state for p in parts]), evidence, "; ".join(p.value_text for p in parts), parts[0].ci)
+
+
+def not_applicable(id: str, question: str, reason: str) -> Verdict:
+    """A verdict whose premise is absent; recorded so the set of verdict ids never depends on the outcome."""
+    return Verdict(id, question, math.nan, "—", NOT_APPLICABLE, reason, "—")
+
+
+def badge_html(state: str, label: str = "") -> str:
+    """A text badge styled by ``expbook.css`` (colour plus a word, readable without an emoji font)."""
+    text = f"{label} {SHORT[state]}".strip()
+    return f'<span class="expbook-verdict expbook-verdict-{_CSS[state]}" title="{state}">{text}</span>'
+
+
+def verdict_table(verdicts: list[Verdict]) -> pd.DataFrame:
+    """The conclusions table: question → measured value [interval] → rule → state badge → evidence."""
+    return pd.DataFrame({
+        "": [v.id for v in verdicts],
+        "question": [v.question for v in verdicts],
+        "measured": [v.value_text or f"{v.value:.3f}" for v in verdicts],
+        "rule": [v.rule for v in verdicts],
+        "verdict": [badge_html(v.state) for v in verdicts],
+        "evidence": [v.evidence for v in verdicts],
+    })
