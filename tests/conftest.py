@@ -20,7 +20,7 @@ TINY_RERANK = {"scale": 0.004, "num_boost_round": 80, "m_values": [5, 20, 60]}
 TINY_GNN = {"employees": 200, "seeds": [0, 1], "hidden": 8, "stage1_epochs": 12, "stage2_epochs": 8,
             "stage1_patience": 6, "stage2_patience": 6}
 TINY_SEQ = {"max_users": 80, "seeds": [0, 1], "epochs": 2, "patience": 1, "dim": 16, "candidates": 50}
-TINY_ECG = {"minutes": 1.5, "seeds": [0], "epochs": 5, "patience": 2, "warmup_epochs": 2}
+TINY_ECG = {"minutes": 1.5, "seeds": [0, 1], "epochs": 4, "patience": 2, "warmup_epochs": 2, "n_boot": 50}
 
 
 def with_defaults(source: Path, target: Path, defaults: dict) -> Path:
@@ -103,7 +103,8 @@ def fixture_notebook(folder: Path, name: str = "fixture", body: str = "y = x + 1
         nbformat.v4.new_code_cell(body),
         nbformat.v4.new_code_cell(
             "import time\ntime.sleep(sleep_s)\n"
-            "from expbook.report import record, threshold_rule\n"
+            "from expbook.report import record\n"
+            "from expbook.verdicts import threshold_rule\n"
             "record(experiment='fixture', metrics={'value': x + seed}, headline=f'value is {x + seed}.',\n"
             "       key_metric=('value', x + seed), question='Is the seed even?',\n"
             "       verdicts=[threshold_rule('E', 'Is the seed even?', float(seed % 2 == 0), '>', 0.5, label='even')])"),

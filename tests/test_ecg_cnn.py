@@ -127,3 +127,15 @@ def test_a_validation_set_without_rare_classes_still_keeps_a_model():
     only_normal = val.take(val.y == 0)  # rare-F1 is NaN on every epoch
     result = train_classifier(_toy_beats(), only_normal, TrainConfig(epochs=2, early_stop="rare"))
     assert result.best_epoch in (1, 2) and len(result.predict(only_normal)) == len(only_normal)
+
+
+@pytest.mark.parametrize("other", ["macro", "abnormal", "rare"])
+def test_one_run_tracking_several_stopping_scores_equals_separate_runs(other):
+    train, val = _toy_beats(), _toy_beats(n=200, seed=1)
+    config = TrainConfig(epochs=6, patience=2, early_stop="blend", sampler="power")
+    shared = train_classifier(train, val, config, also_stop_on=("macro", "abnormal", "rare", "blend"))
+    alone = train_classifier(train, val, TrainConfig(**{**config.__dict__, "early_stop": other}))
+    tracked = shared.alternatives[other]
+    assert tracked.best_epoch == alone.best_epoch and len(tracked.history) == len(alone.history)
+    assert np.array_equal(tracked.predict(val), alone.predict(val))
+    assert shared.best_epoch == train_classifier(train, val, config).best_epoch

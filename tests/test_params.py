@@ -1,11 +1,16 @@
+import time
+
 import pytest
 
+from conftest import run_cli
+from expbook import PROJECT_ROOT
 from expbook.errors import ParameterError
 from expbook.params import (
     overrides_against_defaults,
     parse_assignments,
     parse_parameters_cell,
     parse_value,
+    read_parameter_specs,
     resolve_parameters,
 )
 
@@ -66,3 +71,39 @@ def test_assignments_accept_both_forms():
 def test_derived_values_in_the_parameters_cell_are_refused():
     with pytest.raises(ValueError, match="literal"):
         parse_parameters_cell("a = 1\nb = a * 2\n")
+
+
+def test_a_range_in_the_comment_bounds_the_value_and_its_message_names_it():
+    specs = parse_parameters_cell("epochs = 20  # maximum epochs; range: [1, inf)\n"
+                                  "share = 0.5  # a share; range: [0, 1]\n"
+                                  "rate = 0.1  # open at zero; range: (0, 1]\n"
+                                  "seeds = [0, 1]  # every element; range: [0, inf)\n"
+                                  "cap: float | None = None  # optional; range: [1, inf)\n")
+    assert str(specs["epochs"].bounds) == "[1, inf)" and str(specs["rate"].bounds) == "(0, 1]"
+    for name, bad in (("epochs", -3), ("share", 1.5), ("rate", 0.0), ("seeds", [0, -1]), ("cap", 0.5)):
+        with pytest.raises(ParameterError, match=rf"parameter '{name}' of demo must be in .*, got"):
+            resolve_parameters("demo", specs, {name: bad})
+    assert resolve_parameters("demo", specs, {"share": 1, "rate": 1.0, "cap": None, "seeds": [3]})["share"] == 1.0
+
+
+def test_a_default_outside_its_own_range_is_refused():
+    with pytest.raises(ValueError, match="outside its range"):
+        parse_parameters_cell("p = 1.5  # a probability; range: [0, 1]\n")
+
+
+def test_every_numeric_parameter_of_every_notebook_declares_a_range():
+    for path in sorted((PROJECT_ROOT / "notebooks").glob("*.ipynb")):
+        unbounded = [s.name for s in read_parameter_specs(path).values() if s.numeric and s.bounds is None]
+        assert not unbounded, f"{path.name}: {unbounded}"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("assignment", ["epochs=-3", "dropout=1.5", "significance=1.5"])
+def test_out_of_range_values_exit_2_fast_and_write_nothing(tmp_path, assignment):
+    start = time.perf_counter()
+    result = run_cli("run", "seqrec_upgrades", "-p", assignment, env={"EXPBOOK_RUNS": str(tmp_path / "runs")})
+    assert result.returncode == 2 and time.perf_counter() - start < 5
+    name = assignment.split("=")[0]
+    assert f"parameter '{name}' of seqrec_upgrades must be in [" in result.stderr or \
+        f"parameter '{name}' of seqrec_upgrades must be in (" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1 and not (tmp_path / "runs").exists()

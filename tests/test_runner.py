@@ -113,3 +113,49 @@ def test_sigterm_during_a_run_leaves_no_run_folder(tmp_path):
     _, stderr = process.communicate(timeout=60)
     assert process.returncode != 0
     assert folders(tmp_path / "runs") == ["fixture"], stderr  # the experiment folder only: no run, no temp folder
+
+
+def test_sigkill_leaves_an_orphan_that_the_next_run_removes(tmp_path):
+    import os
+    notebooks = tmp_path / "notebooks"
+    _fixture_notebook(notebooks, "import time\ntime.sleep(sleep_s)")
+    env = {**os.environ, "EXPBOOK_RUNS": str(tmp_path / "runs"), "EXPBOOK_NOTEBOOKS": str(notebooks)}
+    process = subprocess.Popen([sys.executable, "-m", "expbook", "run", "fixture", "-q", "-p", "sleep_s=60"],
+                               cwd=PROJECT_ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                               start_new_session=True)
+    deadline = time.time() + 60
+    while time.time() < deadline and not any(n.startswith(".tmp-") for n in folders(tmp_path / "runs")):
+        time.sleep(0.2)
+    orphan = [n for n in folders(tmp_path / "runs") if n.startswith(".tmp-")]
+    assert orphan, "the run never started"
+    os.killpg(process.pid, signal.SIGKILL)  # the runner and its kernel: nothing gets to clean up
+    process.wait(timeout=30)
+    assert orphan[0] in folders(tmp_path / "runs")
+    # a live run's folder is never touched: this process is alive
+    live = Store(tmp_path / "runs").new_tmp("fixture", "live")
+    result = run_cli("run", "fixture", "-q", env={"EXPBOOK_RUNS": str(tmp_path / "runs"), "EXPBOOK_NOTEBOOKS": str(notebooks)})
+    assert result.returncode == 0, result.stderr
+    assert "removed 1 orphaned temporary run folder(s) of killed runs: fixture/" + orphan[0] in result.stderr
+    assert orphan[0] not in folders(tmp_path / "runs") and live.is_dir()
+
+
+def test_run_all_runs_experiments_in_parallel_processes_naming_each(tmp_path):
+    notebooks = tmp_path / "notebooks"
+    for name in ("alpha", "beta"):
+        fixture_notebook(notebooks, name=name, body="import time\ntime.sleep(2)")
+    env = {"EXPBOOK_RUNS": str(tmp_path / "runs"), "EXPBOOK_NOTEBOOKS": str(notebooks)}
+    result = run_cli("run", "--all", "-j", "2", env=env)
+    assert result.returncode == 0, result.stderr
+    assert "running 2 experiments on 2 processes" in result.stderr
+    assert "alpha: executing" in result.stdout and "beta: executing" in result.stdout
+    threads = {r.experiment: r.results["provenance"]["threads"]["OMP_NUM_THREADS"] for e in ("alpha", "beta")
+               for r in Store(tmp_path / "runs").runs(e)}
+    assert threads == {"alpha": "1", "beta": "1"}  # two runs on two cores: one thread each
+
+
+def test_status_into_a_closed_pipe_ends_quietly(tmp_path):
+    import os
+    command = f"{sys.executable} -m expbook status | head -1"
+    result = subprocess.run(command, shell=True, cwd=PROJECT_ROOT, capture_output=True, text=True,
+                            env={**os.environ, "EXPBOOK_RUNS": str(tmp_path / "runs")}, timeout=120)
+    assert "Traceback" not in result.stderr and "BrokenPipeError" not in result.stderr, result.stderr

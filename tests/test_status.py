@@ -1,14 +1,39 @@
-"""Staleness: the overview says which input changed since the canonical run."""
+"""Staleness: which runs a build would re-execute, which it only re-renders, and why."""
 
+import time
+
+import nbformat
 import pytest
 
 from conftest import fixture_notebook
-from expbook import provenance
-from expbook.book import experiment_status
+from expbook import PROJECT_ROOT, keys
 from expbook.runner import run_experiment
+from expbook.status import experiment_status
 from expbook.store import Store
 
-pytestmark = pytest.mark.slow
+QUIET = {"progress": False, "echo": lambda *_: None}
+
+
+def test_the_import_graph_is_followed_transitively_and_stops_at_what_is_imported(tmp_path):
+    notebook = fixture_notebook(tmp_path / "notebooks")
+    modules = keys.imported_modules(notebook)
+    assert {"expbook", "expbook.report", "expbook.verdicts"} <= set(modules)
+    assert "expbook.book" not in modules and "expbook.runner" not in modules
+
+
+def test_a_model_module_keys_only_the_notebook_that_imports_it_and_platform_modules_key_none():
+    importers = {path.stem for path in sorted((PROJECT_ROOT / "notebooks").glob("*.ipynb"))
+                 if "src/expbook/models/sasrec.py" in keys.module_hashes(path)}
+    assert importers == {"seqrec_upgrades"}
+    for path in (PROJECT_ROOT / "notebooks").glob("*.ipynb"):
+        hashed = keys.module_hashes(path)
+        assert not {"src/expbook/book.py", "src/expbook/runner.py", "src/expbook/status.py"} & set(hashed), path.stem
+
+
+def test_relative_and_from_package_imports_are_resolved(tmp_path):
+    tree = keys.ast.parse("from . import ecg_synth\nfrom expbook import cache\nimport expbook.metrics.seeds")
+    names = keys._imported_names(tree, "expbook.data.wfdb_beats")
+    assert {"expbook.data.ecg_synth", "expbook.cache", "expbook.metrics.seeds"} <= names
 
 
 @pytest.fixture()
@@ -16,32 +41,58 @@ def fixture_run(tmp_path, monkeypatch):
     monkeypatch.setenv("EXPBOOK_NOTEBOOKS", str(tmp_path / "notebooks"))
     fixture_notebook(tmp_path / "notebooks")
     store = Store(tmp_path / "runs")
-    run_experiment("fixture", {}, store=store, progress=False, echo=lambda *_: None)
-    return store, tmp_path
+    run = run_experiment("fixture", {}, store=store, **QUIET).record
+    return store, tmp_path, run
 
 
+@pytest.mark.slow
 def test_fresh_until_an_input_changes(fixture_run):
-    store, _ = fixture_run
+    store, _, _ = fixture_run
     status = experiment_status("fixture", store)
     assert (status.state, status.reason) == ("fresh", "inputs unchanged")
 
 
-def test_a_notebook_edit_makes_the_report_stale_and_says_so(fixture_run):
-    store, tmp_path = fixture_run
+@pytest.mark.slow
+def test_a_code_cell_edit_needs_re_execution_and_says_so(fixture_run):
+    store, tmp_path, _ = fixture_run
     fixture_notebook(tmp_path / "notebooks", body="y = x + 2")
     status = experiment_status("fixture", store)
-    assert status.state == "stale" and status.reason == "changed since: notebook source"
+    assert (status.state, status.reason, status.label) == ("re-execute", "re-execute: notebook code changed", "stale")
 
 
-@pytest.mark.parametrize("component,label", [("code_hash", "expbook package code"),
-                                             ("requirements_hash", "pinned requirements")])
-def test_code_and_requirement_changes_are_named(fixture_run, monkeypatch, component, label):
-    store, _ = fixture_run
-    monkeypatch.setattr(provenance, component, lambda: "changed")
+@pytest.mark.slow
+def test_a_prose_edit_re_renders_the_stored_run_without_a_kernel(fixture_run):
+    store, tmp_path, run = fixture_run
+    fixture_notebook(tmp_path / "notebooks", title="Fixture, now with better prose")
     status = experiment_status("fixture", store)
-    assert status.state == "stale" and label in status.reason
+    assert (status.state, status.reason) == ("re-render", "re-render: prose changed")
+    messages = []
+    start = time.perf_counter()
+    outcome = run_experiment("fixture", {}, store=store, progress=False, echo=messages.append)
+    assert time.perf_counter() - start < 3  # no kernel started
+    assert outcome.cached and outcome.record.run_id == run.run_id
+    assert messages == [f"fixture: prose changed, re-rendered run {run.run_id} (no kernel started)"]
+    executed = nbformat.read(outcome.record.path / "report.ipynb", as_version=4)
+    assert executed.cells[0].source.startswith("# Fixture, now with better prose")
+    injected = [c for c in executed.cells if "injected-parameters" in c.metadata.get("tags", [])]
+    assert len(injected) == 1 and executed.cells.index(injected[0]) == 2  # still right after the parameters cell
+    assert executed.cells[-1].get("outputs") is not None
+    assert experiment_status("fixture", store).state == "fresh"
 
 
+@pytest.mark.slow
+def test_module_requirement_and_data_changes_are_named(fixture_run, monkeypatch):
+    store, tmp_path, _ = fixture_run
+    real = keys.module_hashes
+    monkeypatch.setattr(keys, "module_hashes",
+                        lambda path: {**real(path), "src/expbook/verdicts.py": "edited"})
+    assert experiment_status("fixture", store).reason == "re-execute: src/expbook/verdicts.py changed"
+    monkeypatch.setattr(keys, "module_hashes", real)
+    monkeypatch.setattr(keys, "requirements_hash", lambda: "changed")
+    assert experiment_status("fixture", store).reason == "re-execute: pinned requirements changed"
+
+
+@pytest.mark.slow
 def test_changed_data_files_are_named(tmp_path, monkeypatch):
     monkeypatch.setenv("EXPBOOK_NOTEBOOKS", str(tmp_path / "notebooks"))
     fixture_notebook(tmp_path / "notebooks")
@@ -52,7 +103,7 @@ def test_changed_data_files_are_named(tmp_path, monkeypatch):
     text = notebook.read_text().replace("sleep_s = 0.0  # pause", f"sleep_s = 0.0  # pause\\ndata_dir = '{data}'  # data")
     notebook.write_text(text)
     store = Store(tmp_path / "runs")
-    run_experiment("fixture", {}, store=store, progress=False, echo=lambda *_: None)
+    run_experiment("fixture", {}, store=store, **QUIET)
     (data / "click.csv").write_text("user_id\n1\n2\n")
     status = experiment_status("fixture", store)
-    assert status.state == "stale" and status.reason == "changed since: data fingerprint"
+    assert status.state == "re-execute" and status.reason == "re-execute: data changed"

@@ -54,6 +54,22 @@ def test_dask_sweep_on_a_loopback_local_cluster(notebooks, tmp_path):
     assert len(store.runs("fixture")) == 3 and "Dask scheduler tcp://127.0.0.1" in load_sweeps("fixture", store)[0]["where"]
 
 
+def test_a_threaded_dask_worker_keeps_two_concurrent_runs_apart(notebooks, tmp_path):
+    """Two variants at once in one worker process (two threads): each kernel gets its own run folder and
+    environment, nothing is shared through os.environ or module state."""
+    from dask.distributed import LocalCluster
+    store = Store(tmp_path / "runs")
+    with LocalCluster(n_workers=1, threads_per_worker=2, processes=True, host="127.0.0.1",
+                      dashboard_address=None) as cluster:
+        result = run_sweep("fixture", {"seed": [10, 11], "sleep_s": [1.0]}, store=store,
+                           scheduler=cluster.scheduler_address, **QUIET)
+    assert [r["status"] for r in result.runs] == ["ok", "ok"], result.runs
+    for run in result.runs:
+        record = store.get("fixture", run["run_id"])
+        assert record.results["params"]["seed"] == run["overrides"]["seed"]
+        assert record.results["metrics"]["value"] == 1 + run["overrides"]["seed"]  # its own results, in its own folder
+
+
 def test_a_failing_variant_is_recorded_and_the_sweep_goes_on(tmp_path, monkeypatch):
     fixture_notebook(tmp_path / "notebooks", body="if seed == 2:\n    raise RuntimeError('seed 2 breaks')")
     monkeypatch.setenv("EXPBOOK_NOTEBOOKS", str(tmp_path / "notebooks"))

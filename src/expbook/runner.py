@@ -11,8 +11,10 @@ import os
 import re
 import signal
 import sys
+import tempfile
 import threading
 import time
+import uuid
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -110,7 +112,10 @@ class _IPCKernelManager(AsyncKernelManager):
     kernel_env: dict[str, str] = {}
 
     def __init__(self, **kwargs):
-        super().__init__(transport="ipc", **kwargs)
+        # ipc sockets are files named <ip>-<n>: a prefix of its own per kernel, or two kernels started at once in
+        # one process (a threaded Dask worker) pick the same files and read each other's messages ("Invalid Signature")
+        ip = os.path.join(tempfile.gettempdir(), f"expbook-kernel-{uuid.uuid4().hex}")
+        super().__init__(transport="ipc", ip=ip, **kwargs)
 
     async def _async_pre_start_kernel(self, **kw):
         kw["env"] = {**os.environ, **kw.get("env", {}), **self.kernel_env}

@@ -77,13 +77,18 @@ def record_names(data_dir: str | Path) -> list[str]:
 
 
 def check_folder(data_dir: str | Path) -> None:
-    """Cheap pre-flight check before a run: records exist and each has its signal and ``.atr`` files."""
+    """Cheap pre-flight check before a run: records exist, each has its signal and ``.atr`` files, and they can form
+    the inter-patient split (DS2 records, and at least two DS1 records: training and validation patients)."""
     folder = Path(data_dir).expanduser()
     for name in record_names(folder):
         if not (folder / f"{name}.atr").is_file():
             raise DataError(f"record {name}: annotation file {name}.atr is missing in {folder}")
         if not (folder / f"{name}.dat").is_file():
             raise DataError(f"record {name}: signal file {name}.dat is missing in {folder}")
+    ds1, _ = inter_patient_records(folder)
+    if len(ds1) < 2:
+        raise DataError(f"{folder}: the inter-patient split needs at least 2 DS1 records (training and validation "
+                        f"patients); found {len(ds1)} ({', '.join(ds1)})")
 
 
 def _read_record(folder: Path, name: str, lead: str) -> tuple[np.ndarray, float, np.ndarray, np.ndarray]:

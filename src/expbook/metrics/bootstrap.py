@@ -52,3 +52,24 @@ def bootstrap_metrics(
             "n_boot": int(values.size),
         })
     return pd.DataFrame(rows)
+
+
+def cluster_resample_counts(n_clusters: int, n_boot: int, seed: int) -> np.ndarray:
+    """(n_boot, n_clusters): how often each cluster (user, patient, record) is drawn in each bootstrap replicate.
+
+    A cluster bootstrap resamples whole clusters with replacement, so the interval covers the variation *between*
+    clusters (a few patients carry most rare beats; a few users carry most revenue). With per-cluster sufficient
+    statistics ``S`` (n_clusters, ...), every replicate's statistics are one matrix product: ``counts @ S``.
+    """
+    rng = np.random.default_rng(seed)
+    return rng.multinomial(n_clusters, np.full(n_clusters, 1.0 / n_clusters), size=n_boot)
+
+
+def percentile_interval(draws: np.ndarray, level: float = 0.95) -> tuple[float, float]:
+    """Percentile interval of the finite bootstrap draws; (NaN, NaN) when there are none."""
+    draws = np.asarray(draws, dtype=float)
+    draws = draws[np.isfinite(draws)]
+    if not draws.size:
+        return float("nan"), float("nan")
+    low, high = np.quantile(draws, [(1 - level) / 2, 1 - (1 - level) / 2])
+    return float(low), float(high)

@@ -168,6 +168,7 @@ class TrainedClassifier:
     batch_mix: np.ndarray
     seconds_per_epoch: float
     log: list[str] = field(default_factory=list)
+    alternatives: dict[str, TrainedClassifier] = field(default_factory=dict)  # the same run stopped on other scores
 
     def predict(self, beats: Beats, batch_size: int = 2048) -> np.ndarray:
         return predict(self.model, self.standardiser, beats, batch_size)
@@ -182,8 +183,36 @@ def predict(model: BeatCNN, standardiser: Standardiser, beats: Beats, batch_size
     return logits.argmax(dim=1).numpy()
 
 
-def train_classifier(train: Beats, val: Beats, config: TrainConfig) -> TrainedClassifier:
-    """Train with ``config``; keep the epoch with the best validation ``early_stop`` score (patience in epochs)."""
+@dataclass
+class _Stopper:
+    """Early stopping on one validation score: the best state so far, and whether patience has run out."""
+
+    score: str
+    best: float = -np.inf
+    state: dict | None = None
+    epoch: int = 0
+    stale: int = 0
+    stopped: bool = False
+
+    def update(self, scores: dict[str, float], model: nn.Module, epoch: int, patience: int) -> None:
+        if self.stopped:
+            return
+        value = scores[self.score]
+        if self.state is None or value > self.best:  # a NaN score (class absent from validation) still keeps a model
+            self.best, self.state, self.epoch, self.stale = value, copy.deepcopy(model.state_dict()), epoch, 0
+        else:
+            self.stale += 1
+            self.stopped = self.stale >= patience
+
+
+def train_classifier(train: Beats, val: Beats, config: TrainConfig, *,
+                     also_stop_on: tuple[str, ...] = ()) -> TrainedClassifier:
+    """Train with ``config``; keep the epoch with the best validation ``early_stop`` score (patience in epochs).
+
+    ``also_stop_on`` adds other stopping scores to the *same* training run: with the same seed the path is
+    identical until a criterion stops, so one run yields every criterion's model exactly as separate runs
+    would (training goes on until every criterion has stopped). They are in ``TrainedClassifier.alternatives``.
+    """
     torch.set_num_threads(config.num_threads)
     torch.manual_seed(config.seed)
     generator = torch.Generator().manual_seed(config.seed)
@@ -196,7 +225,8 @@ def train_classifier(train: Beats, val: Beats, config: TrainConfig) -> TrainedCl
     optimiser = torch.optim.Adam(model.parameters(), lr=config.learning_rate)
     batch_mix = expected_batch_mix(counts, config)
     log = [f"class weights (loss): {_fmt(full_weights)}; expected batch mix: {_fmt(batch_mix)}"]
-    rows, best, best_state, stale = [], -np.inf, None, 0
+    stoppers = {score: _Stopper(score) for score in dict.fromkeys((config.early_stop, *also_stop_on))}
+    rows = []
     start = time.perf_counter()
     for epoch in range(1, config.epochs + 1):
         alpha = 1.0 if config.warmup_epochs <= 1 else min(1.0, (epoch - 1) / (config.warmup_epochs - 1))
@@ -218,18 +248,25 @@ def train_classifier(train: Beats, val: Beats, config: TrainConfig) -> TrainedCl
             total += float(loss.detach()) * batch.numel()
         scores = early_stop_scores(val.y, predict(model, standardiser, val))
         rows.append({"epoch": epoch, "train_loss": total / len(train), "weight_alpha": alpha, **scores})
-        score = scores[config.early_stop]
-        if best_state is None or score > best:  # a NaN score (class absent from validation) still keeps a model
-            best, best_state, best_epoch, stale = score, copy.deepcopy(model.state_dict()), epoch, 0
-        else:
-            stale += 1
-            if stale >= config.patience:
-                break
+        for stopper in stoppers.values():
+            stopper.update(scores, model, epoch, config.patience)
+        if all(stopper.stopped for stopper in stoppers.values()):
+            break
     seconds = (time.perf_counter() - start) / len(rows)
-    model.load_state_dict(best_state)
     history = pd.DataFrame(rows)
-    log.append(f"stopped after epoch {len(rows)}; best {SCORE_LABELS[config.early_stop]} {best:.3f} at epoch {best_epoch}")
-    return TrainedClassifier(model, standardiser, config, history, best_epoch, full_weights, batch_mix, seconds, log)
+
+    def finished(stopper: _Stopper) -> TrainedClassifier:
+        kept = BeatCNN(n_rr=rr.shape[1])
+        kept.load_state_dict(stopper.state)
+        ran = int(min(len(rows), stopper.epoch + config.patience))  # where a run stopping on this score ends
+        note = (f"stopped after epoch {ran}; best {SCORE_LABELS[stopper.score]} {stopper.best:.3f} at epoch "
+                f"{stopper.epoch}")
+        return TrainedClassifier(kept, standardiser, replace(config, early_stop=stopper.score), history.iloc[:ran],
+                                 stopper.epoch, full_weights, batch_mix, seconds, [log[0], note])
+
+    main = finished(stoppers[config.early_stop])
+    main.alternatives = {score: finished(stopper) for score, stopper in stoppers.items() if score != config.early_stop}
+    return main
 
 
 def _fmt(values: np.ndarray) -> str:
