@@ -50,6 +50,7 @@ test: $(INSTALLED) $(CHROMIUM) ## lint, then the test suite (unit tests, tiny no
 bench: $(INSTALLED) ## print performance tables (not part of make test)
 	$(PY) bench/bench_two_stage.py
 	$(PY) bench/bench_store.py
+	$(PY) bench/bench_parallel_book.py
 	$(PY) bench/bench_class_imbalance.py
 	$(PY) bench/bench_gnn_turnover.py
 	$(PY) bench/bench_seqrec.py

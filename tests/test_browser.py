@@ -63,6 +63,19 @@ def test_overview_lists_every_experiment_with_its_status(page, served, site):
     page.screenshot(path=str(SCREENSHOTS / "overview.png"), full_page=True)
 
 
+def test_overview_verdict_badges_are_readable_text_with_colour(page, served):
+    """Badges are words on a coloured background: no emoji glyph that Chromium without an emoji font shows as a box."""
+    page.goto(f"{served}/overview.html", wait_until="networkidle")
+    badges = page.eval_on_selector_all(
+        "article table .expbook-verdict",
+        "els => els.map(e => [e.innerText.trim(), getComputedStyle(e).backgroundColor, e.getBoundingClientRect().width])")
+    assert len(badges) >= 10
+    for text, background, width in badges:
+        assert text.split()[-1] in ("yes", "no", "inconclusive", "n/a"), text
+        assert background not in ("rgba(0, 0, 0, 0)", "transparent") and width > 15, (text, background)
+    assert "✅" not in page.locator("article").inner_text() and "❌" not in page.locator("article").inner_text()
+
+
 def test_every_image_on_every_report_page_loads(page, served, site):
     pages = sorted((site["html"] / "reports").glob("*.html")) + sorted((site["html"] / "runs").rglob("*.html"))
     assert len(pages) >= 3

@@ -56,3 +56,13 @@ def test_cli_compares_two_stored_runs(tiny_store, tiny_run):
     result = run_cli("compare", tiny_run.run_id, variant.run_id[:20], env={"EXPBOOK_RUNS": str(tiny_store.root)})
     assert result.returncode == 0, result.stderr
     assert "seed: 0 -> 7" in result.stdout and "metrics that differ" in result.stdout
+
+
+def test_state_changes_come_first_then_metrics_by_relative_change_and_counts_last():
+    verdicts_a = [{"id": "A", "question": "q", "verdict": True}, {"id": "B", "question": "q", "verdict": True}]
+    verdicts_b = [{"id": "A", "question": "q", "verdict": True}, {"id": "B", "question": "q", "verdict": False}]
+    a = _record("a", {}, {"auc": 0.5, "revenue": 1000.0, "rows": {"test": 100}}, verdicts_a)
+    b = _record("b", {}, {"auc": 0.75, "revenue": 1100.0, "rows": {"test": 900}}, verdicts_b)
+    c = compare_runs(a, b)
+    assert [v.id for v in c.verdicts] == ["B", "A"]
+    assert [d.name for d in c.metrics] == ["auc", "revenue", "rows.test"]  # +50% before +10% (Δ 100); counts last

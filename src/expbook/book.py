@@ -178,8 +178,21 @@ def _compare_widget(runs: list[RunRecord]) -> str:
         "```"])
 
 
+def answer_markdown(results: dict[str, Any]) -> str:
+    """The run's computed answer, for the top of its page: the headline and the conclusions table (state badges)."""
+    verdicts = ([results["gate"]] if results.get("gate") else []) + list(results.get("verdicts", []))
+    lines = [f"**Answer.** {results.get('headline', '')}", ""]
+    if verdicts:
+        lines += ["| | question | measured | rule | verdict |", "|---|---|---|---|---|"]
+        lines += [f"| {v['id']} | {_cell(v['question'])} | {_cell(v.get('value_text') or v.get('value'))} "
+                  f"| {_cell(v['rule'])} | {badge_html(state_from_record(v))} |" for v in verdicts]
+        lines += ["", "Evidence, tables, figures and the code follow below; *Conclusions* at the end explains each rule."]
+    return "\n".join(lines)
+
+
 def report_notebook(record: RunRecord, status_line: str, *, depth: int) -> nbformat.NotebookNode:
-    """The executed notebook with a run banner after the title; the injected parameters cell collapsed."""
+    """The executed notebook with a run banner and the computed answer (headline, conclusions table) right under
+    the question, as QuantEcon's lectures open; the injected parameters cell collapsed."""
     notebook = nbformat.read(record.path / "report.ipynb", as_version=4)
     notebook = copy.deepcopy(notebook)
     git = record.results.get("provenance", {}).get("git", {})
@@ -190,7 +203,8 @@ def report_notebook(record: RunRecord, status_line: str, *, depth: int) -> nbfor
     for cell in notebook.cells:
         if "injected-parameters" in cell.metadata.get("tags", []):
             cell.metadata["tags"] = sorted(set(cell.metadata["tags"]) | {"hide-input"})
-    notebook.cells.insert(1, nbformat.v4.new_markdown_cell(banner))
+    notebook.cells[1:1] = [nbformat.v4.new_markdown_cell(banner),
+                           nbformat.v4.new_markdown_cell(answer_markdown(record.results))]
     for cell in notebook.cells:
         cell.pop("id", None)
     notebook.nbformat_minor = 4
@@ -297,7 +311,6 @@ def build_book(*, store: Store | None = None, book_dir: Path | None = None, forc
     if not force and index.is_file() and stamp_file.is_file() and stamp_file.read_text() == digest:
         echo("book: site up to date, nothing rebuilt")
         return index
-    stamp_file.unlink(missing_ok=True)
     # Build into a copy and swap it in only when complete: a failed or killed build leaves the old site whole.
     current, next_dir, old = book_dir / "_build", book_dir / ".site-next", book_dir / ".site-old"
     shutil.rmtree(next_dir, ignore_errors=True)

@@ -6,6 +6,7 @@ Modelled on ``dvc exp diff``: only what differs is listed, largest metric change
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -53,6 +54,11 @@ class MetricDelta:
         return self.b - self.a
 
     @property
+    def relative_change(self) -> float:
+        """|B − A| / |A| (|B − A| when A is 0): metrics on different scales ranked together."""
+        return abs(self.delta) / abs(self.a) if self.a else abs(self.delta)
+
+    @property
     def outside_ci(self) -> bool:
         """B's value lies outside A's interval (a hint of a real change, not a test)."""
         return bool(self.ci_a and self.b is not None and not self.ci_a[0] <= self.b <= self.ci_a[1])
@@ -92,7 +98,17 @@ def _verdicts(record: RunRecord) -> dict[str, dict]:
     return found
 
 
+BOOKKEEPING = re.compile(r"(^|\.)(rows|n|n_[a-z_]+|count|counts|beats|users|items|events|seconds)(\.|$|=)")
+
+
+def is_bookkeeping(name: str) -> bool:
+    """Counts of rows, users or beats and timings: listed after the metrics a reader compares runs on."""
+    return bool(BOOKKEEPING.search(name))
+
+
 def compare_runs(a: RunRecord, b: RunRecord) -> Comparison:
+    """A vs B: parameters that differ; verdicts, state changes first; metrics that differ, by relative change,
+    bookkeeping counts last."""
     params_a, params_b = a.results.get("params", {}), b.results.get("params", {})
     params = [(k, params_a.get(k), params_b.get(k)) for k in sorted(set(params_a) | set(params_b))
               if params_a.get(k) != params_b.get(k)]
@@ -100,12 +116,13 @@ def compare_runs(a: RunRecord, b: RunRecord) -> Comparison:
     ci_a, ci_b = confidence_intervals(a.results.get("metrics", {})), confidence_intervals(b.results.get("metrics", {}))
     metrics = [MetricDelta(k, flat_a.get(k), flat_b.get(k), ci_a.get(k), ci_b.get(k))
                for k in sorted(set(flat_a) | set(flat_b)) if flat_a.get(k) != flat_b.get(k)]
-    metrics.sort(key=lambda d: -abs(d.delta) if not math.isnan(d.delta) else 0.0)
+    metrics.sort(key=lambda d: (is_bookkeeping(d.name), -d.relative_change if not math.isnan(d.relative_change) else 0.0))
     verdicts_a, verdicts_b = _verdicts(a), _verdicts(b)
     verdicts = [VerdictChange(i, (verdicts_a.get(i) or verdicts_b.get(i))["question"],
                               state_from_record(verdicts_a[i]) if i in verdicts_a else None,
                               state_from_record(verdicts_b[i]) if i in verdicts_b else None)
                 for i in list(verdicts_a) + [i for i in verdicts_b if i not in verdicts_a]]
+    verdicts.sort(key=lambda v: not v.changed)  # state changes first, each group in recorded order
     return Comparison(a, b, params, metrics, verdicts)
 
 
@@ -140,7 +157,7 @@ def render_text(c: Comparison, *, limit: int = 25) -> str:
     lines += ["", "verdicts:"]
     lines += [f"  {'CHANGED ' if v.changed else '        '}{v.id}: {_state(v.a)} -> {_state(v.b)}  {v.question}"
               for v in c.verdicts] or ["  none"]
-    lines += ["", f"metrics that differ ({len(c.metrics)}, largest change first):"]
+    lines += ["", f"metrics that differ ({len(c.metrics)}, largest relative change first, counts last):"]
     for d in c.metrics[:limit]:
         flag = "  outside A's 95% CI" if d.outside_ci else ""
         lines.append(f"  {d.name}: {_number(d.a)}{_ci(d.ci_a)} -> {_number(d.b)}{_ci(d.ci_b)} "
@@ -164,7 +181,7 @@ def render_markdown(c: Comparison, *, title: str) -> str:
     lines += ["", "## Parameters that differ", ""]
     lines += (["| parameter | A | B |", "|---|---|---|"] + [f"| `{k}` | `{va!r}` | `{vb!r}` |" for k, va, vb in c.params]
               if c.params else ["None: the two runs used the same parameters."])
-    lines += ["", f"## Metrics that differ ({len(c.metrics)}, largest change first)", ""]
+    lines += ["", f"## Metrics that differ ({len(c.metrics)}, largest relative change first, counts last)", ""]
     if c.metrics:
         lines += ["| metric | A | B | Δ (B − A) | |", "|---|---|---|---|---|"]
         lines += [f"| `{cell(d.name)}` | {_number(d.a)}{_ci(d.ci_a)} | {_number(d.b)}{_ci(d.ci_b)} | {d.delta:+.4g} "

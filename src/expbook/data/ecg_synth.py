@@ -96,7 +96,7 @@ def _patient(rng: np.random.Generator, variability: float, bbb_share: float) -> 
             "wander": float(rng.uniform(0.3, 2.0)),
             "t": 0.3 * float(np.clip(1 + 0.3 * v * rng.standard_normal(), 0.3, 1.8)),
             "v_sign": -1.0 if rng.random() < 0.3 * min(v, 1.0) else 1.0,
-            "v_amp": rng.uniform(0.8, 1.6), "v_width": rng.uniform(0.02, 0.045) * (1 + 0.1 * v * rng.standard_normal())}
+            "v_amp": rng.uniform(0.8, 1.6), "v_width": rng.uniform(0.016, 0.045) * (1 + 0.1 * v * rng.standard_normal())}
 
 
 def _beat_waves(rng: np.random.Generator, labels: np.ndarray, rr: np.ndarray, pt: dict[str, float],
@@ -154,7 +154,7 @@ def synthesize_record(rng: np.random.Generator, counts: np.ndarray, spec: EcgSpe
     local *= np.exp(spec.rr_variability * pt["rr_spread"] * rng.standard_normal(n))
     factor = np.ones(n)
     factor[labels == 1] = 1 - spec.s_separability * rng.uniform(0.2, 0.4, (labels == 1).sum())
-    factor[labels == 2] = rng.uniform(0.6, 0.8, (labels == 2).sum())
+    factor[labels == 2] = rng.uniform(0.62, 0.95, (labels == 2).sum())  # early and late-coupled PVCs
     factor[labels == 3] = rng.uniform(0.85, 1.0, (labels == 3).sum())
     compensatory = np.ones(n)
     compensatory[1:] = np.where(labels[:-1] == 2, 2 - factor[:-1], 1.0)  # the pause after a V beat

@@ -19,7 +19,7 @@ from expbook.cache import cache_root, fingerprint_folder
 from expbook.data.ecg_synth import EcgSpec, ensure_synthetic_ecg
 from expbook.data.wfdb_beats import CLASSES, Beats, inter_patient_records, load_beats, split_train_val
 from expbook.metrics.bootstrap import cluster_resample_counts, percentile_interval
-from expbook.metrics.seeds import mean_ci
+from expbook.metrics.seeds import median_ci
 from expbook.models.ecg_cnn import (
     SCORE_LABELS,
     TrainConfig,
@@ -272,7 +272,7 @@ def per_record_recall(beats: Beats, predictions: list[np.ndarray]) -> pd.DataFra
 def summary_table(results: dict[str, ConfigResult], splits: Splits, *, ratio: float, min_excess: float,
                   min_fraction: float) -> pd.DataFrame:
     """One row per configuration: seed-mean metrics on val and DS2, and the collapse detector seed by seed
-    (mean worst predicted/prior ratio with its t-interval over seeds, and how many seeds it flagged)."""
+    (median worst predicted/prior ratio with its order-statistic interval over seeds, and how many seeds it flagged)."""
     rows = {}
     for name, result in results.items():
         row = {}
@@ -281,11 +281,11 @@ def summary_table(results: dict[str, ConfigResult], splits: Splits, *, ratio: fl
             row.update({f"{part} {k}": v for k, v in reports.mean().items()})
             row[f"{part} macro std"] = float(reports["macro"].std(ddof=1)) if len(preds) > 1 else float("nan")
         collapses = seed_collapses(result, splits.val.y, ratio=ratio, min_excess=min_excess, min_fraction=min_fraction)
-        worst = mean_ci([c.worst_ratio for c in collapses])
+        worst = median_ci([c.worst_ratio for c in collapses])
         flagged = [c for c in collapses if c.collapsed]
         row.update({"flagged seeds": len(flagged), "seeds": len(collapses), "collapsed": bool(flagged),
                     "collapse": "; ".join(sorted({c.describe() for c in flagged})[:1]) or "every class near its prior",
-                    "worst ratio": worst.mean, "worst ratio low": worst.low, "worst ratio high": worst.high,
+                    "worst ratio": worst.median, "worst ratio low": worst.low, "worst ratio high": worst.high,
                     "worst ratios": [c.worst_ratio for c in collapses],
                     "best epoch": float(np.mean([r.best_epoch for r in result.runs])),
                     "s/epoch": float(np.mean([r.seconds_per_epoch for r in result.runs]))})
@@ -310,15 +310,19 @@ def pooled_confusion(y_true: np.ndarray, predictions: list[np.ndarray]) -> np.nd
 
 def collapse_verdict(id: str, question: str, ratios: list[float], *, threshold: float, collapses: bool,
                      flagged: int) -> Verdict:
-    """Three-state over seeds: the per-seed worst predicted/prior ratios' mean and t-interval against ``threshold``.
+    """Three-state over seeds: the median of the per-seed worst predicted/prior ratios and its distribution-free
+    interval (order statistics; ratios are heavy-tailed) against ``threshold``. ``collapses=True`` asks "does it
+    collapse?" (ratio > threshold), False asks "is it free of collapse?" (ratio ≤ threshold).
 
-    ``collapses=True`` asks "does it collapse?" (ratio > threshold), False asks "is it free of collapse?".
+    With five seeds the interval is their range (93.75% coverage): every seed above the threshold → holds,
+    every seed at or below → does not hold, seeds on both sides → inconclusive.
     """
-    ci = mean_ci(ratios)
-    interval = (ci.low, ci.high) if ci.n > 1 else None
-    return threshold_rule(id, question, ci.mean, ">" if collapses else "<=", threshold, ci=interval,
-                          label="mean worst predicted/prior over seeds", fmt="{:.2f}×",
-                          evidence=f"flagged by the detector in {flagged} of {ci.n} seeds")
+    ci = median_ci(ratios)
+    return threshold_rule(id, question, ci.median, ">" if collapses else "<=", threshold,
+                          ci=(ci.low, ci.high) if ci.n > 1 else None,
+                          label="median worst predicted/prior over seeds", fmt="{:.2f}×",
+                          evidence=f"flagged by the detector in {flagged} of {ci.n} seeds; interval: order statistics "
+                                   f"over seeds ({ci.coverage:.1%} coverage)")
 
 
 def verdicts(table: pd.DataFrame, *, stacked: str, recommended: str | None, ratio: float, gain: tuple | None,

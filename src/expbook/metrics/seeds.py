@@ -54,3 +54,31 @@ def paired_test(a, b, level: float = 0.95) -> PairedTest:
     else:
         p = float(stats.ttest_rel(a, b).pvalue)
     return PairedTest(mean_ci(differences, level), p)
+
+
+@dataclass(frozen=True)
+class MedianCI:
+    median: float
+    low: float
+    high: float
+    coverage: float  # the interval's exact coverage (at least ``level`` when n allows it)
+    n: int
+
+
+def median_ci(values, level: float = 0.95) -> MedianCI:
+    """Median of the finite ``values`` and its distribution-free interval from order statistics.
+
+    The interval [x₍ₖ₎, x₍ₙ₋ₖ₊₁₎] covers the population median with probability 1 − 2·P(Binom(n, ½) < k); k is the
+    largest rank keeping that at least ``level``. With few seeds (n ≤ 5) no rank does, and the interval is the whole
+    range with its exact coverage (n = 5: 93.75%). No normality needed: right for heavy-tailed per-seed ratios, where
+    one seed at 300× would stretch a t-interval below zero.
+    """
+    values = np.sort(np.asarray(values, dtype=float)[np.isfinite(values)])
+    n = values.size
+    if n == 0:
+        return MedianCI(math.nan, math.nan, math.nan, 0.0, 0)
+    k = 1
+    while k + 1 <= (n + 1) // 2 and 1 - 2 * stats.binom.cdf(k, n, 0.5) >= level:
+        k += 1
+    coverage = float(1 - 2 * stats.binom.cdf(k - 1, n, 0.5))
+    return MedianCI(float(np.median(values)), float(values[k - 1]), float(values[n - k]), coverage, n)
