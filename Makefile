@@ -14,7 +14,7 @@ JOBS := $(if $(J),-j $(J),)
 # P="seed=7 gate_top1=0.5" -> -p seed=7 -p gate_top1=0.5
 RUN_ARGS := $(foreach p,$(P),-p '$(p)')
 
-.PHONY: help setup book run test bench serve status clean
+.PHONY: help setup book run test bench serve status clean release publish
 
 help: ## list the targets
 	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -39,6 +39,13 @@ book: $(INSTALLED) ## execute every notebook whose inputs changed (in parallel; 
 run: $(INSTALLED) ## run one notebook: make run EXP=recall_rerank P="seed=7 gate_top1=0.5"
 	@test -n "$(EXP)" || { echo "usage: make run EXP=<experiment> P=\"name=value ...\"" >&2; exit 2; }
 	$(PY) -m expbook run $(EXP) $(RUN_ARGS)
+
+release: $(INSTALLED) ## freeze the built site as version V: make release V=v1 (FORCE=1 to replace or release stale reports)
+	@test -n "$(V)" || { echo "usage: make release V=<name>" >&2; exit 2; }
+	$(PY) -m expbook release $(V) $(if $(FORCE),--force,)
+
+publish: $(INSTALLED) ## put every release on the gh-pages branch with ghp-import and push it (REMOTE=origin)
+	$(PY) -m expbook publish --remote $(or $(REMOTE),origin)
 
 status: $(INSTALLED) ## show each experiment's canonical run and whether (and why) it is stale
 	$(PY) -m expbook status

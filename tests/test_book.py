@@ -6,8 +6,8 @@ import nbformat
 import pytest
 
 from expbook.book import build_book
-from expbook.status import experiment_status
 from expbook.errors import ExpbookError
+from expbook.status import experiment_status
 
 pytestmark = pytest.mark.slow
 

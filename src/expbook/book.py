@@ -31,7 +31,7 @@ from expbook.store import RunRecord, Store
 from expbook.sweep import load_sweeps, render_sweep_markdown
 from expbook.verdicts import badge_html, state_from_record
 
-HAND_WRITTEN = ("method.md", "_static/expbook.css", "_static/expbook_compare.js")
+HAND_WRITTEN = ("method.md", "_static/expbook.css", "_static/expbook_compare.js", "_static/expbook_versions.js")
 WIDE_PAGE = "---\nhtml_theme.sidebar_secondary.remove: true\n---\n\n"  # no right sidebar: room for the table
 STAMP_NAME = ".build-stamp"
 

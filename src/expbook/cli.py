@@ -103,6 +103,31 @@ def _cmd_status(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_release(args: argparse.Namespace) -> int:
+    from expbook.lock import store_lock
+    from expbook.release import release
+    from expbook.store import Store
+
+    with store_lock(Store().root, wait=args.wait):
+        target = release(args.name, force=args.force)
+    print(f"released {args.name}: {target} (latest -> {args.name}; what changed: {target / 'changes.html'})")
+    return 0
+
+
+def _cmd_release_diff(args: argparse.Namespace) -> int:
+    from expbook.release import diff_releases
+
+    print(diff_releases(args.a, args.b))
+    return 0
+
+
+def _cmd_publish(args: argparse.Namespace) -> int:
+    from expbook.release import publish
+
+    print(publish(remote=args.remote, branch=args.branch))
+    return 0
+
+
 def _cmd_params(args: argparse.Namespace) -> int:
     from expbook.params import read_parameter_specs
     from expbook.runner import notebook_path
@@ -147,6 +172,19 @@ def build_parser() -> argparse.ArgumentParser:
     sweep.set_defaults(handler=_cmd_sweep)
     status = sub.add_parser("status", help="each experiment's canonical run and why it would re-run")
     status.set_defaults(handler=_cmd_status)
+    rel = sub.add_parser("release", help="freeze the built site as version NAME under book/_versions/")
+    rel.add_argument("name", help="the version's name, e.g. v1 or 2026-11")
+    rel.add_argument("--force", action="store_true", help="replace an existing NAME, or release stale/failed reports")
+    rel.add_argument("--wait", action="store_true", help="wait for another process writing the run store")
+    rel.set_defaults(handler=_cmd_release)
+    rdiff = sub.add_parser("release-diff", help="what changed in the findings between two releases")
+    rdiff.add_argument("a")
+    rdiff.add_argument("b")
+    rdiff.set_defaults(handler=_cmd_release_diff)
+    pub = sub.add_parser("publish", help="put every release on a gh-pages branch with ghp-import and push it")
+    pub.add_argument("--remote", default="origin")
+    pub.add_argument("--branch", default="gh-pages")
+    pub.set_defaults(handler=_cmd_publish)
     params = sub.add_parser("params", help="list an experiment's parameters with defaults and documentation")
     params.add_argument("experiment")
     params.set_defaults(handler=_cmd_params)

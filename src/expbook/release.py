@@ -1,0 +1,258 @@
+"""Frozen releases of the built site, the mike way: ``versions/<name>/`` folders never rebuilt, ``versions.json``
+with the ``latest`` alias, and a *what changed* page per release computed from the runs' verdicts and intervals.
+
+Layout of ``book/_versions/`` (outside ``_build``, which every site build swaps out, and kept by ``make clean``)::
+
+    versions.json / versions.js   the releases, newest last, and the aliases (``latest``); .js for file:// readers
+    index.html                    redirects to latest/
+    <name>/                       a copy of the site as built when released, + release.json + changes.html
+    latest/                       one redirect page per page of the newest release
+
+Every page carries a version switcher (``_static/expbook_versions.js``) that reads ``versions.js`` with a script
+tag, so it works from ``file://`` as well as over HTTP, with no CDN.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from expbook.errors import ExpbookError, ParameterError
+from expbook.project import Project
+from expbook.provenance import git
+from expbook.runner import list_experiments
+from expbook.status import FRESH, experiment_status
+from expbook.store import Store
+from expbook.verdicts import state_from_record
+
+LATEST = "latest"
+SNAPSHOT = "release.json"
+CHANGES = "changes.html"
+
+
+def versions_dir(book_dir: Path | None = None) -> Path:
+    return (book_dir or Project.current().book) / "_versions"
+
+
+def read_versions(root: Path) -> dict[str, Any]:
+    path = root / "versions.json"
+    return json.loads(path.read_text()) if path.is_file() else {"versions": [], "aliases": {}}
+
+
+def snapshot(store: Store) -> dict[str, Any]:
+    """What a release says, per experiment: its canonical run, headline, verdicts (state, value, interval),
+    key metric, parameters, code commit and data fingerprint."""
+    experiments = {}
+    for experiment in list_experiments():
+        canonical = store.canonical(experiment)
+        if canonical is None:
+            continue
+        results = canonical.results
+        verdicts = ([results["gate"]] if results.get("gate") else []) + list(results.get("verdicts", []))
+        provenance = results.get("provenance", {})
+        experiments[experiment] = {
+            "run_id": canonical.run_id, "headline": results.get("headline", ""),
+            "verdicts": {v["id"]: {"question": v["question"], "state": state_from_record(v),
+                                   "value": v.get("value"), "value_text": v.get("value_text", ""), "ci": v.get("ci")}
+                         for v in verdicts},
+            "key_metric": results.get("key_metric", {}), "params": results.get("params", {}),
+            "commit": provenance.get("git", {}).get("commit", ""), "data": provenance.get("data_fingerprint", "")}
+    return experiments
+
+
+def release_diff(old: dict[str, Any], new: dict[str, Any]) -> list[dict[str, Any]]:
+    """Per experiment in ``new``: verdicts whose state changed, a changed headline, verdict values that moved
+    outside the earlier release's interval, and the parameter, code and data changes behind them."""
+    report = []
+    for experiment, now in new.items():
+        before = old.get(experiment)
+        if before is None:
+            report.append({"experiment": experiment, "new": True, "verdicts": [], "moved": [], "params": [],
+                           "headline": None, "commit": None, "data": False})
+            continue
+        verdicts = [(i, v["question"], before["verdicts"].get(i, {}).get("state"), v["state"])
+                    for i, v in now["verdicts"].items() if before["verdicts"].get(i, {}).get("state") != v["state"]]
+        moved = []
+        for i, v in now["verdicts"].items():
+            earlier = before["verdicts"].get(i, {})
+            ci, value = earlier.get("ci"), v.get("value")
+            if ci and value is not None and not ci[0] <= value <= ci[1]:
+                moved.append((i, earlier.get("value_text", ""), v.get("value_text", "")))
+        params = [(k, before["params"].get(k), now["params"].get(k))
+                  for k in sorted(set(before["params"]) | set(now["params"]))
+                  if before["params"].get(k) != now["params"].get(k)]
+        report.append({"experiment": experiment, "new": False, "verdicts": verdicts, "moved": moved, "params": params,
+                       "headline": (before["headline"], now["headline"]) if before["headline"] != now["headline"] else None,
+                       "commit": (before["commit"], now["commit"]) if before["commit"] != now["commit"] else None,
+                       "data": before["data"] != now["data"], "runs": (before["run_id"], now["run_id"])})
+    return report
+
+
+def render_diff_text(name_a: str, name_b: str, diff: list[dict[str, Any]]) -> str:
+    lines = [f"what changed from {name_a} to {name_b}"]
+    for item in diff:
+        lines.append(f"\n{item['experiment']}" + (" (new in this release)" if item["new"] else ""))
+        found = [f"  verdict {i}: {a or '–'} -> {b}  {q}" for i, q, a, b in item["verdicts"]]
+        found += [f"  {i} moved outside the earlier interval: {a} -> {b}" for i, a, b in item["moved"]]
+        if item["headline"]:
+            found += [f"  headline was: {item['headline'][0]}", f"  headline now: {item['headline'][1]}"]
+        found += [f"  parameter {k}: {a!r} -> {b!r}" for k, a, b in item["params"]]
+        if item["commit"]:
+            found.append(f"  code: {item['commit'][0][:10]} -> {item['commit'][1][:10]}")
+        if item["data"]:
+            found.append("  data: changed")
+        lines += found or ([] if item["new"] else ["  nothing changed"])
+    return "\n".join(lines)
+
+
+def render_diff_html(name: str, previous: str | None, diff: list[dict[str, Any]]) -> str:
+    """A standalone page in the release folder: the site's stylesheet and switcher, the changes per report."""
+    e = html.escape
+    badge = {"holds": "holds", "does not hold": "fails", "inconclusive": "inconclusive", "not applicable": "na"}
+
+    def state(s: str | None) -> str:
+        return "–" if s is None else f'<span class="expbook-verdict expbook-verdict-{badge[s]}">{e(s)}</span>'
+
+    body = [f"<h1>What changed in {e(name)}</h1>"]
+    if previous is None:
+        body.append("<p>This is the first release: there is nothing earlier to compare with.</p>")
+    else:
+        body.append(f"<p>Every report's canonical run in <b>{e(name)}</b> against release <b>{e(previous)}</b>: verdicts "
+                    "whose state changed, headlines that changed, measured values outside the earlier release's "
+                    "interval, and the parameter, code and data changes behind them.</p>")
+    for item in diff:
+        body.append(f"<h2>{e(item['experiment'])}</h2>")
+        if item["new"]:
+            body.append("<p>New in this release.</p>")
+            continue
+        parts = []
+        if item["verdicts"]:
+            rows = "".join(f"<tr><td>{e(i)}</td><td>{e(q)}</td><td>{state(a)}</td><td>{state(b)}</td></tr>"
+                           for i, q, a, b in item["verdicts"])
+            parts.append("<h3>Verdicts whose state changed</h3><table class='table'><tr><th></th><th>question</th>"
+                         f"<th>{e(previous or '')}</th><th>{e(name)}</th></tr>{rows}</table>")
+        if item["headline"]:
+            parts.append(f"<h3>Headline</h3><p><i>{e(previous or '')}:</i> {e(item['headline'][0])}</p>"
+                         f"<p><i>{e(name)}:</i> {e(item['headline'][1])}</p>")
+        if item["moved"]:
+            rows = "".join(f"<tr><td>{e(i)}</td><td>{e(a)}</td><td>{e(b)}</td></tr>" for i, a, b in item["moved"])
+            parts.append("<h3>Measured values outside the earlier interval</h3><table class='table'><tr><th></th>"
+                         f"<th>{e(previous or '')} [interval]</th><th>{e(name)}</th></tr>{rows}</table>")
+        causes = [f"parameter <code>{e(k)}</code>: <code>{e(repr(a))}</code> → <code>{e(repr(b))}</code>"
+                  for k, a, b in item["params"]]
+        if item["commit"]:
+            causes.append(f"code <code>{e(item['commit'][0][:10])}</code> → <code>{e(item['commit'][1][:10])}</code>")
+        if item["data"]:
+            causes.append("data changed")
+        if causes:
+            parts.append("<h3>Behind it</h3><ul>" + "".join(f"<li>{c}</li>" for c in causes) + "</ul>")
+        body += parts or ["<p>Nothing changed.</p>"]
+    return ("<!DOCTYPE html><html data-content_root=\"./\"><head><meta charset=\"utf-8\">"
+            f"<title>What changed in {e(name)}</title>"
+            '<link rel="stylesheet" href="_static/styles/theme.css"><link rel="stylesheet" href="_static/expbook.css">'
+            '<script src="_static/expbook_versions.js"></script></head>'
+            f'<body><div class="bd-article-container" style="margin: 2rem auto; max-width: 60rem"><article>'
+            f'<p><a href="index.html">← the {e(name)} site</a></p>{"".join(body)}</article></div></body></html>\n')
+
+
+def _write_aliases(root: Path, index: dict[str, Any]) -> None:
+    """``versions.json``/``versions.js``, the root redirect, and ``latest/`` as one redirect page per page."""
+    text = json.dumps(index, indent=1)
+    (root / "versions.json").write_text(text + "\n")
+    (root / "versions.js").write_text(f"window.EXPBOOK_VERSIONS = {text};\n")
+    newest = index["aliases"][LATEST]
+    latest = root / LATEST
+    shutil.rmtree(latest, ignore_errors=True)
+    for page in (root / newest).rglob("*.html"):
+        relative = page.relative_to(root / newest)
+        target = "../" * len(relative.parts) + f"{newest}/{relative.as_posix()}"
+        redirect = latest / relative
+        redirect.parent.mkdir(parents=True, exist_ok=True)
+        redirect.write_text(f'<!DOCTYPE html><html><head><meta charset="utf-8"><title>Redirecting to {newest}</title>'
+                            f'<meta http-equiv="refresh" content="0; url={target}">'
+                            f'<script>location.replace("{target}" + location.hash)</script></head>'
+                            f'<body><a href="{target}">{newest}</a></body></html>\n')
+    (root / "index.html").write_text(f'<!DOCTYPE html><html><head><meta charset="utf-8">'
+                                     f'<meta http-equiv="refresh" content="0; url={LATEST}/index.html"></head>'
+                                     f'<body><a href="{LATEST}/index.html">latest</a></body></html>\n')
+
+
+def release(name: str, *, store: Store | None = None, book_dir: Path | None = None, force: bool = False) -> Path:
+    """Freeze the built site as version ``name``; refused (unless ``force``) for an existing name or a site with
+    stale or failed reports. Earlier versions are never touched; ``latest`` moves to ``name``."""
+    if not name or name == LATEST or "/" in name or name.startswith("."):
+        raise ParameterError(f"release name {name!r}: use a plain name such as v1 or 2026-11 (not '{LATEST}')")
+    store = store or Store()
+    site = (book_dir or Project.current().book) / "_build" / "html"
+    if not (site / "index.html").is_file():
+        raise ExpbookError(f"{site}: no built site to release; run `make book` first")
+    root = versions_dir(book_dir)
+    index = read_versions(root)
+    names = [v["name"] for v in index["versions"]]
+    if name in names and not force:
+        raise ParameterError(f"release {name} exists ({root / name}); pick another name or pass --force")
+    if not force:
+        problems = []
+        for experiment in list_experiments():
+            status = experiment_status(experiment, store)
+            if status.state != FRESH:
+                problems.append(f"{experiment} ({status.reason})")
+            elif status.latest_failure:
+                problems.append(f"{experiment} (latest run {status.latest_failure.run_id} failed)")
+        if problems:
+            raise ExpbookError("the site has reports that are not fresh: " + "; ".join(problems)
+                               + " — run `make book` first, or pass --force")
+    previous = next((v["name"] for v in reversed(index["versions"]) if v["name"] != name), None)
+    now = snapshot(store)
+    old = json.loads((root / previous / SNAPSHOT).read_text()) if previous else {}
+    target = root / name
+    tmp = root / f".{name}.tmp-{os.getpid()}"
+    shutil.rmtree(tmp, ignore_errors=True)
+    shutil.copytree(site, tmp)
+    (tmp / SNAPSHOT).write_text(json.dumps(now, indent=1, default=str))
+    (tmp / CHANGES).write_text(render_diff_html(name, previous, release_diff(old, now) if previous else []))
+    if target.exists():
+        shutil.rmtree(target)
+    os.rename(tmp, target)
+    entry = {"name": name, "released": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+             "commit": git("rev-parse", "HEAD")}
+    index["versions"] = [v for v in index["versions"] if v["name"] != name] + [entry]
+    index["aliases"][LATEST] = name
+    _write_aliases(root, index)
+    return target
+
+
+def diff_releases(name_a: str, name_b: str, book_dir: Path | None = None) -> str:
+    root = versions_dir(book_dir)
+    snapshots = []
+    for name in (name_a, name_b):
+        path = root / name / SNAPSHOT
+        if not path.is_file():
+            known = ", ".join(v["name"] for v in read_versions(root)["versions"]) or "none yet"
+            raise ParameterError(f"no release {name!r} in {root} (releases: {known})")
+        snapshots.append(json.loads(path.read_text()))
+    return render_diff_text(name_a, name_b, release_diff(*snapshots))
+
+
+def publish(*, remote: str = "origin", branch: str = "gh-pages", book_dir: Path | None = None,
+            repo: Path | None = None) -> str:
+    """Put the versions tree on ``branch`` with ghp-import (one commit, pushed to ``remote``) in the git repository
+    ``repo`` (default: the project's). Returns ghp-import's output."""
+    root = versions_dir(book_dir)
+    if not (root / "versions.json").is_file():
+        raise ExpbookError(f"{root}: no releases to publish; run `make release V=NAME` first")
+    names = ", ".join(v["name"] for v in read_versions(root)["versions"])
+    command = [sys.executable, "-c", "import ghp_import; ghp_import.main()", str(root), "--no-jekyll", "--push",
+               "--force", "--remote", remote, "--branch", branch, "--message", f"expbook site: releases {names}"]
+    result = subprocess.run(command, cwd=repo or Project.current().book.parent, capture_output=True, text=True)
+    if result.returncode != 0:
+        tail = (result.stdout + result.stderr).strip().splitlines()[-3:]
+        raise ExpbookError(f"ghp-import could not publish to {remote}/{branch}: {' '.join(tail)}")
+    return f"published releases {names} to {remote}/{branch}"
