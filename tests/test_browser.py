@@ -116,3 +116,12 @@ def test_history_page_compares_any_two_runs(page, served, site, tiny_run):
     output = page.locator("#expbook-compare-output").inner_text()
     assert "Parameters that differ" in output and "seed" in output and "Metrics that differ" in output
     page.screenshot(path=str(SCREENSHOTS / "history_compare.png"), full_page=True)
+
+
+def test_a_report_opens_with_its_answer_above_the_first_code_cell(page, served):
+    page.goto(f"{served}/reports/two_stage_diagnosis.html", wait_until="networkidle")
+    answer = page.locator("article p", has_text="Answer.").first.bounding_box()["y"]
+    table = page.locator("article table .expbook-verdict").first.bounding_box()["y"]
+    code = page.locator("article div.cell").first.bounding_box()["y"]
+    assert answer < table < code
+    page.screenshot(path=str(SCREENSHOTS / "report_answer_first.png"), clip={"x": 0, "y": 0, "width": 1400, "height": 1300})
