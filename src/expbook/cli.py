@@ -13,11 +13,11 @@ from expbook.errors import ExpbookError, ParameterError
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
-    from expbook.dispatch import Task, run_many, threads_per_run
+    from expbook.dispatch import Task, run_many, run_task, threads_per_run
     from expbook.lock import store_lock
     from expbook.params import parse_assignments
     from expbook.project import Project
-    from expbook.runner import list_experiments, resolve_run_parameters, run_experiment
+    from expbook.runner import list_experiments, needs_execution, resolve_run_parameters, run_experiment
     from expbook.store import Store
 
     overrides = {}
@@ -41,13 +41,21 @@ def _cmd_run(args: argparse.Namespace) -> int:
             run_experiment(args.experiment, overrides, force=args.force, progress=not args.quiet)
             return 0
         jobs = max(1, args.jobs or os.cpu_count() or 1)
+        outcomes = []
+        pending = []
+        for experiment in list_experiments():  # up to date or prose-only: handled here, no worker process needed
+            if args.force or needs_execution(experiment, {}, store=store):
+                pending.append(experiment)
+            else:
+                outcomes.append(run_task(Task(experiment, {}, str(store.root), str(Project.current().notebooks), None,
+                                              progress=True)))
         tasks = [Task(e, {}, str(store.root), str(Project.current().notebooks),
-                      None if args.scheduler else threads_per_run(jobs), args.force, not args.quiet)
-                 for e in list_experiments()]
-        if jobs > 1 or args.scheduler:
+                      None if args.scheduler else threads_per_run(min(jobs, len(pending))), args.force, not args.quiet)
+                 for e in pending]
+        if tasks and (jobs > 1 or args.scheduler):
             where = f"the Dask scheduler {args.scheduler}" if args.scheduler else f"{min(jobs, len(tasks))} processes"
             print(f"running {len(tasks)} experiments on {where}", file=sys.stderr, flush=True)
-        outcomes = run_many(tasks, jobs=jobs, scheduler=args.scheduler)
+        outcomes += run_many(tasks, jobs=jobs, scheduler=args.scheduler)
     failures = [o for o in outcomes if o["status"] != "ok"]
     for outcome in failures:
         print(f"error: {outcome['error']}", file=sys.stderr)

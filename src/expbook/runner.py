@@ -251,6 +251,14 @@ def resolve_run_parameters(experiment: str, overrides: dict[str, Any], notebooks
     return path, params, overrides_against_defaults(specs, params)
 
 
+def needs_execution(experiment: str, overrides: dict[str, Any], *, store: Store | None = None,
+                    notebooks: Path | None = None) -> bool:
+    """Whether no successful run has the execution key these inputs would have (cheap: no kernel, no import)."""
+    store = store or Store()
+    path, params, _ = resolve_run_parameters(experiment, overrides, notebooks)
+    return store.find_ok_by_key(experiment, execution_key(key_components(path, params))) is None
+
+
 def run_experiment(experiment: str, overrides: dict[str, Any], *, store: Store | None = None, force: bool = False,
                    progress: bool = True, bars: bool = True, echo=print, notebooks: Path | None = None,
                    threads: int | None = None) -> RunOutcome:
