@@ -15,11 +15,14 @@ def test_tiny_run_records_tables_verdicts_and_the_ibm_configuration(tiny_store):
     results = run_experiment("gnn_turnover_v6", {}, store=tiny_store, **QUIET).record.results
     assert results["status"] == "ok"
     ids = [v["id"] for v in results["verdicts"]]
-    assert ids == ["V1", "V2", "V3", "P1", "A1", "A2", "A3", "I1", "I2"]
-    per_seed = pd.DataFrame(results["metrics"]["per_seed"])
-    assert sorted(per_seed["seed"].unique()) == [0, 1] and per_seed.groupby("seed").size().eq(7).all()
-    assert set(results["metrics"]["ibm_attrition"]) == {"MLP", "GBDT", "GNN (turnover only)"}
-    assert sorted(results["figures"]) == ["figures/aupr_per_seed.png", "figures/training_curves_v6.png"]
+    assert ids == ["V1", "V2", "V3", "G1", "G2", "P1", *[f"A{i}" for i in range(1, 8)], "I1", "I2"]
+    per_split = pd.DataFrame(results["metrics"]["per_split"])
+    survey = per_split[per_split["data"] == "survey"]
+    assert sorted(survey["split"].unique()) == [0, 1] and survey.groupby("split").size().eq(13).all()
+    assert set(results["metrics"]["means"]["ibm_attrition"]) == {"MLP", "LightGBM", "MLP + groups",
+                                                                 "LightGBM + groups", "GNN v6"}
+    assert results["diagnostics"]["workers"] == 2  # the folds ran in spawned processes inside the kernel
+    assert sorted(results["figures"]) == ["figures/aupr_per_fold.png", "figures/training_curves_v6.png"]
 
 
 def test_preference_naming_an_unknown_employee_fails_before_anything_is_written(tmp_path):

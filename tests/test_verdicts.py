@@ -11,6 +11,7 @@ from expbook.verdicts import (
     NOT_APPLICABLE,
     all_of,
     badge_html,
+    family_rule,
     not_applicable,
     state_from_record,
     threshold_rule,
@@ -82,3 +83,12 @@ def test_badges_are_text_with_a_css_class_per_state():
                            threshold_rule("H2", "q", -1.0, ">", 0.0, label="v")])
     assert ["yes" in t for t in table["verdict"]] == [True, False]
     assert all("✅" not in t and "❌" not in t for t in table["verdict"])
+
+
+def test_a_family_verdict_follows_the_adjusted_p_value_and_the_sign():
+    win = family_rule("V1", "q", 0.05, (0.01, 0.09), 0.02, 0.05, label="Δ")
+    loss = family_rule("V1", "q", -0.05, (-0.09, -0.01), 0.02, 0.05, label="Δ")
+    unsure = family_rule("V1", "q", 0.05, (0.01, 0.09), 0.2, 0.05, label="Δ")  # its own interval excludes 0
+    assert (win.state, loss.state, unsure.state) == (HOLDS, FAILS, INCONCLUSIVE)
+    assert "Holm-adjusted p < 0.05" in win.rule and win.value_text.endswith("Holm p 0.020")
+    assert family_rule("V1", "q", 0.1, (0.05, 0.15), 1e-6, 0.05, label="Δ").value_text.endswith("Holm p < 0.001")

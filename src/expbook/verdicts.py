@@ -108,6 +108,21 @@ def threshold_rule(id: str, question: str, value: float, op: str, threshold: flo
                    interval_state(float(value), op, threshold, ci), evidence, text, ci)
 
 
+def family_rule(id: str, question: str, diff: float, ci: tuple[float, float], p_adjusted: float, alpha: float, *,
+                label: str, correction: str = "Holm", evidence: str = "", fmt: Formatter = "{:+.3f}") -> Verdict:
+    """Verdict "``diff`` > 0" from one test of a family: the state follows the multiplicity-adjusted p-value.
+
+    *Holds* when the difference is positive and significant after the correction, *does not hold* when it is
+    significantly negative, *inconclusive* otherwise. ``ci`` is the difference's unadjusted interval (shown).
+    """
+    significant = not math.isnan(p_adjusted) and p_adjusted < alpha
+    state = (HOLDS if diff > 0 else FAILS) if significant and diff != 0 else INCONCLUSIVE
+    p_text = "< 0.001" if p_adjusted < 0.001 else f"{p_adjusted:.3f}"
+    text = f"{_format(fmt, diff)} [{_format(fmt, ci[0])}, {_format(fmt, ci[1])}]; {correction} p {p_text}"
+    return Verdict(id, question, float(diff), f"{label} > 0 and {correction}-adjusted p < {alpha:g}", state, evidence,
+                   text, (float(ci[0]), float(ci[1])))
+
+
 def combined_state(states: list[str]) -> str:
     """AND of states: any *does not hold* → does not hold; all *holds* → holds; all n/a → n/a; else inconclusive."""
     if any(s == FAILS for s in states):

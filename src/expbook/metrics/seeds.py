@@ -1,4 +1,8 @@
-"""Statistics over repeated runs (seeds): mean with a t-based 95% CI, and paired comparisons."""
+"""Statistics over repeated runs (seeds or folds): mean with a t-based 95% CI, paired comparisons, and Holm.
+
+The one paired-test module of expbook: a paired t-test over seeds, the corrected resampled t-test over
+cross-validation folds (Nadeau & Bengio 2003), and Holm's step-down adjustment for a family of tests.
+"""
 
 from __future__ import annotations
 
@@ -20,7 +24,7 @@ class MeanCI:
     def text(self, fmt: str = "{:.3f}") -> str:
         if self.n < 2:
             return fmt.format(self.mean)
-        return f"{fmt.format(self.mean)} ± {fmt.format((self.high - self.low) / 2)}"
+        return f"{fmt.format(self.mean)}\u00a0±\u00a0{fmt.format((self.high - self.low) / 2)}"  # no line break inside
 
 
 def mean_ci(values, level: float = 0.95) -> MeanCI:
@@ -54,6 +58,41 @@ def paired_test(a, b, level: float = 0.95) -> PairedTest:
     else:
         p = float(stats.ttest_rel(a, b).pvalue)
     return PairedTest(mean_ci(differences, level), p)
+
+
+def corrected_resampled_test(a, b, *, test_train_ratio: float, level: float = 0.95) -> PairedTest:
+    """``a − b`` over J resampled splits (e.g. repeated k-fold), with Nadeau & Bengio's corrected variance.
+
+    The J differences share training data, so their plain variance σ²/J understates the mean's. The
+    correction uses (1/J + n_test/n_train)·σ̂², giving t = d̄ / √((1/J + n₂/n₁)·σ̂²) with J − 1 degrees of
+    freedom (Nadeau & Bengio 2003; Bouckaert & Frank 2004 for repeated k-fold). ``b`` may be a constant.
+    """
+    differences = np.asarray(a, dtype=float) - np.asarray(b, dtype=float)
+    differences = differences[np.isfinite(differences)]
+    n = differences.size
+    mean = float(differences.mean()) if n else math.nan
+    if n < 2:
+        return PairedTest(MeanCI(mean, math.nan, math.nan, math.nan, n), math.nan)
+    std = float(differences.std(ddof=1))
+    se = math.sqrt((1 / n + test_train_ratio) * std**2)
+    if se == 0:
+        p = 1.0 if mean == 0 else 0.0
+        return PairedTest(MeanCI(mean, std, mean, mean, n), p)
+    half = float(stats.t.ppf(0.5 + level / 2, n - 1) * se)
+    p = float(2 * stats.t.sf(abs(mean) / se, n - 1))
+    return PairedTest(MeanCI(mean, std, mean - half, mean + half, n), p)
+
+
+def holm(p_values) -> np.ndarray:
+    """Holm's step-down adjusted p-values (reject H_i at level α when adjusted p_i < α); NaN stays NaN."""
+    p = np.asarray(p_values, dtype=float)
+    adjusted = np.full(p.shape, math.nan)
+    finite = np.flatnonzero(np.isfinite(p))
+    m = finite.size
+    order = finite[np.argsort(p[finite], kind="stable")]
+    steps = np.maximum.accumulate((m - np.arange(m)) * p[order])
+    adjusted[order] = np.minimum(steps, 1.0)
+    return adjusted
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,6 @@ What rebalances the classes is configuration, so the report can switch each leve
 
 from __future__ import annotations
 
-import copy
 import time
 from dataclasses import dataclass, field, replace
 from typing import Literal
@@ -27,6 +26,7 @@ from torch.nn import functional as F
 from torch.utils.data import WeightedRandomSampler
 
 from expbook.data.wfdb_beats import CLASSES, Beats
+from expbook.models.training import EarlyStopping, seed_torch
 
 EarlyStopScore = Literal["macro", "abnormal", "rare", "blend"]
 SCORE_LABELS = {"macro": "macro-F1", "abnormal": "abnormal-F1 (S/V/O)", "rare": "rare-F1 (S/V)",
@@ -183,28 +183,6 @@ def predict(model: BeatCNN, standardiser: Standardiser, beats: Beats, batch_size
     return logits.argmax(dim=1).numpy()
 
 
-@dataclass
-class _Stopper:
-    """Early stopping on one validation score: the best state so far, and whether patience has run out."""
-
-    score: str
-    best: float = -np.inf
-    state: dict | None = None
-    epoch: int = 0
-    stale: int = 0
-    stopped: bool = False
-
-    def update(self, scores: dict[str, float], model: nn.Module, epoch: int, patience: int) -> None:
-        if self.stopped:
-            return
-        value = scores[self.score]
-        if self.state is None or value > self.best:  # a NaN score (class absent from validation) still keeps a model
-            self.best, self.state, self.epoch, self.stale = value, copy.deepcopy(model.state_dict()), epoch, 0
-        else:
-            self.stale += 1
-            self.stopped = self.stale >= patience
-
-
 def train_classifier(train: Beats, val: Beats, config: TrainConfig, *,
                      also_stop_on: tuple[str, ...] = ()) -> TrainedClassifier:
     """Train with ``config``; keep the epoch with the best validation ``early_stop`` score (patience in epochs).
@@ -213,9 +191,7 @@ def train_classifier(train: Beats, val: Beats, config: TrainConfig, *,
     identical until a criterion stops, so one run yields every criterion's model exactly as separate runs
     would (training goes on until every criterion has stopped). They are in ``TrainedClassifier.alternatives``.
     """
-    torch.set_num_threads(config.num_threads)
-    torch.manual_seed(config.seed)
-    generator = torch.Generator().manual_seed(config.seed)
+    generator = seed_torch(config.seed, config.num_threads)
     counts = train.class_counts()
     full_weights = loss_class_weights(counts, config)
     per_sample = torch.from_numpy(sampler_class_weights(counts, config)[train.y])
@@ -225,7 +201,7 @@ def train_classifier(train: Beats, val: Beats, config: TrainConfig, *,
     optimiser = torch.optim.Adam(model.parameters(), lr=config.learning_rate)
     batch_mix = expected_batch_mix(counts, config)
     log = [f"class weights (loss): {_fmt(full_weights)}; expected batch mix: {_fmt(batch_mix)}"]
-    stoppers = {score: _Stopper(score) for score in dict.fromkeys((config.early_stop, *also_stop_on))}
+    stoppers = {score: EarlyStopping(config.patience) for score in dict.fromkeys((config.early_stop, *also_stop_on))}
     rows = []
     start = time.perf_counter()
     for epoch in range(1, config.epochs + 1):
@@ -248,24 +224,22 @@ def train_classifier(train: Beats, val: Beats, config: TrainConfig, *,
             total += float(loss.detach()) * batch.numel()
         scores = early_stop_scores(val.y, predict(model, standardiser, val))
         rows.append({"epoch": epoch, "train_loss": total / len(train), "weight_alpha": alpha, **scores})
-        for stopper in stoppers.values():
-            stopper.update(scores, model, epoch, config.patience)
-        if all(stopper.stopped for stopper in stoppers.values()):
+        if all([stopper.update(scores[score], model, epoch) for score, stopper in stoppers.items()]):
             break
     seconds = (time.perf_counter() - start) / len(rows)
     history = pd.DataFrame(rows)
 
-    def finished(stopper: _Stopper) -> TrainedClassifier:
-        kept = BeatCNN(n_rr=rr.shape[1])
-        kept.load_state_dict(stopper.state)
+    def finished(score: str, stopper: EarlyStopping) -> TrainedClassifier:
+        kept = stopper.restore(BeatCNN(n_rr=rr.shape[1]))
         ran = int(min(len(rows), stopper.epoch + config.patience))  # where a run stopping on this score ends
-        note = (f"stopped after epoch {ran}; best {SCORE_LABELS[stopper.score]} {stopper.best:.3f} at epoch "
+        note = (f"stopped after epoch {ran}; best {SCORE_LABELS[score]} {stopper.best:.3f} at epoch "
                 f"{stopper.epoch}")
-        return TrainedClassifier(kept, standardiser, replace(config, early_stop=stopper.score), history.iloc[:ran],
+        return TrainedClassifier(kept, standardiser, replace(config, early_stop=score), history.iloc[:ran],
                                  stopper.epoch, full_weights, batch_mix, seconds, [log[0], note])
 
-    main = finished(stoppers[config.early_stop])
-    main.alternatives = {score: finished(stopper) for score, stopper in stoppers.items() if score != config.early_stop}
+    main = finished(config.early_stop, stoppers[config.early_stop])
+    main.alternatives = {score: finished(score, stopper) for score, stopper in stoppers.items()
+                         if score != config.early_stop}
     return main
 
 

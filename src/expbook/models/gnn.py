@@ -13,11 +13,20 @@ has three switchable components (GNN v6 = all on; v5 = all off):
 * **adaptive margin** — hinge loss ``w·max(0, m − (s⁺ − s⁻))`` (hard negatives weigh ``hard_weight``);
   after each epoch ``m`` grows ×1.25 when validation accuracy exceeds ``margin_up_acc`` and shrinks
   ×0.8 below ``margin_down_acc``, within ``margin_bounds``. Off: ``m`` stays fixed.
+* **ranking regularisation** — ``rank_reg · mean(softplus(−(s⁺ − s⁻)))``, a smooth pairwise (BPR) term
+  added to the hinge. The seed report gives only its weight (0.1); this form keeps a gradient on pairs
+  already past the margin, where the hinge is flat. Off: weight 0.
+* **observed negatives** — a share ``observed_share`` of the negatives is the post the employee actually
+  rejected in that choice task; the rest are hard/random as above. Off: share 0.
+* **LR on plateau** — ``ReduceLROnPlateau`` on each stage's validation score (×``lr_factor`` after
+  ``lr_patience`` epochs without a gain), as the seed's training log shows. Off: constant rate.
+
+The turnover loss is focal (the seed's) or weighted BCE. Seeds, threads and early stopping come from
+``expbook.models.training``.
 """
 
 from __future__ import annotations
 
-import copy
 import time
 import warnings
 from dataclasses import dataclass, field
@@ -26,9 +35,11 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 import torch
-from sklearn.metrics import average_precision_score
 from torch import nn
 from torch.nn import functional as F
+
+from expbook.metrics.binary import average_precision
+from expbook.models.training import EarlyStopping, seed_torch
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -38,15 +49,15 @@ class GNNConfig:
     dropout: float = 0.2
     learning_rate: float = 5e-3
     weight_decay: float = 1e-4
-    turnover_loss: Literal["weighted_bce", "focal"] = "weighted_bce"
+    turnover_loss: Literal["weighted_bce", "focal"] = "focal"
     focal_gamma: float = 2.0
     focal_alpha: float = 0.75
     preference: bool = True
     two_stage: bool = True
     stage1_epochs: int = 150
-    stage1_patience: int = 20
+    stage1_patience: int = 10
     stage2_epochs: int = 100
-    stage2_patience: int = 20
+    stage2_patience: int = 10
     alpha: float = 0.2
     beta: float = 0.8
     hard_negatives: bool = True
@@ -59,6 +70,11 @@ class GNNConfig:
     margin_up_acc: float = 0.6
     margin_down_acc: float = 0.52
     hard_weight: float = 2.0
+    rank_reg: float = 0.1
+    observed_share: float = 0.3
+    lr_plateau: bool = True
+    lr_factor: float = 0.5
+    lr_patience: int = 5
     seed: int = 0
     num_threads: int = 2
 
@@ -157,6 +173,14 @@ class NegativeSampler:
         use_hard = (self.rng.random(employees.size) < self.hard_ratio) & self.never_chosen[employees, cached]
         return np.where(use_hard, cached, self.random(chosen)), use_hard
 
+    def mix(self, pairs: np.ndarray, *, hard: bool, observed_share: float) -> tuple[np.ndarray, np.ndarray]:
+        """(negatives, is_hard) for (employee, chosen, rejected) ``pairs``: the observed rejected post with
+        probability ``observed_share``, otherwise a hard-or-random negative (``hard``) or a random one."""
+        employees, chosen, rejected = pairs[:, 0], pairs[:, 1], pairs[:, 2]
+        observed = self.rng.random(employees.size) < observed_share
+        negatives, is_hard = self.hard(employees, chosen) if hard else (self.random(chosen), np.zeros(chosen.size, bool))
+        return np.where(observed, rejected, negatives), is_hard & ~observed
+
 
 @dataclass
 class TrainedModel:
@@ -174,20 +198,29 @@ def pairwise_accuracy(scores: np.ndarray, pairs: np.ndarray) -> tuple[float, flo
     return float(np.mean(diff > 0)), float(np.mean(diff))
 
 
-def _aupr(y: np.ndarray, p: np.ndarray) -> float:
-    return float(average_precision_score(y, p)) if 0 < y.sum() < y.size else float("nan")
+def _plateau(optimiser: torch.optim.Optimizer, config: GNNConfig):
+    """``ReduceLROnPlateau`` on a validation score (higher is better), or None when the component is off."""
+    if not config.lr_plateau:
+        return None
+    return torch.optim.lr_scheduler.ReduceLROnPlateau(optimiser, mode="max", factor=config.lr_factor,
+                                                      patience=config.lr_patience)
+
+
+def _step(scheduler, score: float) -> None:
+    if scheduler is not None and not np.isnan(score):
+        scheduler.step(score)
 
 
 def train_mlp(x: torch.Tensor, task: Task, config: GNNConfig) -> TrainedModel:
-    """MLP on employee features only (no graph), weighted BCE / focal, early stopping on validation AUPR."""
-    torch.manual_seed(config.seed)
-    torch.set_num_threads(config.num_threads)
+    """MLP on the rows of ``x`` (no graph), the GNN's turnover loss and LR schedule, early stopping on validation AUPR."""
+    seed_torch(config.seed, config.num_threads)
     model = MLP(x.shape[1], config.hidden, config.dropout)
     optimiser = torch.optim.Adam(model.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay)
+    scheduler = _plateau(optimiser, config)
     y = task.label
     pos_weight = float((1 - y[task.train]).sum() / y[task.train].sum().clamp(min=1))
     y_val = y[task.val].numpy()
-    best, state, stale, rows = -np.inf, None, 0, []
+    stopper, rows = EarlyStopping(config.stage1_patience), []
     start = time.perf_counter()
     for epoch in range(1, config.stage1_epochs + 1):
         model.train()
@@ -197,14 +230,13 @@ def train_mlp(x: torch.Tensor, task: Task, config: GNNConfig) -> TrainedModel:
         optimiser.step()
         model.eval()
         with torch.no_grad():
-            aupr = _aupr(y_val, torch.sigmoid(model(x[task.val])).numpy())
-        rows.append({"stage": 1, "epoch": epoch, "loss": float(loss.detach()), "val_aupr": aupr})
-        if state is None or aupr > best:  # NaN AUPR (no validation positive) still keeps a model
-            best, state, stale = aupr, copy.deepcopy(model.state_dict()), 0
-        elif (stale := stale + 1) >= config.stage1_patience:
+            aupr = average_precision(y_val, torch.sigmoid(model(x[task.val])).numpy())
+        rows.append({"stage": 1, "epoch": epoch, "loss": float(loss.detach()), "val_aupr": aupr,
+                     "lr": optimiser.param_groups[0]["lr"]})
+        _step(scheduler, aupr)
+        if stopper.update(aupr, model, epoch):
             break
-    model.load_state_dict(state)
-    model.eval()
+    stopper.restore(model).eval()
     with torch.no_grad():
         proba = torch.sigmoid(model(x)).numpy()
     return TrainedModel("MLP", proba, None, pd.DataFrame(rows), time.perf_counter() - start)
@@ -212,8 +244,7 @@ def train_mlp(x: torch.Tensor, task: Task, config: GNNConfig) -> TrainedModel:
 
 def train_gnn(data, task: Task, config: GNNConfig, *, sampler_factory=NegativeSampler) -> TrainedModel:
     """Train the GNN with ``config``'s components (see the module docstring)."""
-    torch.manual_seed(config.seed)
-    torch.set_num_threads(config.num_threads)
+    seed_torch(config.seed, config.num_threads)
     with_preference = config.preference and task.posts is not None and task.train_pairs is not None
     model = EmployeeGNN(data, config.hidden, config.layers, config.dropout,
                         task.posts.shape[1] if with_preference else None)
@@ -230,15 +261,29 @@ def train_gnn(data, task: Task, config: GNNConfig, *, sampler_factory=NegativeSa
         model.eval()
         with torch.no_grad():
             h = model.embed(data)
-            aupr = _aupr(y_val, torch.sigmoid(model.turnover_logits(h[task.val])).numpy())
+            aupr = average_precision(y_val, torch.sigmoid(model.turnover_logits(h[task.val])).numpy())
             scores = model.preference_scores(h, task.posts).numpy() if with_preference else None
         accuracy = pairwise_accuracy(scores, task.val_pairs)[0] if with_preference else float("nan")
         return aupr, accuracy, scores
 
+    def preference_loss(h: torch.Tensor, epoch: int, scores: np.ndarray) -> torch.Tensor:
+        if config.hard_negatives and (epoch - 1) % config.refresh_every == 0:
+            sampler.refresh(scores)
+        negatives, is_hard = sampler.mix(task.train_pairs, hard=config.hard_negatives,
+                                         observed_share=config.observed_share)
+        all_scores = model.preference_scores(h, task.posts)
+        e = torch.from_numpy(task.train_pairs[:, 0])
+        gap = all_scores[e, torch.from_numpy(task.train_pairs[:, 1])] - all_scores[e, torch.from_numpy(negatives)]
+        weight = torch.where(torch.from_numpy(is_hard), config.hard_weight, 1.0)
+        hinge = (weight * F.relu(margin - gap)).mean()
+        return hinge + config.rank_reg * F.softplus(-gap).mean() if config.rank_reg else hinge
+
     def run_stage(stage: int, epochs: int, patience: int, weights: tuple[float, float], criterion) -> None:
         nonlocal margin
         optimiser = torch.optim.Adam(model.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay)
-        best, state, stale = -np.inf, copy.deepcopy(model.state_dict()), 0
+        scheduler = _plateau(optimiser, config)
+        stopper = EarlyStopping(patience)
+        stopper.update(-np.inf, model, 0)  # the stage's starting point is a candidate too
         scores = evaluate()[2]
         for epoch in range(1, epochs + 1):
             model.train()
@@ -246,18 +291,7 @@ def train_gnn(data, task: Task, config: GNNConfig, *, sampler_factory=NegativeSa
             loss_turnover = turnover_loss(model.turnover_logits(h[task.train]), y[task.train], config, pos_weight)
             loss, loss_preference = weights[0] * loss_turnover, torch.tensor(0.0)
             if weights[1] > 0:
-                employees, chosen = task.train_pairs[:, 0], task.train_pairs[:, 1]
-                if config.hard_negatives:
-                    if (epoch - 1) % config.refresh_every == 0:
-                        sampler.refresh(scores)
-                    negatives, is_hard = sampler.hard(employees, chosen)
-                else:
-                    negatives, is_hard = sampler.random(chosen), np.zeros(chosen.size, dtype=bool)
-                all_scores = model.preference_scores(h, task.posts)
-                e = torch.from_numpy(employees)
-                gap = all_scores[e, torch.from_numpy(chosen)] - all_scores[e, torch.from_numpy(negatives)]
-                weight = torch.where(torch.from_numpy(is_hard), config.hard_weight, 1.0)
-                loss_preference = (weight * F.relu(margin - gap)).mean()
+                loss_preference = preference_loss(h, epoch, scores)
                 loss = loss + weights[1] * loss_preference
             optimiser.zero_grad()
             loss.backward()
@@ -265,18 +299,18 @@ def train_gnn(data, task: Task, config: GNNConfig, *, sampler_factory=NegativeSa
             aupr, accuracy, scores = evaluate()
             rows.append({"stage": stage, "epoch": epoch, "loss": float(loss.detach()),
                          "turnover_loss": float(loss_turnover.detach()), "preference_loss": float(loss_preference.detach()),
-                         "val_aupr": aupr, "val_pref_acc": accuracy, "margin": margin})
+                         "val_aupr": aupr, "val_pref_acc": accuracy, "margin": margin,
+                         "lr": optimiser.param_groups[0]["lr"]})
             if config.adaptive_margin and weights[1] > 0:
                 if accuracy > config.margin_up_acc:
                     margin = min(margin * 1.25, config.margin_bounds[1])
                 elif accuracy < config.margin_down_acc:
                     margin = max(margin * 0.8, config.margin_bounds[0])
             score = criterion(aupr, accuracy)
-            if score > best:
-                best, state, stale = score, copy.deepcopy(model.state_dict()), 0
-            elif (stale := stale + 1) >= patience:
+            _step(scheduler, score)
+            if stopper.update(score, model, epoch):
                 break
-        model.load_state_dict(state)
+        stopper.restore(model)
 
     if not with_preference:
         run_stage(1, config.stage1_epochs, config.stage1_patience, (1.0, 0.0), lambda a, _: a)

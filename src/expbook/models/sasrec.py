@@ -16,7 +16,6 @@ Scores are dot products with the shared item embeddings; evaluation ranks *all* 
 
 from __future__ import annotations
 
-import copy
 import math
 import time
 from dataclasses import dataclass
@@ -30,6 +29,7 @@ from torch.nn import functional as F
 
 from expbook.data.sequences import SequenceData
 from expbook.metrics.ranking import full_ranking_ranks, hit_ndcg_recall
+from expbook.models.training import EarlyStopping, seed_torch
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -157,9 +157,7 @@ class TrainedSeqModel:
 
 def train_sasrec(data: SequenceData, config: SeqConfig) -> TrainedSeqModel:
     """Train on the windows; validation NDCG@10 (full ranking) after every epoch."""
-    torch.manual_seed(config.seed)
-    torch.set_num_threads(config.num_threads)
-    generator = torch.Generator().manual_seed(config.seed)
+    generator = seed_torch(config.seed, config.num_threads)
     model = SASRec(data.n_items, data.windows.shape[1], config)
     optimiser = torch.optim.Adam(model.parameters(), lr=config.learning_rate)
     steps_per_epoch = -(-data.windows.shape[0] // config.batch_size)
@@ -176,7 +174,7 @@ def train_sasrec(data: SequenceData, config: SeqConfig) -> TrainedSeqModel:
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimiser, factor)
     windows, targets = torch.from_numpy(data.windows), torch.from_numpy(data.window_targets)
     times = torch.from_numpy(data.window_time)
-    rows, best, best_state, stale = [], -np.inf, None, 0
+    rows, stopper = [], EarlyStopping(config.patience)
     start = time.perf_counter()
     for epoch in range(1, config.epochs + 1):
         model.train()
@@ -195,15 +193,13 @@ def train_sasrec(data: SequenceData, config: SeqConfig) -> TrainedSeqModel:
         rows.append({"epoch": epoch, "train_loss": float(np.mean(losses)), "loss_std": float(np.std(losses)),
                      "grad_norm": float(np.mean(norms)), "lr": optimiser.param_groups[0]["lr"],
                      "val_ndcg@10": metrics["ndcg@10"]})
-        if best_state is None or metrics["ndcg@10"] > best:
-            best, best_state, stale = metrics["ndcg@10"], copy.deepcopy(model.state_dict()), 0
-        elif config.early_stopping and (stale := stale + 1) >= config.patience:
+        if stopper.update(metrics["ndcg@10"], model, epoch) and config.early_stopping:
             break
     seconds = (time.perf_counter() - start) / len(rows)
     curves = pd.DataFrame(rows)
     if config.early_stopping:
-        model.load_state_dict(best_state)
-        best_epoch = int(curves.loc[curves["val_ndcg@10"].idxmax(), "epoch"])
+        stopper.restore(model)
+        best_epoch = stopper.epoch
     else:
         best_epoch = len(rows)
     return TrainedSeqModel(model, curves, best_epoch, seconds)
