@@ -11,7 +11,7 @@ P ?=
 J ?=
 # J=1 runs the notebooks one after another; empty = every core (one experiment per process)
 JOBS := $(if $(J),-j $(J),)
-# P="seed=7 gate_top1=0.5" -> -p seed=7 -p gate_top1=0.5
+# P="seed=7 gate_margin=-0.02" -> -p seed=7 -p gate_margin=-0.02
 RUN_ARGS := $(foreach p,$(P),-p '$(p)')
 
 .PHONY: help setup book run test bench serve status clean release publish
@@ -36,7 +36,7 @@ book: $(INSTALLED) ## execute every notebook whose inputs changed (in parallel; 
 	@status=0; $(PY) -m expbook run --all $(JOBS) || status=$$?; \
 	$(PY) -m expbook book || exit 1; exit $$status
 
-run: $(INSTALLED) ## run one notebook: make run EXP=recall_rerank P="seed=7 gate_top1=0.5"
+run: $(INSTALLED) ## run one notebook: make run EXP=recall_rerank P="seed=7 gate_margin=-0.02"
 	@test -n "$(EXP)" || { echo "usage: make run EXP=<experiment> P=\"name=value ...\"" >&2; exit 2; }
 	$(PY) -m expbook run $(EXP) $(RUN_ARGS)
 

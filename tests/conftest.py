@@ -74,7 +74,7 @@ def site(tiny_store, tiny_run, tmp_path_factory):
     for experiment in runner.list_experiments():
         if experiment != "two_stage_diagnosis":
             run_experiment(experiment, {}, store=tiny_store, progress=False, echo=lambda *_: None)
-    run_sweep("recall_rerank", {"gate_top1": [0.0, 1.0]}, store=tiny_store, echo=lambda *_: None)
+    run_sweep("recall_rerank", {"gate_margin": [-1.0, 1.0]}, store=tiny_store, echo=lambda *_: None)
     book_dir = tmp_path_factory.mktemp("book")
     for name in HAND_WRITTEN:
         (book_dir / name).parent.mkdir(parents=True, exist_ok=True)

@@ -1,6 +1,7 @@
 """Recall-rerank construction, the frozen top-K set, fusion, pools, and the gate rule."""
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from expbook.experiments import recall_rerank as rr
@@ -70,18 +71,49 @@ def test_explanation_states_which_case_the_best_m_is_in():
     assert "no M in this sweep exceeds K" in rr.explain_frozen_set(163_000, [50, 100], best_m=100).sentence()
 
 
-@pytest.mark.parametrize("gate_top1,expected", [(0.50, True), (0.60, False)])
-def test_gate_flips_when_the_threshold_crosses_the_measured_top1(gate_top1, expected):
+@pytest.mark.parametrize("gate_margin,expected", [(-0.05, True), (0.05, False)])
+def test_gate_flips_when_the_margin_crosses_the_measured_top1_gain(gate_margin, expected):
     rerank = {"top1%_capture": 0.55, "ndcg@100": 0.30}
     direct = {"top1%_capture": 0.55, "ndcg@100": 0.15}
-    parts, gate = rr.gate_verdicts(rerank, direct, gate_top1=gate_top1, ndcg_k=100)
+    parts, gate = rr.gate_verdicts(rerank, direct, gate_margin=gate_margin, ndcg_k=100)
     assert gate.verdict is expected and parts[0].verdict is expected and parts[1].verdict is True
     sentence = rr.decision(gate, parts, 200, 100)
     assert ("Gate passed" in sentence) is expected
     assert ("keep Direct-only" in sentence) is (not expected)
 
 
-def test_gate_fails_without_an_ndcg_gain_even_with_top1_at_the_gate():
+def test_gate_fails_without_an_ndcg_gain_even_with_top1_kept():
     parts, gate = rr.gate_verdicts({"top1%_capture": 0.9, "ndcg@100": 0.1}, {"top1%_capture": 0.5, "ndcg@100": 0.2},
-                                   gate_top1=0.5, ndcg_k=100)
+                                   gate_margin=0.0, ndcg_k=100)
     assert parts[0].verdict and not parts[1].verdict and not gate.verdict
+
+
+@pytest.mark.parametrize("interval,state", [((0.01, 0.05), "holds"), ((-0.01, 0.05), "inconclusive"),
+                                            ((-0.05, -0.01), "does not hold")])
+def test_the_ndcg_verdict_and_the_gate_follow_the_interval(interval, state):
+    rerank, direct = {"top1%_capture": 0.5, "ndcg@100": 0.23}, {"top1%_capture": 0.5, "ndcg@100": 0.2}
+    parts, gate = rr.gate_verdicts(rerank, direct, gate_margin=0.0, ndcg_k=100,
+                                   intervals={"top1%_capture": (0.0, 0.0), "ndcg@100": interval})
+    assert parts[0].state == "holds" and parts[1].state == state and gate.state == state
+    assert ("undecided" in rr.decision(gate, parts, 100, 100)) is (state == "inconclusive")
+
+
+def test_m_and_alpha_are_the_argmax_of_validation_ndcg_only():
+    val_sweep = pd.DataFrame({"ndcg@10": [0.1, 0.3, 0.3, 0.2]}, index=pd.Index([10, 20, 50, 100], name="M"))
+    val_fusion = pd.DataFrame({"ndcg@10": [0.2, 0.25, 0.1]}, index=pd.Index([0.0, 0.5, 1.0], name="alpha"))
+    selection = rr.choose_on_validation(val_sweep, val_fusion, ndcg_k=10)
+    assert (selection.m, selection.alpha) == (20, 0.5)  # a tie keeps the smaller M
+    assert selection.as_dict()["chosen_on"] == "validation"
+
+
+def test_user_bootstrap_resamples_whole_users():
+    from expbook.metrics.bootstrap import resample_indices
+
+    users = np.array([5, 5, 5, 9, 2, 2])
+    for idx in resample_indices(users.size, n_boot=50, seed=0, clusters=users):
+        drawn = users[idx]
+        for user in np.unique(drawn):  # every drawn user comes with all of its rows, a whole number of times
+            copies = (drawn == user).sum() / (users == user).sum()
+            assert copies == int(copies) and sorted(idx[drawn == user]) == sorted(
+                np.tile(np.flatnonzero(users == user), int(copies)))
+        assert sum((drawn == u).sum() / (users == u).sum() for u in np.unique(drawn)) == 3  # as many users as there are

@@ -105,27 +105,33 @@ def fit_gift_models(data: PreparedData, config: GBDTConfig) -> GiftModels:
 
 @dataclass(frozen=True)
 class HeldOutScores:
-    """Test labels and the raw model outputs on the test days."""
+    """Labels and the raw model outputs on the rows of one held-out split (validation or test days)."""
 
     y: np.ndarray
     direct: np.ndarray  # predicted log1p(y)
     p: np.ndarray  # stage 1: P(y > 0)
     m: np.ndarray  # stage 2: predicted log1p(y) given y > 0
+    users: np.ndarray | None = None  # user id of each row: the cluster of a user bootstrap
+
+
+def score_split(data: PreparedData, models: GiftModels, split: str) -> HeldOutScores:
+    """Every model's output on the rows of ``split`` ("val" or "test")."""
+    X, y = data.part(split)
+    users = data.frame.loc[data.frame["split"].to_numpy() == split, "user_id"].to_numpy()
+    return HeldOutScores(y, models.direct.predict(X), models.stage1.predict(X), models.stage2.predict(X), users)
 
 
 def score_test(data: PreparedData, models: GiftModels) -> HeldOutScores:
-    X_test, y_test = data.part("test")
-    return HeldOutScores(y_test, models.direct.predict(X_test), models.stage1.predict(X_test),
-                      models.stage2.predict(X_test))
+    return score_split(data, models, "test")
 
 
-def candidate_pools(data: PreparedData, pool: str) -> np.ndarray | None:
-    """Pool id of each test row: ``None`` for one pool (the whole test set), else the row's day or day-hour."""
-    test = data.frame.loc[data.frame["split"].to_numpy() == "test"]
+def candidate_pools(data: PreparedData, pool: str, split: str = "test") -> np.ndarray | None:
+    """Pool id of each row of ``split``: ``None`` for one pool (the whole split), else the row's day or day-hour."""
+    rows = data.frame.loc[data.frame["split"].to_numpy() == split]
     if pool == "test":
         return None
     if pool == "day":
-        return test["day"].to_numpy()
+        return rows["day"].to_numpy()
     if pool == "hour":
-        return test["day"].to_numpy() * 24 + test["hour"].to_numpy()
+        return rows["day"].to_numpy() * 24 + rows["hour"].to_numpy()
     raise ValueError(f"pool must be 'test', 'day' or 'hour', got {pool!r}")

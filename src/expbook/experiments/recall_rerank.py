@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from expbook.metrics.bootstrap import percentile_interval, resample_indices
 from expbook.metrics.ranking import (
     average_ranks,
     k_for_fraction,
@@ -136,7 +137,7 @@ class FrozenSetExplanation:
                   "only the order inside the head (NDCG) can" if case == "≤" else
                   "so m(x) can promote rows from direct ranks K+1…M into the top 1%, and Top-1% can move either way")
         return (f"The candidate pool holds {self.pool_size:,} rows, so the top 1% is K = {self.k_top1:,} rows: "
-                f"{'; '.join(sides)}. This run's best M = {self.best_m} is in the M {case} K case, {effect}.")
+                f"{'; '.join(sides)}. The M chosen on validation, {self.best_m}, is in the M {case} K case, {effect}.")
 
 
 def explain_frozen_set(pool_size: int, m_values: list[int], best_m: int) -> FrozenSetExplanation:
@@ -145,27 +146,82 @@ def explain_frozen_set(pool_size: int, m_values: list[int], best_m: int) -> Froz
                                 best_m)
 
 
-def gate_verdicts(rerank: dict[str, float], direct: dict[str, float], *, gate_top1: float,
-                  ndcg_k: int) -> tuple[list[Verdict], Verdict]:
-    """H5.1 (Top-1% ≥ gate_top1), H5.2 (NDCG@k > Direct's) and the gate = both."""
+@dataclass(frozen=True)
+class Selection:
+    """The recall size M and the fusion weight α, each the argmax of NDCG@k on the *validation* days."""
+
+    m: int
+    alpha: float
+    val_ndcg_m: float
+    val_ndcg_alpha: float
+
+    def as_dict(self) -> dict:
+        return {"chosen_on": "validation", "M": self.m, "alpha": self.alpha, "val_ndcg_at_M": self.val_ndcg_m,
+                "val_ndcg_at_alpha": self.val_ndcg_alpha}
+
+
+def choose_on_validation(val_sweep: pd.DataFrame, val_fusion: pd.DataFrame, *, ndcg_k: int) -> Selection:
+    """M and α with the best validation NDCG@k (ties: the smaller M, the smaller α). Test data never enters."""
     ndcg = f"ndcg@{ndcg_k}"
-    h51 = threshold_rule("H5.1", "Does recall-rerank keep Top-1% capture at or above the gate?",
-                         rerank["top1%_capture"], ">=", gate_top1, label="Top-1%(Recall-Rerank)", fmt="{:.1%}",
-                         evidence=f"Direct: {direct['top1%_capture']:.1%}")
+    best_m, best_alpha = val_sweep[ndcg].idxmax(), val_fusion[ndcg].idxmax()
+    return Selection(int(best_m), float(best_alpha), float(val_sweep.loc[best_m, ndcg]),
+                     float(val_fusion.loc[best_alpha, ndcg]))
+
+
+def side_by_side(val: pd.DataFrame, test: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
+    """``columns`` of a validation and a test sweep next to each other, labelled "validation · c" / "test · c"."""
+    return pd.concat({"validation": val[columns], "test": test[columns]}, axis=1)
+
+
+def gain_intervals(y: np.ndarray, direct: np.ndarray, m: np.ndarray, *, top_m: int, ndcg_k: int,
+                   pools: np.ndarray | None, users: np.ndarray, n_boot: int, seed: int,
+                   level: float = 0.95) -> dict[str, tuple[float, float]]:
+    """User-bootstrap intervals of recall-rerank's gain over Direct: Δ Top-1% capture and Δ NDCG@k.
+
+    Every replicate draws users with replacement (revenue sits with few users), re-ranks the drawn rows
+    inside their pools and scores both rankings on the same draw (paired).
+    """
+    draws = np.full((n_boot, 2), np.nan)
+    ndcg = f"ndcg@{ndcg_k}"
+    for b, idx in enumerate(resample_indices(y.size, n_boot=n_boot, seed=seed, clusters=users)):
+        pool_b = None if pools is None else pools[idx]
+        rerank = pooled(recall_rerank_score, y[idx], direct[idx], m[idx], pool_b, top_m=top_m)
+        a = pooled_metrics(y[idx], rerank, pool_b, ndcg_k=ndcg_k)
+        d = pooled_metrics(y[idx], direct[idx], pool_b, ndcg_k=ndcg_k)
+        draws[b] = a["top1%_capture"] - d["top1%_capture"], a[ndcg] - d[ndcg]
+    return {"top1%_capture": percentile_interval(draws[:, 0], level), ndcg: percentile_interval(draws[:, 1], level)}
+
+
+def gate_verdicts(rerank: dict[str, float], direct: dict[str, float], *, gate_margin: float, ndcg_k: int,
+                  intervals: dict[str, tuple[float, float]] | None = None) -> tuple[list[Verdict], Verdict]:
+    """H5.1 (Top-1% ≥ Direct's + gate_margin), H5.2 (NDCG@k > Direct's) and the gate = both.
+
+    With ``intervals`` (of the gains over Direct) both are three-state.
+    """
+    ndcg = f"ndcg@{ndcg_k}"
+    intervals = intervals or {}
+    h51 = threshold_rule("H5.1", "Does recall-rerank keep Top-1% capture at Direct's level (within the margin)?",
+                         rerank["top1%_capture"] - direct["top1%_capture"], ">=", gate_margin,
+                         label="Top-1%(RR) − Top-1%(Direct)", fmt="{:+.1%}", ci=intervals.get("top1%_capture"),
+                         evidence=f"{rerank['top1%_capture']:.1%} vs Direct {direct['top1%_capture']:.1%}")
     h52 = threshold_rule("H5.2", f"Does recall-rerank raise NDCG@{ndcg_k} above Direct's?",
                          rerank[ndcg] - direct[ndcg], ">", 0.0, label=f"NDCG@{ndcg_k}(RR) − NDCG@{ndcg_k}(Direct)",
-                         fmt="{:+.3f}", evidence=f"{rerank[ndcg]:.3f} vs {direct[ndcg]:.3f}")
+                         fmt="{:+.3f}", ci=intervals.get(ndcg), evidence=f"{rerank[ndcg]:.3f} vs {direct[ndcg]:.3f}")
     gate = all_of("Gate", "Adopt recall-rerank?", [h51, h52],
-                  evidence="Top-1% at the gate AND a better NDCG than Direct")
+                  evidence="Top-1% kept at Direct's level AND a better NDCG than Direct")
     return [h51, h52], gate
 
 
 def decision(gate: Verdict, parts: list[Verdict], best_m: int, ndcg_k: int) -> str:
-    """The computed decision sentence."""
+    """The computed decision sentence (M was chosen on validation)."""
     h51, h52 = parts
-    if gate.verdict:
-        return (f"Gate passed: recall-rerank with M = {best_m} keeps Top-1% at {h51.value_text} (rule {h51.rule}) and "
-                f"raises NDCG@{ndcg_k} by {h52.value_text} — adopt it.")
-    reasons = [p.rule + f" fails ({p.value_text})" for p in parts if not p.verdict]
-    keep = "keep Direct-only" + (f", but use the re-ranked list where NDCG@{ndcg_k} matters" if h52.verdict else "")
-    return f"Gate failed at M = {best_m}: {'; '.join(reasons)} — {keep}."
+    if gate.holds:
+        return (f"Gate passed: recall-rerank with M = {best_m} (chosen on validation) keeps Top-1% capture "
+                f"({h51.value_text} against Direct, rule {h51.rule}) and raises NDCG@{ndcg_k} by {h52.value_text} "
+                f"— adopt it.")
+    unsettled = [f"{p.rule} is {p.state} ({p.value_text})" for p in parts if not p.holds]
+    if gate.state == "inconclusive":
+        return (f"Gate undecided at M = {best_m} (chosen on validation): {'; '.join(unsettled)} — the test data "
+                f"cannot settle it; keep Direct-only until it can.")
+    keep = "keep Direct-only" + (f", but use the re-ranked list where NDCG@{ndcg_k} matters" if h52.holds else "")
+    return f"Gate failed at M = {best_m} (chosen on validation): {'; '.join(unsettled)} — {keep}."
