@@ -11,35 +11,78 @@ from expbook.experiments.two_stage import (
     LeakageAudit,
     Thresholds,
     decompose,
+    decomposition_intervals,
     evaluate_methods,
     headline,
     hypothesis_verdicts,
     method_scores,
+    shapley_split,
+    smearing_factor,
 )
 
-THRESHOLDS = Thresholds(main_min_gain=0.10, h1_min_gain=0.10, h2_min_drop=0.02, h3_min_gap=0.05)
+THRESHOLDS = Thresholds(bottleneck_share=0.6, h2_min_drop=0.02, h3_min_gap=0.05)
 CLEAN = LeakageAudit((), 0, 0, 100, (), {})
-SEED_LIKE = Decomposition(two_stage=0.358, direct=0.545, stage1_only=0.343, stage2_only=0.30, oracle_p_gain=0.549,
-                          oracle_m_gain=0.031, spearman_gift_stage2=0.892, spearman_gift_direct=0.737)
+SEED_LIKE = Decomposition(two_stage=0.358, two_stage_ev=0.35, direct=0.545, stage1_only=0.343, stage2_only=0.30,
+                          binary=0.40, oracle_p=0.907, oracle_m=0.389, oracle_both=1.0, spearman_gift_stage2=0.892,
+                          spearman_gift_direct=0.737)
 
 
-def verdicts(d=SEED_LIKE, audit=CLEAN):
-    return {v.id: v.verdict for v in hypothesis_verdicts(d, audit, 0.0, THRESHOLDS)}
+def verdicts(d=SEED_LIKE, audit=CLEAN, intervals=None):
+    return {v.id: v.verdict for v in hypothesis_verdicts(d, audit, 0.0, THRESHOLDS, intervals)}
 
 
-def test_seed_numbers_give_the_seed_verdicts_for_h1_h2_h4_and_stage1():
+def test_seed_numbers_give_the_seed_verdicts():
     v = verdicts()
-    assert v == {"H1": False, "H2": False, "H3": True, "H4": False, "S1": True}
+    assert v == {"H1": False, "H2": False, "H3": True, "H4": False, "S1": True, "D1": True}
+
+
+def test_the_shapley_split_shares_the_gap_and_credits_what_the_stages_do_together():
+    assert shapley_split(0.3, 0.4, 0.35, 1.0) == pytest.approx((0.375, 0.325))  # sums to the gap 0.7
+    d = replace(SEED_LIKE, two_stage=0.3, oracle_p=0.4, oracle_m=0.35, oracle_both=1.0)
+    assert d.oracle_p_gain == pytest.approx(2 * d.oracle_m_gain)  # alone, stage 1 looks twice as important
+    assert verdicts(d)["S1"] is False and verdicts(d)["H1"] is False  # together the split is 54% / 46%
+    assert "neither stage dominates" in headline(d, hypothesis_verdicts(d, CLEAN, 0.0, THRESHOLDS))
+
+
+def test_equally_imperfect_stages_get_about_half_each_where_the_oracle_gains_favour_stage_1():
+    rng = np.random.default_rng(0)
+    n = 40_000
+    gift = rng.random(n) < 0.05
+    y = np.where(gift, np.exp(rng.normal(3, 1.2, n)), 0.0)
+    p = 1 / (1 + np.exp(-(3 * gift - 1.5 + rng.normal(0, 1.0, n))))  # stage 1: gifts separated, with noise
+    m = np.where(gift, np.log1p(y), 3.0) + rng.normal(0, 0.5, n)  # stage 2: the amount, with noise
+    table, _ = evaluate_methods(y, method_scores(HeldOutScores(y, np.zeros(n), p, m)), ndcg_k=100, whale_quantile=0.9)
+    d = decompose(table)
+    assert d.oracle_both == 1.0 and d.oracle_p_gain > 1.3 * d.oracle_m_gain > 0
+    share_p, share_m = d.shares
+    assert share_p + share_m == pytest.approx(d.gap)
+    assert 0.4 < d.quantities()["share_p"] < 0.6
 
 
 def test_stage1_verdict_flips_when_a_perfect_classifier_stops_helping():
-    d = replace(SEED_LIKE, oracle_p_gain=0.02, oracle_m_gain=0.25)
+    d = replace(SEED_LIKE, oracle_p=0.38, oracle_m=0.95)
     v = verdicts(d)
     assert v["S1"] is False and v["H1"] is True
 
 
-def test_h2_flips_when_multiplying_by_m_loses_to_p_alone():
-    assert verdicts(replace(SEED_LIKE, stage1_only=0.40, two_stage=0.30))["H2"] is True
+def test_intervals_make_the_share_verdicts_three_state():
+    q = SEED_LIKE.quantities()
+    wide = {"share_p": (0.3, 0.99), "share_m": (0.01, 0.7), "share_p − share_m": (-0.2, 0.9)}
+    states = {v.id: v.state for v in hypothesis_verdicts(SEED_LIKE, CLEAN, 0.0, THRESHOLDS, wide)}
+    assert states["S1"] == "inconclusive" and states["H1"] == "inconclusive"
+    narrow = {"share_p": (q["share_p"] - 0.01, q["share_p"] + 0.01), "share_m": (q["share_m"] - 0.01, q["share_m"] + 0.01),
+              "share_p − share_m": (q["share_p − share_m"] - 0.01, q["share_p − share_m"] + 0.01)}
+    states = {v.id: v.state for v in hypothesis_verdicts(SEED_LIKE, CLEAN, 0.0, THRESHOLDS, narrow)}
+    assert states["S1"] == "holds" and states["H1"] == "does not hold"
+
+
+def test_h2_flips_when_the_expected_value_product_loses_to_p_alone():
+    assert verdicts(replace(SEED_LIKE, stage1_only=0.40, two_stage_ev=0.30))["H2"] is True
+    assert verdicts(replace(SEED_LIKE, stage1_only=0.36, two_stage=0.30))["H2"] is False  # the log product is not judged
+
+
+def test_d1_flips_when_the_binary_bound_wins():
+    assert verdicts(replace(SEED_LIKE, binary=0.6))["D1"] is False
 
 
 def test_h3_needs_stage2_to_be_better_on_gifts_and_worse_on_all_rows():
@@ -53,14 +96,14 @@ def test_h4_flips_on_any_audit_finding():
 
 
 def test_nan_measurements_never_pass():
-    v = verdicts(replace(SEED_LIKE, oracle_p_gain=float("nan")))
+    v = verdicts(replace(SEED_LIKE, oracle_p=float("nan")))
     assert v["S1"] is False
 
 
 def test_headline_follows_the_numbers():
     first = headline(SEED_LIKE, hypothesis_verdicts(SEED_LIKE, CLEAN, 0.0, THRESHOLDS))
-    assert "trails Direct" in first and "bottleneck is stage 1" in first and "+54.9 pp" in first
-    flipped = replace(SEED_LIKE, two_stage=0.6, oracle_p_gain=0.01, oracle_m_gain=0.3)
+    assert "trails Direct" in first and "bottleneck is stage 1" in first and "stage 1 carries 90%" in first
+    flipped = replace(SEED_LIKE, two_stage=0.6, oracle_p=0.61, oracle_m=0.9)
     second = headline(flipped, hypothesis_verdicts(flipped, CLEAN, 0.0, THRESHOLDS))
     assert "matches or beats" in second and "bottleneck is stage 2" in second
 
@@ -72,5 +115,28 @@ def test_oracles_are_perfect_where_they_should_be():
     table, _ = evaluate_methods(y, method_scores(scores), ndcg_k=100, whale_quantile=0.9)
     assert table.loc["Oracle-p", "revcap@5%"] == pytest.approx(1.0)  # gifts first, ordered by the true amount
     assert table.loc["Oracle-p", "spearman_gift"] == pytest.approx(1.0)
+    assert table.loc["Oracle-both", "top1%_capture"] == 1.0 and table.loc["Oracle-both", "ndcg@100_gift"] == pytest.approx(1.0)
     d = decompose(table)
     assert d.oracle_p_gain > 0.5
+
+
+def test_the_smearing_factor_back_transforms_the_log_scale_mean():
+    rng = np.random.default_rng(1)
+    m = rng.normal(3, 1, 200_000)
+    y = np.expm1(m + rng.normal(0, 0.8, m.size))  # log-normal errors: E[exp(ε)] = exp(0.32)
+    assert smearing_factor(y, m) == pytest.approx(np.exp(0.32), rel=0.01)
+
+
+def test_user_intervals_of_the_decomposition_are_wider_than_row_intervals():
+    rng = np.random.default_rng(2)
+    n, users = 20_000, rng.integers(0, 200, 20_000)
+    whale = rng.random(200) < 0.05  # a few users carry the revenue
+    gift = rng.random(n) < np.where(whale[users], 0.3, 0.01)
+    y = np.where(gift, np.exp(rng.normal(3 + 2 * whale[users], 1)), 0.0)
+    p = np.clip(gift * 0.5 + rng.random(n) * 0.6, 0, 1)
+    scores = HeldOutScores(y, np.log1p(y) + rng.normal(0, 1, n), p, np.log1p(y) + rng.normal(0, 1, n), users)
+    methods = method_scores(scores)
+    by_user = decomposition_intervals(y, methods, users=users, n_boot=200, seed=0)
+    by_row = decomposition_intervals(y, methods, users=None, n_boot=200, seed=0)
+    width = {k: (v[1] - v[0]) for k, v in by_user.items()}
+    assert width["direct − binary"] > (by_row["direct − binary"][1] - by_row["direct − binary"][0])

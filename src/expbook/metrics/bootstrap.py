@@ -31,6 +31,31 @@ def resample_indices(n: int, *, n_boot: int, seed: int, clusters: np.ndarray | N
         yield order[np.repeat(starts[drawn], size) + offsets]
 
 
+def bootstrap_draws(
+    y_true: np.ndarray,
+    scores: Mapping[str, np.ndarray],
+    metrics: Mapping[str, Metric],
+    *,
+    n_boot: int,
+    seed: int,
+    clusters: np.ndarray | None = None,
+) -> dict[tuple[str, str], np.ndarray]:
+    """``n_boot`` draws of every ``metric(y_true, score)`` for every ranker, all rankers on the same resample.
+
+    Each replicate resamples once — rows, or whole ``clusters`` (see ``resample_indices``) — so differences
+    and other functions of several rankers' metrics can be read draw by draw (a paired bootstrap).
+    """
+    y_true = np.asarray(y_true)
+    draws = {(m, k): np.full(n_boot, np.nan) for m in scores for k in metrics}
+    for b, idx in enumerate(resample_indices(y_true.size, n_boot=n_boot, seed=seed, clusters=clusters)):
+        y_b = y_true[idx]  # a loop over replicates, not rows: each step is O(n) vectorised work
+        for method, score in scores.items():
+            s_b = np.asarray(score)[idx]
+            for name, metric in metrics.items():
+                draws[method, name][b] = metric(y_b, s_b)
+    return draws
+
+
 def bootstrap_metrics(
     y_true: np.ndarray,
     scores: Mapping[str, np.ndarray],
@@ -41,33 +66,18 @@ def bootstrap_metrics(
     level: float = 0.95,
     clusters: np.ndarray | None = None,
 ) -> pd.DataFrame:
-    """Point value and percentile CI of every ``metric(y_true, score)`` for every ranker.
+    """Point value and percentile CI of every ``metric(y_true, score)`` for every ranker (``bootstrap_draws``).
 
-    Each replicate resamples once — rows, or whole ``clusters`` (see ``resample_indices``) — and scores
-    *all* rankers on the same resample (a paired bootstrap), so differences between rankers can be read
-    from the same draws. Replicates whose metric is undefined (NaN) are dropped.
-
-    Returns one row per (method, metric): ``point, ci_low, ci_high, n_boot``.
+    Replicates whose metric is undefined (NaN) are dropped. Returns one row per (method, metric):
+    ``point, ci_low, ci_high, n_boot``.
     """
-    y_true = np.asarray(y_true)
-    draws = {(m, k): np.full(n_boot, np.nan) for m in scores for k in metrics}
-    for b, idx in enumerate(resample_indices(y_true.size, n_boot=n_boot, seed=seed, clusters=clusters)):
-        y_b = y_true[idx]  # a loop over replicates, not rows: each step is O(n) vectorised work
-        for method, score in scores.items():
-            s_b = np.asarray(score)[idx]
-            for name, metric in metrics.items():
-                draws[method, name][b] = metric(y_b, s_b)
+    draws = bootstrap_draws(y_true, scores, metrics, n_boot=n_boot, seed=seed, clusters=clusters)
     rows = []
     for (method, name), values in draws.items():
         low, high = percentile_interval(values, level)
-        rows.append({
-            "method": method,
-            "metric": name,
-            "point": metrics[name](y_true, np.asarray(scores[method])),
-            "ci_low": low,
-            "ci_high": high,
-            "n_boot": int(np.isfinite(values).sum()),
-        })
+        rows.append({"method": method, "metric": name,
+                     "point": metrics[name](np.asarray(y_true), np.asarray(scores[method])),
+                     "ci_low": low, "ci_high": high, "n_boot": int(np.isfinite(values).sum())})
     return pd.DataFrame(rows)
 
 
