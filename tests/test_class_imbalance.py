@@ -142,7 +142,7 @@ def test_on_the_default_generated_data_the_stack_collapses_and_the_sampler_alone
                                   sampler_power=0.7, sampler_max_ratio=6.0, target_mix=(0.4, 0.2, 0.3, 0.1),
                                   focal_gamma=2.0, warmup_epochs=5, final_mix=(0.5, 0.2, 0.2, 0.1))
     chosen = {name: configs[name] for name in (ci.STACKED, "sampler only")}
-    table = ci.summary_table(ci.train_all(splits, chosen, [0, 1, 2]), splits, **DETECTOR)
+    table = ci.summary_table(ci.train_all(splits, chosen, [0, 1, 2], workers=2), splits, **DETECTOR)
     stacked, sampler = table.loc[ci.STACKED], table.loc["sampler only"]
     assert stacked["flagged seeds"] >= 2 and stacked["worst ratio"] > 2 * DETECTOR["ratio"]  # median over seeds
     assert sampler["flagged seeds"] <= 1 and sampler["worst ratio"] < DETECTOR["ratio"] / 1.5

@@ -139,3 +139,19 @@ def test_one_run_tracking_several_stopping_scores_equals_separate_runs(other):
     assert tracked.best_epoch == alone.best_epoch and len(tracked.history) == len(alone.history)
     assert np.array_equal(tracked.predict(val), alone.predict(val))
     assert shared.best_epoch == train_classifier(train, val, config).best_epoch
+
+
+def test_train_all_gives_the_same_runs_on_one_or_two_worker_processes():
+    from pathlib import Path
+
+    from expbook.experiments import class_imbalance as ci
+
+    splits = ci.Splits(_toy_beats(seed=0), _toy_beats(n=200, seed=1), _toy_beats(n=200, seed=2), {}, Path("."), "toy")
+    configs = {"weights": TrainConfig(class_weights=True, epochs=2, batch_size=64),
+               "sampler": TrainConfig(sampler="power", epochs=2, batch_size=64)}
+    one = ci.train_all(splits, configs, [0, 1], workers=1)
+    two = ci.train_all(splits, configs, [0, 1], workers=2)
+    for name in configs:
+        assert all(np.array_equal(a, b) for a, b in zip(one[name].gen_pred, two[name].gen_pred, strict=True))
+        assert [r.history["train_loss"].tolist() for r in one[name].runs] == \
+            [r.history["train_loss"].tolist() for r in two[name].runs]

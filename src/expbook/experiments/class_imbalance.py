@@ -31,6 +31,7 @@ from expbook.models.ecg_cnn import (
     train_classifier,
 )
 from expbook.verdicts import Verdict, not_applicable, threshold_rule
+from expbook.workers import process_map
 
 
 @dataclass(frozen=True)
@@ -171,19 +172,35 @@ class ConfigResult:
     gen_pred: list[np.ndarray]
 
 
-def train_all(splits: Splits, configs: dict[str, TrainConfig], seeds: list[int], *, echo=None) -> dict[str, ConfigResult]:
+_SPLITS: Splits | None = None  # the worker's copy of the beats, set once per worker process
+
+
+def _hold_splits(splits: Splits) -> None:
+    global _SPLITS
+    _SPLITS = splits
+
+
+def _train_job(config: TrainConfig) -> tuple[TrainedClassifier, np.ndarray, np.ndarray]:
+    run = train_classifier(_SPLITS.train, _SPLITS.val, config, also_stop_on=tuple(SCORE_LABELS))
+    return run, run.predict(_SPLITS.val), run.predict(_SPLITS.gen)
+
+
+def train_all(splits: Splits, configs: dict[str, TrainConfig], seeds: list[int], *, workers: int = 1,
+              echo=None) -> dict[str, ConfigResult]:
     """Train every configuration with every seed; predictions on validation and generalisation.
 
-    Each run also tracks every other early-stopping score (``early_stopping_results`` reads them: no retraining).
+    Each run trains on one thread with its own seed, ``workers`` runs side by side in spawned processes, so the
+    results do not depend on ``workers``. Each run also tracks every other early-stopping score
+    (``early_stopping_results`` reads them: no retraining).
     """
+    jobs = [replace(config.with_seed(seed), num_threads=1) for config in configs.values() for seed in seeds]
+    done = iter(process_map(_train_job, jobs, workers=workers, initializer=_hold_splits, initargs=(splits,)))
     results = {}
     for name, config in configs.items():
-        runs = [train_classifier(splits.train, splits.val, config.with_seed(seed), also_stop_on=tuple(SCORE_LABELS))
-                for seed in seeds]
+        runs, val_pred, gen_pred = zip(*[next(done) for _ in seeds], strict=True)
         if echo:
             echo(f"[{name}] {runs[0].log[0]}; " + "; ".join(f"seed {s}: {r.log[-1]}" for s, r in zip(seeds, runs, strict=True)))
-        results[name] = ConfigResult(name, config, runs, [r.predict(splits.val) for r in runs],
-                                     [r.predict(splits.gen) for r in runs])
+        results[name] = ConfigResult(name, config, list(runs), list(val_pred), list(gen_pred))
     return results
 
 

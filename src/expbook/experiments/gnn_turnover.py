@@ -13,13 +13,9 @@ measures what message passing adds on top.
 
 from __future__ import annotations
 
-import os
 import time
-from concurrent.futures import ProcessPoolExecutor
-from contextlib import ExitStack
 from dataclasses import dataclass, replace
 from functools import partial
-from multiprocessing import get_context
 from pathlib import Path
 
 import numpy as np
@@ -36,6 +32,7 @@ from expbook.metrics.seeds import corrected_resampled_test, holm, mean_ci
 from expbook.models.gbdt import GBDTConfig, train_binary_classifier
 from expbook.models.gnn import GNNConfig, Task, pairwise_accuracy, train_gnn, train_mlp
 from expbook.verdicts import Verdict, family_rule
+from expbook.workers import process_map
 
 V5 = {"two_stage": False, "hard_negatives": False, "adaptive_margin": False, "rank_reg": 0.0, "observed_share": 0.0}
 # each v6 component switched off on its own, and the metric it is meant to improve
@@ -178,11 +175,6 @@ def run_split(graph: EmployeeGraph, split: Split, *, base: GNNConfig, gbdt: GBDT
     return rows, curves
 
 
-def default_workers() -> int:
-    """The run's thread budget (``EXPBOOK_THREADS``, set by the runner), else every core."""
-    return max(1, int(os.environ.get("EXPBOOK_THREADS") or os.cpu_count() or 1))
-
-
 def run_cv(graph: EmployeeGraph, splits: list[Split], *, base: GNNConfig, gbdt: GBDTConfig, models: tuple[str, ...],
            workers: int = 1, progress=None) -> tuple[pd.DataFrame, dict[str, pd.DataFrame]]:
     """Every split, ``workers`` at a time in spawned processes; the result rows, and the first split's curves.
@@ -193,17 +185,11 @@ def run_cv(graph: EmployeeGraph, splits: list[Split], *, base: GNNConfig, gbdt: 
     base, gbdt = replace(base, num_threads=1), replace(gbdt, num_threads=1)
     work = partial(run_split, graph, base=base, gbdt=gbdt, models=models)
     rows, first_curves = [], {}
-    with ExitStack() as stack:
-        if workers > 1 and len(splits) > 1:
-            pool = stack.enter_context(ProcessPoolExecutor(min(workers, len(splits)), mp_context=get_context("spawn")))
-            outcomes = pool.map(work, splits)
-        else:
-            outcomes = map(work, splits)
-        for split, (split_rows, curves) in zip(splits, outcomes, strict=True):
-            rows += split_rows
-            first_curves = first_curves or curves
-            if progress is not None:
-                progress(split, split_rows)
+    for split, (split_rows, curves) in zip(splits, process_map(work, splits, workers=workers), strict=True):
+        rows += split_rows
+        first_curves = first_curves or curves
+        if progress is not None:
+            progress(split, split_rows)
     return pd.DataFrame(rows), first_curves
 
 

@@ -30,7 +30,7 @@ from sklearn.metrics import roc_auc_score
 from expbook.data.kuailive import KuaiLiveData, day_index
 from expbook.data.kuailive_synth import KuaiLiveSpec
 from expbook.experiments.kuailive_pipeline import HeldOutScores, prepare
-from expbook.features.kuailive import RESULT_LEAKAGE_COLUMNS, build_features
+from expbook.features.kuailive import RESULT_LEAKAGE_COLUMNS, SNAPSHOT_COLUMNS, build_features
 from expbook.metrics.bootstrap import bootstrap_draws, bootstrap_metrics, percentile_interval
 from expbook.metrics.ranking import (
     ndcg_at_k,
@@ -204,15 +204,21 @@ def future_information_rows(data: KuaiLiveData, frame: pd.DataFrame, feature_col
                             leaky: bool, check_day: int) -> tuple[int, int]:
     """Rows of ``check_day`` whose features differ when every event after that day is deleted.
 
-    A past-only feature cannot change; a full-period aggregate or an outcome column does.
+    Every table goes through the truncation: clicks and gifts after the day are dropped, rooms that start
+    after it are dropped, and the streamer table's crawl-time snapshot counts (``SNAPSHOT_COLUMNS``) become
+    unknown, since a value measured at the end of the logs cannot be cut back to that day. A past-only
+    feature cannot change; a full-period aggregate, a snapshot count or an outcome column does.
     Returns (rows that changed, rows checked).
     """
     origin = int(data.click["timestamp"].min())
     keep_click = day_index(data.click["timestamp"], origin) <= check_day
     keep_gift = day_index(data.gift["timestamp"], origin) <= check_day
+    keep_room = day_index(data.room["start_timestamp"], origin) <= check_day
+    snapshot = {column for table, column in SNAPSHOT_COLUMNS.values() if table == "streamer"}
     truncated = KuaiLiveData(click=data.click[keep_click].reset_index(drop=True),
                              gift=data.gift[keep_gift].reset_index(drop=True), user=data.user,
-                             streamer=data.streamer, room=data.room)
+                             streamer=data.streamer.assign(**{column: "" for column in snapshot}),
+                             room=data.room[keep_room].reset_index(drop=True))
     cut = build_features(truncated, leaky=leaky).frame
     rows = frame["day"].to_numpy() == check_day
     full_rows = frame.loc[rows].sort_values(["timestamp", "user_id", "streamer_id"], kind="stable")

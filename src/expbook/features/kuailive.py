@@ -9,9 +9,14 @@ streamer and (user, streamer) pair, the clicks, gift rows, revenue, gift rate an
 so far, plus days since the pair's last gift. Day granularity is conservative: events
 earlier on the same day are not used, so no feature can contain the row's own outcome.
 
+Side information comes from the user and streamer tables. Their *crawl-time snapshot* counts — a
+streamer's fans and accumulated number of lives (``SNAPSHOT_COLUMNS``) — were measured once, at the end
+of the logging period, so they carry the future (the real ``accu_live_cnt`` counts lives that happen
+after the row). They cannot be truncated to a row's past, so only the leaky protocol uses them.
+
 ``leaky=True`` reproduces the seed's original protocol: the same aggregates over the *full
-period* (including the row itself and the future) plus ``watch_live_time``, which is result
-leakage (it includes time spent after gifting).
+period* (including the row itself and the future), the snapshot counts, and ``watch_live_time``,
+which is result leakage (it includes time spent after gifting).
 """
 
 from __future__ import annotations
@@ -29,6 +34,8 @@ ENTITY_KEYS: dict[str, list[str]] = {
     "pair": ["user_id", "streamer_id"],
 }
 RESULT_LEAKAGE_COLUMNS = ("watch_live_time",)
+# feature -> (table, column) of a count measured once at crawl time (the end of the logs)
+SNAPSHOT_COLUMNS = {"streamer_fans": ("streamer", "fans_user_num"), "streamer_live_count": ("streamer", "accu_live_cnt")}
 PEAK_HOURS = (12, 13, 20, 21, 22)
 
 
@@ -147,6 +154,8 @@ def build_features(data: KuaiLiveData, *, leaky: bool = False) -> FeatureTable:
         "streamer_gender": (streamer["gender"] == "M").astype(np.float64).to_numpy(),
         "streamer_tag": streamer["live_operation_tag"].astype("category").cat.codes.to_numpy(dtype=np.float64),
     }
+    if not leaky:
+        streamer_side = {name: values for name, values in streamer_side.items() if name not in SNAPSHOT_COLUMNS}
     for name, values in streamer_side.items():
         rows[name] = pd.Series(values, index=streamer.index).reindex(rows["streamer_id"]).to_numpy()
     features += list(side) + list(streamer_side)
