@@ -24,6 +24,7 @@ from expbook.metrics.seeds import mean_ci
 from expbook.models.gbdt import GBDTConfig
 from expbook.models.sasrec import SeqConfig, TrainedSeqModel, evaluate, train_sasrec
 from expbook.verdicts import FAILS, HOLDS, INCONCLUSIVE, Verdict
+from expbook.workers import process_map
 
 RERANK = "+ re-rank top-200 (LambdaRank)"
 RANKER_FEATURES = ("transformer_score", "transformer_rank", "log_popularity", "log_days_since_item_seen",
@@ -56,6 +57,25 @@ class RungRun:
     metrics: dict[str, float]
     ranks: np.ndarray
     trained: TrainedSeqModel | None
+
+
+_DATA: SequenceData | None = None  # the worker's copy of the sequences, set once per worker process
+
+
+def _hold_data(data: SequenceData) -> None:
+    global _DATA
+    _DATA = data
+
+
+def _rung_job(job: tuple[str, SeqConfig, int]) -> RungRun:
+    return run_rung(_DATA, *job)
+
+
+def run_ladder(data: SequenceData, rungs: dict[str, SeqConfig], seeds: list[int], *, workers: int = 1) -> list[RungRun]:
+    """Every rung × seed, rung by rung; ``workers`` trainings side by side in spawned processes, one torch thread
+    each, so the results do not depend on ``workers``."""
+    jobs = [(name, replace(config, num_threads=1), seed) for name, config in rungs.items() for seed in seeds]
+    return list(process_map(_rung_job, jobs, workers=workers, initializer=_hold_data, initargs=(data,)))
 
 
 def run_rung(data: SequenceData, rung: str, config: SeqConfig, seed: int) -> RungRun:
