@@ -107,9 +107,12 @@ logging.getLogger("papermill.translators").setLevel(logging.ERROR)  # same regex
 
 class _IPCKernelManager(AsyncKernelManager):
     """Local kernel over Unix sockets instead of loopback TCP (no open ports, no unencrypted-TCP warning),
-    started with its run's environment (``kernel_env``) instead of this process's mutated ``os.environ``."""
+    started with its run's environment (``kernel_env``) and working folder (``kernel_cwd``) instead of this
+    process's: papermill's own ``cwd=`` does ``os.chdir`` for the whole process, so two runs in threads of one
+    Dask worker would restore each other's (by then renamed) folders."""
 
     kernel_env: dict[str, str] = {}
+    kernel_cwd: str | None = None
 
     def __init__(self, **kwargs):
         # ipc sockets are files named <ip>-<n>: a prefix of its own per kernel, or two kernels started at once in
@@ -119,12 +122,14 @@ class _IPCKernelManager(AsyncKernelManager):
 
     async def _async_pre_start_kernel(self, **kw):
         kw["env"] = {**os.environ, **kw.get("env", {}), **self.kernel_env}
+        if self.kernel_cwd is not None:
+            kw["cwd"] = self.kernel_cwd
         return await super()._async_pre_start_kernel(**kw)
 
 
-def kernel_manager_for(env: dict[str, str]) -> type[_IPCKernelManager]:
-    """A kernel manager class whose kernels start with ``env`` on top of this process's environment."""
-    return type("RunKernelManager", (_IPCKernelManager,), {"kernel_env": dict(env)})
+def kernel_manager_for(env: dict[str, str], cwd: str | None = None) -> type[_IPCKernelManager]:
+    """A kernel manager class whose kernels start in ``cwd`` with ``env`` on top of this process's environment."""
+    return type("RunKernelManager", (_IPCKernelManager,), {"kernel_env": dict(env), "kernel_cwd": cwd})
 
 
 def _kernel_name() -> str:
@@ -300,10 +305,10 @@ def run_experiment(experiment: str, overrides: dict[str, Any], *, store: Store |
             try:
                 papermill.execute_notebook(
                     str(path), str(tmp / "report.ipynb"), parameters=params, kernel_name=kernel, language="python",
-                    cwd=str(tmp), engine_name="expbook", expbook_label=experiment,
+                    engine_name="expbook", expbook_label=experiment,
                     expbook_plain_lines=progress and not terminal,
                     progress_bar={"desc": experiment, "leave": False} if progress and terminal else False,
-                    kernel_manager_class=kernel_manager_for(env))
+                    kernel_manager_class=kernel_manager_for(env, str(tmp)))
             except PapermillExecutionError as exc:
                 error = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
             except Exception as exc:  # the kernel died, timed out, or the notebook is unreadable: still a failed run
