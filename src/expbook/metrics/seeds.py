@@ -10,7 +10,14 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import stats
+
+
+def _stats():
+    """``scipy.stats``, imported on first use: the site builder imports this module, and scipy.stats alone costs
+    most of a second of a no-op ``make book``."""
+    from scipy import stats
+
+    return stats
 
 
 @dataclass(frozen=True)
@@ -34,7 +41,7 @@ def mean_ci(values, level: float = 0.95) -> MeanCI:
     n = values.size
     mean = float(values.mean()) if n else math.nan
     std = float(values.std(ddof=1)) if n > 1 else math.nan
-    half = float(stats.t.ppf(0.5 + level / 2, n - 1) * std / math.sqrt(n)) if n > 1 else math.nan
+    half = float(_stats().t.ppf(0.5 + level / 2, n - 1) * std / math.sqrt(n)) if n > 1 else math.nan
     return MeanCI(mean, std, mean - half, mean + half, n)
 
 
@@ -56,7 +63,7 @@ def paired_test(a, b, level: float = 0.95) -> PairedTest:
     if differences.size < 2 or np.allclose(differences, differences[0]):
         p = 1.0 if np.allclose(differences, 0) or differences.size < 2 else 0.0
     else:
-        p = float(stats.ttest_rel(a, b).pvalue)
+        p = float(_stats().ttest_rel(a, b).pvalue)
     return PairedTest(mean_ci(differences, level), p)
 
 
@@ -78,8 +85,8 @@ def corrected_resampled_test(a, b, *, test_train_ratio: float, level: float = 0.
     if se == 0:
         p = 1.0 if mean == 0 else 0.0
         return PairedTest(MeanCI(mean, std, mean, mean, n), p)
-    half = float(stats.t.ppf(0.5 + level / 2, n - 1) * se)
-    p = float(2 * stats.t.sf(abs(mean) / se, n - 1))
+    half = float(_stats().t.ppf(0.5 + level / 2, n - 1) * se)
+    p = float(2 * _stats().t.sf(abs(mean) / se, n - 1))
     return PairedTest(MeanCI(mean, std, mean - half, mean + half, n), p)
 
 
@@ -117,7 +124,7 @@ def median_ci(values, level: float = 0.95) -> MedianCI:
     if n == 0:
         return MedianCI(math.nan, math.nan, math.nan, 0.0, 0)
     k = 1
-    while k + 1 <= (n + 1) // 2 and 1 - 2 * stats.binom.cdf(k, n, 0.5) >= level:
+    while k + 1 <= (n + 1) // 2 and 1 - 2 * _stats().binom.cdf(k, n, 0.5) >= level:
         k += 1
-    coverage = float(1 - 2 * stats.binom.cdf(k - 1, n, 0.5))
+    coverage = float(1 - 2 * _stats().binom.cdf(k - 1, n, 0.5))
     return MedianCI(float(np.median(values)), float(values[k - 1]), float(values[n - k]), coverage, n)
