@@ -168,9 +168,14 @@ def choose_on_validation(val_sweep: pd.DataFrame, val_fusion: pd.DataFrame, *, n
                      float(val_fusion.loc[best_alpha, ndcg]))
 
 
+SHORT_LABELS = {"coverage_top1%": "cover 1%", "coverage_top5%": "cover 5%", "top1%_capture": "top-1%",
+                "top5%_capture": "top-5%", "revcap@1%": "rev 1%", "revcap@5%": "rev 5%"}
+
+
 def side_by_side(val: pd.DataFrame, test: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
-    """``columns`` of a validation and a test sweep next to each other, labelled "validation · c" / "test · c"."""
-    return pd.concat({"validation": val[columns], "test": test[columns]}, axis=1)
+    """``columns`` of a validation and a test sweep next to each other under "validation" / "test", with short
+    column labels so both halves fit the page (NDCG columns keep their name)."""
+    return pd.concat({"validation": val[columns], "test": test[columns]}, axis=1).rename(columns=SHORT_LABELS, level=1)
 
 
 def gain_intervals(y: np.ndarray, direct: np.ndarray, m: np.ndarray, *, top_m: int, ndcg_k: int,
