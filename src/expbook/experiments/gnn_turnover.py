@@ -295,8 +295,9 @@ def headline(results: pd.DataFrame, checks: list[Verdict]) -> str:
     p1 = by_id.get("P1")
     if p1 is not None:
         sentence += f" Pairwise preference accuracy is {'above' if p1.holds else 'not significantly above'} chance."
-        found = [f"{v.question.split('the ')[1].split(' component')[0]} "
-                 f"{'helps' if v.holds else 'hurts'}" for v in checks if v.id.startswith("A") and v.verdict is not None]
+        components = {f"A{i}": name.removeprefix("v6 without ") for i, name in enumerate(ABLATIONS, start=1)}
+        found = [f"{components[v.id]} {'helps' if v.holds else 'hurts'}" for v in checks
+                 if v.id in components and v.verdict is not None]
         sentence += (" Significant component effects: " + "; ".join(found) + "." if found
                      else " No v6 component has a significant effect on the metric it targets.")
     ibm = [v for v in checks if v.id.startswith("I")]
