@@ -60,7 +60,8 @@ def measure_one_scale(scale: float, n_boot: int, threads: int) -> dict:
         scores = score_test(prepared, models)
         methods = two_stage.method_scores(scores)
         two_stage.evaluate_methods(scores.y, methods, ndcg_k=100, whale_quantile=0.9)
-        two_stage.bootstrap_table(scores.y, methods, ndcg_k=100, n_boot=n_boot, seed=0)
+        draws = two_stage.bootstrap(scores.y, methods, ndcg_k=100, n_boot=n_boot, seed=0)
+        two_stage.bootstrap_table(scores.y, methods, draws, ndcg_k=100)
 
     stage("evaluate", evaluate)
     stage("leakage audit", lambda: two_stage.leakage_audit(data, prepared.frame, prepared.feature_columns, leaky=False,

@@ -10,6 +10,7 @@ from expbook.experiments.two_stage import (
     Decomposition,
     LeakageAudit,
     Thresholds,
+    bootstrap,
     decompose,
     decomposition_intervals,
     evaluate_methods,
@@ -136,7 +137,7 @@ def test_user_intervals_of_the_decomposition_are_wider_than_row_intervals():
     p = np.clip(gift * 0.5 + rng.random(n) * 0.6, 0, 1)
     scores = HeldOutScores(y, np.log1p(y) + rng.normal(0, 1, n), p, np.log1p(y) + rng.normal(0, 1, n), users)
     methods = method_scores(scores)
-    by_user = decomposition_intervals(y, methods, users=users, n_boot=200, seed=0)
-    by_row = decomposition_intervals(y, methods, users=None, n_boot=200, seed=0)
+    by_user = decomposition_intervals(bootstrap(y, methods, ndcg_k=100, users=users, n_boot=200, seed=0))
+    by_row = decomposition_intervals(bootstrap(y, methods, ndcg_k=100, users=None, n_boot=200, seed=0))
     width = {k: (v[1] - v[0]) for k, v in by_user.items()}
     assert width["direct − binary"] > (by_row["direct − binary"][1] - by_row["direct − binary"][0])

@@ -11,8 +11,11 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
+from functools import partial
 from multiprocessing import get_context
 from typing import Any
+
+_SHARED: Any = None  # the input every job of this process shares, set once per worker
 
 
 def default_workers() -> int:
@@ -20,19 +23,25 @@ def default_workers() -> int:
     return max(1, int(os.environ.get("EXPBOOK_THREADS") or os.cpu_count() or 1))
 
 
-def process_map(fn: Callable[[Any], Any], items: Iterable[Any], *, workers: int,
-                initializer: Callable[..., None] | None = None, initargs: tuple = ()) -> Iterator[Any]:
-    """``fn(item)`` for every item, in order; ``workers`` spawned processes when > 1 (``fn`` must be importable).
+def _share(shared: Any) -> None:
+    global _SHARED
+    _SHARED = shared
 
-    ``initializer(*initargs)`` runs once per worker (and once here when running in this process): the way
-    to hand every job the same large input without pickling it per job.
+
+def _with_shared(fn: Callable[[Any, Any], Any], item: Any) -> Any:
+    return fn(_SHARED, item)
+
+
+def process_map(fn: Callable[[Any, Any], Any], items: Iterable[Any], *, shared: Any, workers: int) -> Iterator[Any]:
+    """``fn(shared, item)`` for every item, in order; ``workers`` spawned processes when > 1.
+
+    ``shared`` (the beats, the sequences, the graph) is sent once per worker, not once per job. ``fn`` must be
+    importable (a module-level function or a ``functools.partial`` of one).
     """
     items = list(items)
     if workers <= 1 or len(items) <= 1:
-        if initializer is not None:
-            initializer(*initargs)
-        yield from map(fn, items)
+        yield from (fn(shared, item) for item in items)
         return
-    with ProcessPoolExecutor(min(workers, len(items)), mp_context=get_context("spawn"), initializer=initializer,
-                             initargs=initargs) as pool:
-        yield from pool.map(fn, items)
+    with ProcessPoolExecutor(min(workers, len(items)), mp_context=get_context("spawn"), initializer=_share,
+                             initargs=(shared,)) as pool:
+        yield from pool.map(partial(_with_shared, fn), items)

@@ -172,17 +172,9 @@ class ConfigResult:
     gen_pred: list[np.ndarray]
 
 
-_SPLITS: Splits | None = None  # the worker's copy of the beats, set once per worker process
-
-
-def _hold_splits(splits: Splits) -> None:
-    global _SPLITS
-    _SPLITS = splits
-
-
-def _train_job(config: TrainConfig) -> tuple[TrainedClassifier, np.ndarray, np.ndarray]:
-    run = train_classifier(_SPLITS.train, _SPLITS.val, config, also_stop_on=tuple(SCORE_LABELS))
-    return run, run.predict(_SPLITS.val), run.predict(_SPLITS.gen)
+def _train_job(splits: Splits, config: TrainConfig) -> tuple[TrainedClassifier, np.ndarray, np.ndarray]:
+    run = train_classifier(splits.train, splits.val, config, also_stop_on=tuple(SCORE_LABELS))
+    return run, run.predict(splits.val), run.predict(splits.gen)
 
 
 def train_all(splits: Splits, configs: dict[str, TrainConfig], seeds: list[int], *, workers: int = 1,
@@ -194,7 +186,7 @@ def train_all(splits: Splits, configs: dict[str, TrainConfig], seeds: list[int],
     (``early_stopping_results`` reads them: no retraining).
     """
     jobs = [replace(config.with_seed(seed), num_threads=1) for config in configs.values() for seed in seeds]
-    done = iter(process_map(_train_job, jobs, workers=workers, initializer=_hold_splits, initargs=(splits,)))
+    done = iter(process_map(_train_job, jobs, shared=splits, workers=workers))
     results = {}
     for name, config in configs.items():
         runs, val_pred, gen_pred = zip(*[next(done) for _ in seeds], strict=True)

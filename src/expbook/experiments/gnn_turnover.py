@@ -137,10 +137,10 @@ def run_split(graph: EmployeeGraph, split: Split, *, base: GNNConfig, gbdt: GBDT
               models: tuple[str, ...]) -> tuple[list[dict], dict[str, pd.DataFrame]]:
     """Train ``models`` on one split; one result row per model (test metrics), and each GNN's training curves."""
     seed = split.id
-    features = graph.features.to_numpy(dtype=float)
-    x = _standardise(features, split.train)
-    x_groups = np.hstack([x, group_features(graph).to_numpy(dtype=np.float32)])  # 0/1 columns stay 0/1
-    names = {False: list(graph.features.columns), True: [*graph.features.columns, *group_features(graph).columns]}
+    groups = group_features(graph)
+    x = _standardise(graph.features.to_numpy(dtype=float), split.train)
+    x_groups = np.hstack([x, groups.to_numpy(dtype=np.float32)])  # 0/1 columns stay 0/1
+    names = {False: list(graph.features.columns), True: [*graph.features.columns, *groups.columns]}
     posts = None if graph.posts is None else torch.from_numpy(_standardise(graph.posts, np.arange(graph.posts.shape[0])))
     task = Task(torch.from_numpy(graph.label.astype(np.float32)), split.train, split.val, posts,
                 _pairs(graph, split.train), _pairs(graph, split.val))
@@ -183,9 +183,10 @@ def run_cv(graph: EmployeeGraph, splits: list[Split], *, base: GNNConfig, gbdt: 
     ``workers``: small full-batch GNNs gain nothing from a second intra-op thread, and a lot from a second process.
     """
     base, gbdt = replace(base, num_threads=1), replace(gbdt, num_threads=1)
-    work = partial(run_split, graph, base=base, gbdt=gbdt, models=models)
+    work = partial(run_split, base=base, gbdt=gbdt, models=models)
     rows, first_curves = [], {}
-    for split, (split_rows, curves) in zip(splits, process_map(work, splits, workers=workers), strict=True):
+    for split, (split_rows, curves) in zip(splits, process_map(work, splits, shared=graph, workers=workers),
+                                           strict=True):
         rows += split_rows
         first_curves = first_curves or curves
         if progress is not None:

@@ -59,23 +59,15 @@ class RungRun:
     trained: TrainedSeqModel | None
 
 
-_DATA: SequenceData | None = None  # the worker's copy of the sequences, set once per worker process
-
-
-def _hold_data(data: SequenceData) -> None:
-    global _DATA
-    _DATA = data
-
-
-def _rung_job(job: tuple[str, SeqConfig, int]) -> RungRun:
-    return run_rung(_DATA, *job)
-
-
 def run_ladder(data: SequenceData, rungs: dict[str, SeqConfig], seeds: list[int], *, workers: int = 1) -> list[RungRun]:
     """Every rung × seed, rung by rung; ``workers`` trainings side by side in spawned processes, one torch thread
     each, so the results do not depend on ``workers``."""
     jobs = [(name, replace(config, num_threads=1), seed) for name, config in rungs.items() for seed in seeds]
-    return list(process_map(_rung_job, jobs, workers=workers, initializer=_hold_data, initargs=(data,)))
+    return list(process_map(_rung_job, jobs, shared=data, workers=workers))
+
+
+def _rung_job(data: SequenceData, job: tuple[str, SeqConfig, int]) -> RungRun:
+    return run_rung(data, *job)
 
 
 def run_rung(data: SequenceData, rung: str, config: SeqConfig, seed: int) -> RungRun:

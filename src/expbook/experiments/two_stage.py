@@ -31,7 +31,7 @@ from expbook.data.kuailive import KuaiLiveData, day_index
 from expbook.data.kuailive_synth import KuaiLiveSpec
 from expbook.experiments.kuailive_pipeline import HeldOutScores, prepare
 from expbook.features.kuailive import RESULT_LEAKAGE_COLUMNS, SNAPSHOT_COLUMNS, build_features
-from expbook.metrics.bootstrap import bootstrap_draws, bootstrap_metrics, percentile_interval
+from expbook.metrics.bootstrap import bootstrap_draws, percentile_interval, summarise_draws
 from expbook.metrics.ranking import (
     ndcg_at_k,
     revenue_capture_at_k,
@@ -92,14 +92,27 @@ def evaluate_methods(y: np.ndarray, methods: dict[str, np.ndarray], *, ndcg_k: i
     return pd.DataFrame(rows).set_index("method"), whale_threshold
 
 
-def bootstrap_table(y: np.ndarray, methods: dict[str, np.ndarray], *, ndcg_k: int, n_boot: int,
-                    seed: int, users: np.ndarray | None = None) -> pd.DataFrame:
-    """95% CIs of Top-1% capture, RevCap@1% and NDCG@k for the real (non-oracle) methods; by user when given."""
-    metrics = {"top1%_capture": lambda t, s: top_k_capture(t, s, 0.01),
-               "revcap@1%": lambda t, s: revenue_capture_at_k(t, s, 0.01),
-               f"ndcg@{ndcg_k}": lambda t, s: ndcg_at_k(t, s, ndcg_k)}
-    return bootstrap_metrics(y, {m: methods[m] for m in MAIN_METHODS}, metrics, n_boot=n_boot, seed=seed,
-                             clusters=users)
+def table_metrics(ndcg_k: int) -> dict:
+    """The metrics with bootstrap intervals: Top-1% capture, RevCap@1% and NDCG@k."""
+    return {"top1%_capture": lambda t, s: top_k_capture(t, s, 0.01),
+            "revcap@1%": lambda t, s: revenue_capture_at_k(t, s, 0.01),
+            f"ndcg@{ndcg_k}": lambda t, s: ndcg_at_k(t, s, ndcg_k)}
+
+
+def bootstrap(y: np.ndarray, methods: dict[str, np.ndarray], *, ndcg_k: int, n_boot: int, seed: int,
+              users: np.ndarray | None = None) -> dict[tuple[str, str], np.ndarray]:
+    """One paired bootstrap (by user when given) for both the interval table and the decomposition: every
+    table metric of the real methods, and Top-1% capture of the oracles and the binary bound."""
+    only = {m: ("top1%_capture",) for m in DECOMPOSITION_METHODS.values() if m not in MAIN_METHODS}
+    scored = {m: methods[m] for m in (*MAIN_METHODS, *only)}
+    return bootstrap_draws(y, scored, table_metrics(ndcg_k), n_boot=n_boot, seed=seed, clusters=users, only=only)
+
+
+def bootstrap_table(y: np.ndarray, methods: dict[str, np.ndarray], draws: dict[tuple[str, str], np.ndarray], *,
+                    ndcg_k: int) -> pd.DataFrame:
+    """95% CIs of Top-1% capture, RevCap@1% and NDCG@k for the real (non-oracle) methods, from ``bootstrap``."""
+    main = {key: values for key, values in draws.items() if key[0] in MAIN_METHODS}
+    return summarise_draws(y, methods, table_metrics(ndcg_k), main)
 
 
 def shapley_split(base: float, only_1: float, only_2: float, both: float) -> tuple[float, float]:
@@ -163,14 +176,12 @@ def decompose(table: pd.DataFrame) -> Decomposition:
                          spearman_gift_direct=table.loc["Direct", "spearman_gift"])
 
 
-def decomposition_intervals(y: np.ndarray, methods: dict[str, np.ndarray], *, users: np.ndarray | None, n_boot: int,
-                            seed: int, level: float = 0.95) -> dict[str, tuple[float, float]]:
-    """Paired bootstrap (by user when ``users`` is given) intervals of ``Decomposition.quantities``."""
-    draws = bootstrap_draws(y, {m: methods[m] for m in DECOMPOSITION_METHODS.values()},
-                            {"top1": lambda t, s: top_k_capture(t, s, 0.01)}, n_boot=n_boot, seed=seed, clusters=users)
-    per_draw = [Decomposition(**{f: draws[m, "top1"][b] for f, m in DECOMPOSITION_METHODS.items()},
-                              spearman_gift_stage2=np.nan, spearman_gift_direct=np.nan).quantities()
-                for b in range(n_boot)]
+def decomposition_intervals(draws: dict[tuple[str, str], np.ndarray], level: float = 0.95) -> dict[str, tuple[float, float]]:
+    """Intervals of ``Decomposition.quantities`` from the Top-1% draws of ``bootstrap``, draw by draw."""
+    top1 = {field: draws[method, "top1%_capture"] for field, method in DECOMPOSITION_METHODS.items()}
+    n_boot = len(next(iter(top1.values())))
+    per_draw = [Decomposition(**{f: values[b] for f, values in top1.items()}, spearman_gift_stage2=np.nan,
+                              spearman_gift_direct=np.nan).quantities() for b in range(n_boot)]
     return {name: percentile_interval(np.array([q[name] for q in per_draw]), level) for name in per_draw[0]}
 
 

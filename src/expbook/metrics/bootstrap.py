@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 
 import numpy as np
 import pandas as pd
@@ -39,21 +39,37 @@ def bootstrap_draws(
     n_boot: int,
     seed: int,
     clusters: np.ndarray | None = None,
+    only: Mapping[str, Iterable[str]] | None = None,
 ) -> dict[tuple[str, str], np.ndarray]:
-    """``n_boot`` draws of every ``metric(y_true, score)`` for every ranker, all rankers on the same resample.
+    """``n_boot`` draws of ``metric(y_true, score)`` per ranker and metric, all rankers on the same resample.
 
     Each replicate resamples once — rows, or whole ``clusters`` (see ``resample_indices``) — so differences
     and other functions of several rankers' metrics can be read draw by draw (a paired bootstrap).
+    ``only`` limits a ranker to some of the metrics (default: every metric for every ranker).
     """
     y_true = np.asarray(y_true)
-    draws = {(m, k): np.full(n_boot, np.nan) for m in scores for k in metrics}
+    wanted = {m: tuple(only[m]) if only is not None and m in only else tuple(metrics) for m in scores}
+    draws = {(m, k): np.full(n_boot, np.nan) for m in scores for k in wanted[m]}
     for b, idx in enumerate(resample_indices(y_true.size, n_boot=n_boot, seed=seed, clusters=clusters)):
         y_b = y_true[idx]  # a loop over replicates, not rows: each step is O(n) vectorised work
         for method, score in scores.items():
             s_b = np.asarray(score)[idx]
-            for name, metric in metrics.items():
-                draws[method, name][b] = metric(y_b, s_b)
+            for name in wanted[method]:
+                draws[method, name][b] = metrics[name](y_b, s_b)
     return draws
+
+
+def summarise_draws(y_true: np.ndarray, scores: Mapping[str, np.ndarray], metrics: Mapping[str, Metric],
+                    draws: Mapping[tuple[str, str], np.ndarray], level: float = 0.95) -> pd.DataFrame:
+    """One row per (method, metric) in ``draws``: the point value on all rows, the percentile CI of the finite
+    draws (undefined replicates dropped) and how many there were."""
+    rows = []
+    for (method, name), values in draws.items():
+        low, high = percentile_interval(values, level)
+        rows.append({"method": method, "metric": name,
+                     "point": metrics[name](np.asarray(y_true), np.asarray(scores[method])),
+                     "ci_low": low, "ci_high": high, "n_boot": int(np.isfinite(values).sum())})
+    return pd.DataFrame(rows)
 
 
 def bootstrap_metrics(
@@ -66,19 +82,9 @@ def bootstrap_metrics(
     level: float = 0.95,
     clusters: np.ndarray | None = None,
 ) -> pd.DataFrame:
-    """Point value and percentile CI of every ``metric(y_true, score)`` for every ranker (``bootstrap_draws``).
-
-    Replicates whose metric is undefined (NaN) are dropped. Returns one row per (method, metric):
-    ``point, ci_low, ci_high, n_boot``.
-    """
+    """Point value and percentile CI of every ``metric(y_true, score)`` for every ranker (``bootstrap_draws``)."""
     draws = bootstrap_draws(y_true, scores, metrics, n_boot=n_boot, seed=seed, clusters=clusters)
-    rows = []
-    for (method, name), values in draws.items():
-        low, high = percentile_interval(values, level)
-        rows.append({"method": method, "metric": name,
-                     "point": metrics[name](np.asarray(y_true), np.asarray(scores[method])),
-                     "ci_low": low, "ci_high": high, "n_boot": int(np.isfinite(values).sum())})
-    return pd.DataFrame(rows)
+    return summarise_draws(y_true, scores, metrics, draws, level)
 
 
 def cluster_resample_counts(n_clusters: int, n_boot: int, seed: int) -> np.ndarray:
