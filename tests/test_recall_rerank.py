@@ -117,3 +117,24 @@ def test_user_bootstrap_resamples_whole_users():
             assert copies == int(copies) and sorted(idx[drawn == user]) == sorted(
                 np.tile(np.flatnonzero(users == user), int(copies)))
         assert sum((drawn == u).sum() / (users == u).sum() for u in np.unique(drawn)) == 3  # as many users as there are
+
+
+def test_seed_intervals_of_the_gains_decide_the_gate():
+    import pandas as pd
+
+    def gains(deltas):
+        return pd.DataFrame({"M": [500] * len(deltas), "alpha": 0.5, "top1%_capture RR": [0.5 + d for d in deltas],
+                             "top1%_capture Direct": 0.5, "ndcg@100 RR": [0.3 + d for d in deltas],
+                             "ndcg@100 Direct": 0.3})
+
+    for deltas, state in (([0.05, 0.06, 0.055], "holds"), ([0.05, -0.04, 0.01], "inconclusive"),
+                          ([-0.05, -0.06, -0.055], "does not hold")):
+        table = gains(deltas)
+        intervals = rr.seed_intervals(table, ndcg_k=100)
+        means = table.mean()
+        parts, gate = rr.gate_verdicts({c: means[f"{c} RR"] for c in ("top1%_capture", "ndcg@100")},
+                                       {c: means[f"{c} Direct"] for c in ("top1%_capture", "ndcg@100")},
+                                       gate_margin=0.0, ndcg_k=100, intervals=intervals)
+        assert gate.state == state, deltas
+    assert rr.chosen_m_text(gains([0.1, 0.1])) == "500"
+    assert rr.chosen_m_text(pd.DataFrame({"M": [500, 1000]})) == "500 / 1000 (per seed)"

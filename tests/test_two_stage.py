@@ -141,3 +141,52 @@ def test_user_intervals_of_the_decomposition_are_wider_than_row_intervals():
     by_row = decomposition_intervals(bootstrap(y, methods, ndcg_k=100, users=None, n_boot=200, seed=0))
     width = {k: (v[1] - v[0]) for k, v in by_user.items()}
     assert width["direct − binary"] > (by_row["direct − binary"][1] - by_row["direct − binary"][0])
+
+
+def _table(d: Decomposition):
+    """A method table carrying ``d``'s Top-1% captures (what ``decompose`` reads)."""
+    import pandas as pd
+
+    from expbook.experiments.two_stage import DECOMPOSITION_METHODS
+
+    top1 = {method: getattr(d, field) for field, method in DECOMPOSITION_METHODS.items()}
+    table = pd.DataFrame({"top1%_capture": top1, "spearman_gift": 0.5})
+    return table
+
+
+def test_seed_intervals_decide_the_stage_verdicts():
+    from expbook.experiments.two_stage import across_seeds
+    from expbook.metrics.seeds import mean_ci
+
+    steady = {s: _table(replace(SEED_LIKE, oracle_p=0.90 + 0.005 * s)) for s in range(3)}
+    across = across_seeds(steady)
+    shares = [decompose(t).quantities()["share_p"] for t in steady.values()]
+    ci = mean_ci(shares)
+    assert across.intervals["share_p"] == pytest.approx((ci.low, ci.high))
+    states = {v.id: v.state for v in hypothesis_verdicts(across.decomposition, CLEAN, 0.0, THRESHOLDS, across.intervals)}
+    assert states["S1"] == "holds"
+    # the same mean with one seed where a perfect classifier barely helps: the seeds disagree, S1 is undecided
+    unsteady = {0: _table(replace(SEED_LIKE, oracle_p=0.99)), 1: _table(replace(SEED_LIKE, oracle_p=0.99)),
+                2: _table(replace(SEED_LIKE, oracle_p=0.40, oracle_m=0.95))}
+    across = across_seeds(unsteady)
+    states = {v.id: v.state for v in hypothesis_verdicts(across.decomposition, CLEAN, 0.0, THRESHOLDS, across.intervals)}
+    assert states["S1"] == "inconclusive"
+    with pytest.raises(ValueError, match="at least two seeds"):
+        across_seeds({0: _table(SEED_LIKE)})
+
+
+def test_gift_scores_are_cached_per_seed_and_a_new_seed_regenerates_the_data(tmp_path, monkeypatch):
+    from expbook.data.kuailive_synth import KuaiLiveSpec
+    from expbook.experiments.kuailive_pipeline import gift_scores
+    from expbook.models.gbdt import GBDTConfig
+
+    monkeypatch.setenv("EXPBOOK_CACHE", str(tmp_path))
+    kwargs = {"leaky": False, "val_days": 7, "test_days": 7}
+    spec, config = KuaiLiveSpec(scale=0.004), GBDTConfig(num_boost_round=30)
+    first = gift_scores(None, spec, config, seed=0, **kwargs)
+    again = gift_scores(None, spec, config, seed=0, **kwargs)
+    other = gift_scores(None, spec, config, seed=1, **kwargs)
+    assert not first.cache_hit and again.cache_hit and not other.cache_hit
+    np.testing.assert_array_equal(first.test.p, again.test.p)
+    assert first.best_iterations == again.best_iterations
+    assert first.data.data_fingerprint != other.data.data_fingerprint

@@ -1,14 +1,15 @@
 """The KuaiLive pipeline shared by every gift-value report: data → features → split → models → scores.
 
-Data and features are cached by content (``expbook.cache``), so two reports that ask for the
-same data parameters read one feature table instead of computing it twice.
+Data, features and the models' held-out scores are cached by content (``expbook.cache``), so two reports
+that ask for the same data parameters and seed read one feature table and one set of model outputs instead
+of computing them twice.
 """
 
 from __future__ import annotations
 
 import inspect
 import time
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -21,6 +22,7 @@ from expbook.data.kuailive_synth import KuaiLiveSpec, ensure_synthetic_kuailive
 from expbook.errors import DataError
 from expbook.features import kuailive as kuailive_features
 from expbook.features.kuailive import assign_split, build_features
+from expbook.models import gbdt as gbdt_module
 from expbook.models.gbdt import (
     GBDTConfig,
     TrainedModel,
@@ -123,6 +125,50 @@ def score_split(data: PreparedData, models: GiftModels, split: str) -> HeldOutSc
 
 def score_test(data: PreparedData, models: GiftModels) -> HeldOutScores:
     return score_split(data, models, "test")
+
+
+@dataclass(frozen=True)
+class GiftScores:
+    """One seed's data and model outputs: validation and test scores, and how the models were fitted."""
+
+    seed: int
+    data: PreparedData
+    val: HeldOutScores
+    test: HeldOutScores
+    best_iterations: dict[str, int]
+    train_seconds: float
+    cache_hit: bool
+
+
+SCORE_COLUMNS = ("y", "direct", "p", "m", "users")
+
+
+def gift_scores(data_dir: str | None, spec: KuaiLiveSpec, config: GBDTConfig, *, seed: int, leaky: bool,
+                val_days: int, test_days: int) -> GiftScores:
+    """Data (generated with ``seed``) and the three gift models (trained with ``seed``): their outputs on the
+    validation and test rows, cached by feature table, model settings and model code. Real files
+    (``data_dir``) are the same for every seed; only the models' seed changes."""
+    data = prepare(data_dir, replace(spec, seed=seed), leaky=leaky, val_days=val_days, test_days=test_days)
+    config = replace(config, seed=seed)
+    key = stable_hash(data.feature_key, asdict(config), inspect.getsource(gbdt_module))
+
+    def build() -> pd.DataFrame:
+        models = fit_gift_models(data, config)
+        parts = []
+        for split in ("val", "test"):
+            scores = score_split(data, models, split)
+            parts.append(pd.DataFrame({"split": split, **{c: getattr(scores, c) for c in SCORE_COLUMNS}}))
+        frame = pd.concat(parts, ignore_index=True)
+        frame.attrs.update(train_seconds=models.train_seconds,
+                           best_iterations={"Direct": models.direct.best_iteration, "Stage 1": models.stage1.best_iteration,
+                                            "Stage 2": models.stage2.best_iteration})
+        return frame
+
+    frame, hit = cached_parquet("kuailive-scores", key, build)
+    split = frame["split"].to_numpy()
+    val, test = (HeldOutScores(*(frame.loc[split == part, c].to_numpy() for c in SCORE_COLUMNS)) for part in ("val", "test"))
+    return GiftScores(seed, data, val, test, dict(frame.attrs["best_iterations"]),
+                      float(frame.attrs["train_seconds"]) if not hit else 0.0, hit)
 
 
 def candidate_pools(data: PreparedData, pool: str, split: str = "test") -> np.ndarray | None:

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from expbook.experiments.kuailive_pipeline import GiftScores, candidate_pools
 from expbook.metrics.bootstrap import percentile_interval, resample_indices
 from expbook.metrics.ranking import (
     average_ranks,
@@ -26,6 +27,7 @@ from expbook.metrics.ranking import (
     top_k_capture,
     topk_membership,
 )
+from expbook.metrics.seeds import mean_ci
 from expbook.verdicts import Verdict, all_of, threshold_rule
 
 
@@ -195,6 +197,44 @@ def gain_intervals(y: np.ndarray, direct: np.ndarray, m: np.ndarray, *, top_m: i
         d = pooled_metrics(y[idx], direct[idx], pool_b, ndcg_k=ndcg_k)
         draws[b] = a["top1%_capture"] - d["top1%_capture"], a[ndcg] - d[ndcg]
     return {"top1%_capture": percentile_interval(draws[:, 0], level), ndcg: percentile_interval(draws[:, 1], level)}
+
+
+def seed_gains(runs: list[GiftScores], *, m_values: list[int], alphas: list[float], ndcg_k: int,
+               pool: str) -> pd.DataFrame:
+    """One row per seed: M and α chosen on that seed's validation days, and test Top-1% capture and NDCG@k of
+    recall-rerank at that M and of Direct (each seed regenerates the data and retrains the models)."""
+    ndcg, rows = f"ndcg@{ndcg_k}", []
+    for run in runs:
+        val_pools, pools = candidate_pools(run.data, pool, "val"), candidate_pools(run.data, pool, "test")
+        selection = choose_on_validation(
+            m_sweep(run.val.y, run.val.direct, run.val.m, m_values, ndcg_k=ndcg_k, pools=val_pools),
+            fusion_sweep(run.val.y, run.val.direct, run.val.m, alphas, ndcg_k=ndcg_k, pools=val_pools), ndcg_k=ndcg_k)
+        y = run.test.y
+        rerank = pooled_metrics(y, pooled(recall_rerank_score, y, run.test.direct, run.test.m, pools, top_m=selection.m),
+                                pools, ndcg_k=ndcg_k)
+        direct = pooled_metrics(y, run.test.direct, pools, ndcg_k=ndcg_k)
+        rows.append({"seed": run.seed, "M": selection.m, "alpha": selection.alpha,
+                     "top1%_capture RR": rerank["top1%_capture"], "top1%_capture Direct": direct["top1%_capture"],
+                     f"{ndcg} RR": rerank[ndcg], f"{ndcg} Direct": direct[ndcg]})
+    return pd.DataFrame(rows).set_index("seed")
+
+
+def seed_intervals(gains: pd.DataFrame, *, ndcg_k: int, level: float = 0.95) -> dict[str, tuple[float, float]]:
+    """t-intervals over seeds of recall-rerank's gain over Direct (Δ Top-1% capture, Δ NDCG@k), keyed like
+    ``gain_intervals``; needs two or more seeds."""
+    if len(gains) < 2:
+        raise ValueError("intervals over seeds need at least two seeds")
+    out = {}
+    for metric in ("top1%_capture", f"ndcg@{ndcg_k}"):
+        ci = mean_ci(gains[f"{metric} RR"] - gains[f"{metric} Direct"], level)
+        out[metric] = (ci.low, ci.high)
+    return out
+
+
+def chosen_m_text(gains: pd.DataFrame) -> str:
+    """"500" when every seed chose the same M on validation, else "500 / 1000 / 500 (per seed)"."""
+    values = gains["M"].tolist()
+    return str(values[0]) if len(set(values)) == 1 else " / ".join(map(str, values)) + " (per seed)"
 
 
 def gate_verdicts(rerank: dict[str, float], direct: dict[str, float], *, gate_margin: float, ndcg_k: int,

@@ -29,7 +29,7 @@ from sklearn.metrics import roc_auc_score
 
 from expbook.data.kuailive import KuaiLiveData, day_index
 from expbook.data.kuailive_synth import KuaiLiveSpec
-from expbook.experiments.kuailive_pipeline import HeldOutScores, prepare
+from expbook.experiments.kuailive_pipeline import GiftScores, HeldOutScores, prepare
 from expbook.features.kuailive import RESULT_LEAKAGE_COLUMNS, SNAPSHOT_COLUMNS, build_features
 from expbook.metrics.bootstrap import bootstrap_draws, percentile_interval, summarise_draws
 from expbook.metrics.ranking import (
@@ -39,6 +39,7 @@ from expbook.metrics.ranking import (
     top_k_capture,
     whale_precision_recall_at_k,
 )
+from expbook.metrics.seeds import mean_ci
 from expbook.models.gbdt import GBDTConfig, train_direct_regressor
 from expbook.verdicts import Verdict, all_of, threshold_rule
 
@@ -183,6 +184,40 @@ def decomposition_intervals(draws: dict[tuple[str, str], np.ndarray], level: flo
     per_draw = [Decomposition(**{f: values[b] for f, values in top1.items()}, spearman_gift_stage2=np.nan,
                               spearman_gift_direct=np.nan).quantities() for b in range(n_boot)]
     return {name: percentile_interval(np.array([q[name] for q in per_draw]), level) for name in per_draw[0]}
+
+
+@dataclass(frozen=True)
+class AcrossSeeds:
+    """Method tables of several seeds (data regenerated and models retrained per seed) and what the verdicts use:
+    the decomposition of the seed-mean table and t-intervals over seeds of ``Decomposition.quantities``."""
+
+    tables: dict[int, pd.DataFrame]
+    mean: pd.DataFrame
+    decomposition: Decomposition
+    per_seed: pd.DataFrame  # seed × quantity
+    intervals: dict[str, tuple[float, float]]
+
+
+def across_seeds(tables: dict[int, pd.DataFrame], level: float = 0.95) -> AcrossSeeds:
+    """Needs two or more seeds: the interval of a quantity is the t-interval of its per-seed values."""
+    if len(tables) < 2:
+        raise ValueError("intervals over seeds need at least two seeds")
+    per_seed = pd.DataFrame({seed: decompose(table).quantities() for seed, table in tables.items()}).T
+    intervals = {name: (ci.low, ci.high) for name in per_seed for ci in [mean_ci(per_seed[name], level)]}
+    mean = sum(tables.values()) / len(tables)
+    return AcrossSeeds(tables, mean, decompose(mean), per_seed, intervals)
+
+
+def seed_tables(runs: list[GiftScores], *, ndcg_k: int, whale_quantile: float) -> dict[int, pd.DataFrame]:
+    """The method table of every seed, each with the smearing factor of its own validation gifts."""
+    return {run.seed: evaluate_methods(run.test.y, method_scores(run.test, smearing=smearing_factor(run.val.y, run.val.m)),
+                                       ndcg_k=ndcg_k, whale_quantile=whale_quantile)[0] for run in runs}
+
+
+def seed_summary(tables: dict[int, pd.DataFrame], methods: list[str], metrics: list[str]) -> pd.DataFrame:
+    """method × metric: "mean ± half-width of the 95% t-interval" over seeds (as text; ``mean_ci.text``)."""
+    return pd.DataFrame({metric: {method: mean_ci([t.loc[method, metric] for t in tables.values()]).text("{:.3f}")
+                                  for method in methods} for metric in metrics})
 
 
 @dataclass(frozen=True)
@@ -361,7 +396,7 @@ def headline(d: Decomposition, verdicts: list[Verdict]) -> str:
     elif by_id["H1"].holds:
         cause = f"the bottleneck is stage 2: {split}"
     elif "inconclusive" in (by_id["S1"].state, by_id["H1"].state):
-        cause = f"the data cannot say which stage is the bottleneck ({split}, within the bootstrap's reach)"
+        cause = f"the data cannot say which stage is the bottleneck ({split}, within the intervals' reach)"
     else:
         cause = f"neither stage dominates the error ({split})"
     ranks = "better" if d.spearman_gift_stage2 > d.spearman_gift_direct else "no better"
