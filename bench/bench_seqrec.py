@@ -1,43 +1,56 @@
-"""Training time per epoch of every transformer rung of the upgrade ladder, on the packaged MovieLens data.
+"""Seconds per epoch, epochs used and training time of every rung of the upgrade ladder, with the report's defaults.
 
-    python bench/bench_seqrec.py               # 3 epochs per rung, default sizes (dim 32, max_len 50, 2 windows/user)
-    python bench/bench_seqrec.py --epochs 5
+    python bench/bench_seqrec.py               # one seed, the notebook's default parameters, 2 worker processes
+    python bench/bench_seqrec.py --seeds 0 1   # the report's seeds
+    python bench/bench_seqrec.py --workers 1
 
-Each epoch includes the full-ranking validation pass (671 users × 9,066 items). Fixed two torch
-threads. Prints one Markdown table.
+Reads the defaults from the parameters cell of notebooks/seqrec_upgrades.ipynb, so it measures what the report
+runs. Each epoch includes the full-ranking validation pass (every user × every item). Every training has one
+torch thread; ``--workers`` trainings run side by side, as in the report. Prints one Markdown table.
 """
 
 from __future__ import annotations
 
 import argparse
 import time
-
-from _measure import PeakRSS  # bench/ is the script's folder, so on sys.path
+from pathlib import Path
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--epochs", type=int, default=3)
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0])
+    parser.add_argument("--workers", type=int, default=2)
     args = parser.parse_args()
-
-    from dataclasses import replace
 
     from expbook.data.movielens import load_packaged_movielens
     from expbook.data.sequences import build_sequences
     from expbook.experiments import seqrec
-    from expbook.models.sasrec import SeqConfig, train_sasrec
+    from expbook.models.sasrec import SeqConfig
+    from expbook.params import read_parameter_specs
 
+    notebook = Path(__file__).resolve().parents[1] / "notebooks" / "seqrec_upgrades.ipynb"
+    p = {name: spec.default for name, spec in read_parameter_specs(notebook).items()}
     start = time.perf_counter()
-    data = build_sequences(load_packaged_movielens(), max_len=50, max_windows=2)
+    data = build_sequences(load_packaged_movielens(), max_len=p["max_len"], max_windows=p["max_windows"])
     print(f"\nload + sequences: {time.perf_counter() - start:.1f} s; {data.n_users} users, {data.n_items:,} items, "
-          f"{data.windows.shape[0]:,} training windows\n")
-    rungs = seqrec.ladder(SeqConfig(epochs=args.epochs), temperature=1.0, logq_correction=True, uniform_negatives=512)
-    print("| rung | s / epoch (train + full-ranking validation) | peak RSS (MiB) |")
-    print("|---|---|---|")
-    for name, config in rungs.items():
-        with PeakRSS() as peak:
-            trained = train_sasrec(data, replace(config, early_stopping=False))
-        print(f"| {name} | {trained.seconds_per_epoch:.2f} | {peak.peak:.0f} |")
+          f"{data.windows.shape[0]:,} training windows, {int((data.window_targets > 0).sum()):,} training targets\n")
+    base = SeqConfig(epochs=p["epochs"], patience=p["patience"], dim=p["dim"], heads=p["heads"], layers=p["layers"],
+                     dropout=p["dropout"], learning_rate=p["learning_rate"], batch_size=p["batch_size"],
+                     warmup_fraction=p["warmup_fraction"], exclude_seen=p["exclude_seen"])
+    rungs = seqrec.ladder(base, max_epochs=p["max_epochs"], temperature=p["temperature"],
+                          logq_correction=p["logq_correction"], uniform_negatives=p["uniform_negatives"])
+    start = time.perf_counter()
+    runs = seqrec.run_ladder(data, rungs, args.seeds, workers=args.workers)
+    wall = time.perf_counter() - start
+    print("| rung | seed | s / epoch (train + validation) | epochs run | epoch kept | training s | validation NDCG@10 |")
+    print("|---|---|---|---|---|---|---|")
+    total = 0.0
+    for r in runs:
+        seconds = r.metrics["seconds_per_epoch"] * r.metrics["epochs_run"]
+        total += seconds
+        print(f"| {r.rung} | {r.seed} | {r.metrics['seconds_per_epoch']:.2f} | {r.metrics['epochs_run']} | "
+              f"{r.metrics['best_epoch']} | {seconds:.0f} | {r.metrics['val_ndcg@10']:.4f} |")
+    print(f"\ntraining: {total:.0f} s of single-thread work in {wall:.0f} s wall with {args.workers} workers")
 
 
 if __name__ == "__main__":

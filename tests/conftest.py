@@ -19,7 +19,7 @@ TINY = {"scale": 0.004, "n_boot": 10, "num_boost_round": 80}
 TINY_RERANK = {"scale": 0.004, "num_boost_round": 80, "m_values": [5, 20, 60]}
 TINY_GNN = {"employees": 200, "folds": 2, "repeats": 1, "workers": 2, "hidden": 8, "stage1_epochs": 12, "stage2_epochs": 8,
             "stage1_patience": 6, "stage2_patience": 6}
-TINY_SEQ = {"max_users": 80, "seeds": [0, 1], "epochs": 2, "patience": 1, "dim": 16, "candidates": 50}
+TINY_SEQ = {"max_users": 80, "seeds": [0, 1], "epochs": 2, "max_epochs": 3, "patience": 1, "dim": 16, "candidates": 50}
 TINY_ECG = {"minutes": 1.5, "seeds": [0, 1], "epochs": 4, "patience": 2, "warmup_epochs": 2, "n_boot": 50}
 
 

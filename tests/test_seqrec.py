@@ -19,8 +19,8 @@ from expbook.models.sasrec import SeqConfig, train_sasrec
 def _brute_force(scores, targets, k=10, recall_k=50):
     hits, ndcgs, recalls = [], [], []
     for row, target in zip(scores, targets):
-        # position of the target when items are sorted by score, ties broken in the target's favour
-        order = sorted(range(len(row)), key=lambda i: (-row[i], i != target))
+        # position of the target when items are sorted by score, ties broken by item index
+        order = sorted(range(len(row)), key=lambda i: (-row[i], i))
         rank = order.index(target)
         hits.append(rank < k)
         ndcgs.append(1 / np.log2(rank + 2) if rank < k else 0.0)
@@ -29,11 +29,11 @@ def _brute_force(scores, targets, k=10, recall_k=50):
 
 
 def test_full_ranking_metrics_match_a_brute_force_reference():
-    scores = np.array([[0.9, 0.1, 0.5, 0.5, 0.3, 0.0],   # target 2 ties with item 3: rank 1
+    scores = np.array([[0.9, 0.5, 0.5, 0.5, 0.3, 0.0],   # target 2 ties with items 1 and 3; item 1 goes first
                        [0.2, 0.8, 0.7, 0.6, 0.5, 0.4],   # target 5: four items above, rank 4
                        [0.0, 0.0, 0.0, 0.0, 0.0, 1.0]])  # target 5: rank 0
     targets = np.array([2, 5, 5])
-    assert full_ranking_ranks(scores, targets).tolist() == [1, 4, 0]
+    assert full_ranking_ranks(scores, targets).tolist() == [2, 4, 0]
     for k, recall_k in ((1, 2), (2, 6), (6, 6)):
         got = hit_ndcg_recall(full_ranking_ranks(scores, targets), k=k, recall_k=recall_k)
         assert got == pytest.approx(_brute_force(scores, targets, k, recall_k))
@@ -139,22 +139,61 @@ def _runs(effect: float, users: int = 200, seeds=(0, 1, 2)):
         for rung, ranks in (("baseline", base_ranks), ("+ step", np.maximum(base_ranks - round(effect * 5), 0)
                                                          if effect >= 0 else base_ranks + round(-effect * 5))):
             noisy = np.where(rng.random(users) < 0.1, rng.integers(0, 30, users), ranks)
-            runs.append(seqrec.RungRun(rung, seed, hit_ndcg_recall(noisy), noisy, None))
-    return runs
+            runs.append(seqrec.RungRun(rung, seed, {**hit_ndcg_recall(noisy), "val_ndcg@10": 0.1 + (rung != "baseline")
+                                                    * effect}, noisy, None))
+    return runs, base_ranks
 
 
-def test_step_verdict_follows_the_data():
-    verdicts = {}
-    for effect in (1.0, 0.0, -1.0):
-        table = seqrec.ladder_table(_runs(effect), ["baseline", "+ step"], alpha=0.05)
-        verdicts[effect] = table.loc["+ step", "verdict"]
-        check = seqrec.step_verdicts(table, alpha=0.05)[0]
-        assert check.state == {"improves": "holds", "hurts": "does not hold"}.get(verdicts[effect], "inconclusive")
-    assert verdicts == {1.0: "improves", 0.0: "no significant change", -1.0: "hurts"}
-    assert "significant gains from step" in seqrec.headline(seqrec.ladder_table(_runs(1.0), ["baseline", "+ step"],
-                                                                                 alpha=0.05))
-    assert "no step changes NDCG@10 significantly" in seqrec.headline(
-        seqrec.ladder_table(_runs(0.0), ["baseline", "+ step"], alpha=0.05))
+def _references(popular_ranks, transition_ranks):
+    ranks = {seqrec.MOST_POPULAR: popular_ranks, seqrec.TRANSITIONS: transition_ranks}
+    return seqrec.References({name: hit_ndcg_recall(r) for name, r in ranks.items()}, ranks, 1.0, {1.0: 0.0})
+
+
+def _verdicts(effect: float, *, popular_shift: int, transition_shift: int):
+    runs, base_ranks = _runs(effect)
+    references = _references(np.maximum(base_ranks + popular_shift, 0), np.maximum(base_ranks + transition_shift, 0))
+    table = seqrec.ladder_table(runs, ["baseline", "+ step"], references, alpha=0.05)
+    sanity = seqrec.sanity_verdict(runs, references, alpha=0.05)
+    steps = seqrec.step_verdicts(table, sanity, alpha=0.05)
+    best = seqrec.best_by_validation(runs, ["baseline", "+ step"])
+    reference = seqrec.reference_verdict(runs, references, best, alpha=0.05)
+    return sanity, steps[0], reference, seqrec.headline(table, sanity, steps, reference, best)
+
+
+def test_step_verdict_follows_the_data_once_the_baseline_beats_most_popular():
+    states = {effect: _verdicts(effect, popular_shift=10, transition_shift=0)[1].state for effect in (1.0, 0.0, -1.0)}
+    assert states == {1.0: "holds", 0.0: "inconclusive", -1.0: "does not hold"}
+    sanity, _, _, headline = _verdicts(1.0, popular_shift=10, transition_shift=0)
+    assert sanity.state == "holds" and "significant gains come from step" in headline
+
+
+def test_a_baseline_no_better_than_most_popular_makes_every_step_inconclusive():
+    sanity, step, _, headline = _verdicts(1.0, popular_shift=0, transition_shift=0)
+    assert sanity.state == "inconclusive" and step.state == "inconclusive" and "cannot be read" in headline
+    sanity, step, _, _ = _verdicts(1.0, popular_shift=-10, transition_shift=0)
+    assert sanity.state == "does not hold" and step.state == "inconclusive"
+
+
+def test_the_transition_verdict_follows_the_data():
+    beaten = _verdicts(1.0, popular_shift=10, transition_shift=10)[2]
+    winning = _verdicts(-1.0, popular_shift=10, transition_shift=-10)[2]
+    assert beaten.state == "holds" and winning.state == "does not hold"
+    assert "'step'" in beaten.question and "'baseline'" in winning.question  # chosen by validation NDCG@10
+
+
+def test_step_p_values_are_holm_adjusted():
+    runs, base_ranks = _runs(0.3)
+    runs += [replace_rung(r, "+ other") for r in runs if r.rung == "+ step"]
+    table = seqrec.ladder_table(runs, ["baseline", "+ step", "+ other"], _references(base_ranks, base_ranks),
+                                alpha=0.05)
+    raw, adjusted = table["p (users)"].dropna().to_numpy(), table["p (Holm)"].dropna().to_numpy()
+    from expbook.metrics.seeds import holm
+
+    assert adjusted == pytest.approx(holm(raw)) and (adjusted >= raw).all()
+
+
+def replace_rung(run, name):
+    return seqrec.RungRun(name, run.seed, run.metrics, np.roll(run.ranks, 1), None)
 
 
 def _tiny_data():
@@ -169,10 +208,142 @@ def test_training_switches_change_the_path_and_training_is_deterministic():
     first, again = train_sasrec(data, base), train_sasrec(data, base)
     assert first.curves["train_loss"].tolist() == again.curves["train_loss"].tolist()
     for switch in ({"time_features": True}, {"norm_first": True}, {"lr_schedule": "warmup_cosine"},
-                   {"loss": "infonce_in_batch"}):
+                   {"loss": "infonce_in_batch"}, {"loss": "full_softmax"}):
         other = train_sasrec(data, SeqConfig(**{**base.__dict__, **switch}))
         assert other.curves["train_loss"].tolist() != first.curves["train_loss"].tolist(), switch
     lr = train_sasrec(data, SeqConfig(**{**base.__dict__, "lr_schedule": "warmup_cosine", "epochs": 6})).curves["lr"]
     assert lr.iloc[-1] < lr.max() and lr.iloc[0] <= lr.max()
     stopped = train_sasrec(data, SeqConfig(**{**base.__dict__, "early_stopping": True, "patience": 1, "epochs": 30}))
     assert len(stopped.curves) < 30 and stopped.best_epoch == int(stopped.curves["val_ndcg@10"].idxmax()) + 1
+
+
+REFERENCE_ROWS = [  # three users whose timelines interleave; times in seconds
+    (1, 10, 4.0, 100), (1, 20, 4.0, 200), (1, 30, 4.0, 300), (1, 20, 4.0, 400), (1, 40, 4.0, 500),
+    (2, 20, 4.0, 150), (2, 30, 4.0, 250), (2, 10, 4.0, 350), (2, 20, 4.0, 450), (2, 30, 4.0, 460), (2, 50, 4.0, 600),
+    (3, 30, 4.0, 50), (3, 20, 4.0, 120), (3, 30, 4.0, 130), (3, 40, 4.0, 420), (3, 50, 4.0, 430)]
+
+
+def _brute_force_reference(rows, split, smoothing):
+    """Loops over events: popularity strictly before each user's held-out event, and training transitions."""
+    by_user = {}
+    for user, item, _, t in sorted(rows, key=lambda r: (r[0], r[3])):
+        by_user.setdefault(user, []).append((item, t))
+    held = {"val": -2, "test": -1}[split]
+    popular, transitions = {}, {}
+    for user, events in by_user.items():
+        cutoff = events[held][1]
+        popular[user] = {i: sum(1 for e in rows if e[1] == i and e[3] < cutoff) for i in {r[1] for r in rows}}
+        training = [item for item, _ in events[:-2]]
+        for a, b in zip(training, training[1:]):
+            transitions[a, b] = transitions.get((a, b), 0) + 1
+    scores = {}
+    for user, events in by_user.items():
+        last = events[held - 1][0]
+        total = sum(popular[user].values())
+        scores[user] = {i: transitions.get((last, i), 0) + smoothing * popular[user][i] / total for i in popular[user]}
+    return popular, scores
+
+
+@pytest.mark.parametrize("split", ["val", "test"])
+def test_reference_rows_match_a_brute_force_implementation(split):
+    from expbook.models import seq_reference
+
+    data = build_sequences(_interactions(REFERENCE_ROWS), max_len=4)
+    popular, transition = _brute_force_reference(REFERENCE_ROWS, split, smoothing=2.0)
+    got_popular = seq_reference.most_popular_scores(data, split)
+    got_transition = seq_reference.transition_scores(data, split, smoothing=2.0)
+    for encoded_user, user in enumerate(sorted(popular)):
+        for encoded_item, item in enumerate(data.item_ids[1:], start=1):
+            assert got_popular[encoded_user, encoded_item] == popular[user][item]
+            assert got_transition[encoded_user, encoded_item] == pytest.approx(transition[user][item])
+    assert np.isneginf(got_popular[:, 0]).all() and np.isneginf(got_transition[:, 0]).all()
+
+
+def test_smoothing_is_chosen_on_validation_only():
+    from expbook.models import seq_reference
+
+    data = build_sequences(_interactions(REFERENCE_ROWS), max_len=4)
+    seen = []
+
+    def evaluate(scores, split):
+        seen.append(split)
+        return sasrec.rank_scores(scores, data, split, exclude_seen=True)[0]
+
+    chosen, scores = seq_reference.choose_smoothing(data, [0.5, 5.0, 50.0], evaluate)
+    assert set(seen) == {"val"} and chosen in scores and scores[chosen] == max(scores.values())
+
+
+@pytest.mark.parametrize("switches", [{}, {"norm_first": True, "time_features": True}])
+def test_more_left_padding_leaves_the_real_positions_unchanged(switches):
+    import torch
+
+    torch.manual_seed(0)
+    model = sasrec.SASRec(20, 12, SeqConfig(dim=8, heads=2, layers=2, **switches)).eval()
+    real = torch.tensor([[5, 3, 17, 9]])
+    times = torch.rand(1, 4, 3) * torch.tensor([23.0, 6.0, 5.0])
+    outputs = []
+    for padding in (0, 3, 8):
+        items = torch.cat([torch.zeros(1, padding, dtype=torch.long), real], dim=1)
+        padded_times = torch.cat([torch.zeros(1, padding, 3), times], dim=1)
+        with torch.no_grad():
+            outputs.append(model(items, padded_times)[:, padding:])
+    assert not torch.isnan(outputs[-1]).any()
+    for other in outputs[1:]:
+        torch.testing.assert_close(other, outputs[0], rtol=1e-5, atol=1e-5)
+
+
+def test_chunked_full_softmax_matches_torch_cross_entropy():
+    import torch
+    from torch.nn import functional as F
+
+    generator = torch.Generator().manual_seed(0)
+    h = torch.randn(600, 8, generator=generator, requires_grad=True)  # more positions than one chunk
+    items = torch.randn(50, 8, generator=generator, requires_grad=True)
+    target = torch.randint(1, 50, (600,), generator=generator)
+    logits = h @ items.T
+    expected = F.cross_entropy(torch.cat([torch.full((600, 1), -torch.inf), logits[:, 1:]], dim=1), target)
+    expected_grads = torch.autograd.grad(expected, (h, items))
+    got = sasrec.FullSoftmaxCrossEntropy.apply(h, items, target)
+    got_grads = torch.autograd.grad(got, (h, items))
+    torch.testing.assert_close(got, expected)
+    for mine, theirs in zip(got_grads, expected_grads):
+        torch.testing.assert_close(mine, theirs)
+    assert (got_grads[1][0] == 0).all()  # padding never gets a gradient
+
+
+def test_time_features_start_no_larger_than_the_item_embeddings():
+    """A year-long gap must not drown the item at initialisation (unscaled, it once cost half the NDCG)."""
+    import math
+
+    import torch
+
+    torch.manual_seed(0)
+    model = sasrec.SASRec(50, 8, SeqConfig(dim=16, time_features=True))
+    items = torch.randint(1, 51, (4, 8))
+    times = torch.tensor([23.0, 6.0, math.log1p(365 * 86_400)]).expand(4, 8, 3)
+    item_part = model.item(items) * math.sqrt(16)
+    time_part = (model.hour(times[..., 0].long()) + model.weekday(times[..., 1].long())
+                 + model.delta(times[..., 2:3] / sasrec.LOG_DELTA_SCALE))
+    assert time_part.norm(dim=-1).mean() < item_part.norm(dim=-1).mean()
+
+
+def test_permuting_the_test_targets_leaves_every_choice_unchanged():
+    """Epochs kept, the rung chosen for re-ranking and the transition smoothing all come from validation."""
+    from dataclasses import replace as replace_field
+
+    from expbook.models import seq_reference
+
+    data = _tiny_data()
+    shuffled = replace_field(data, test_target=np.random.default_rng(0).permutation(data.test_target))
+    assert not np.array_equal(shuffled.test_target, data.test_target)
+
+    def choices(d):
+        rungs = {"a": SeqConfig(epochs=4, dim=8, heads=1, layers=1, batch_size=8, early_stopping=True, patience=1),
+                 "b": SeqConfig(epochs=4, dim=8, heads=1, layers=1, batch_size=8, early_stopping=True, patience=1,
+                                loss="full_softmax")}
+        runs = seqrec.run_ladder(d, rungs, [0])
+        smoothing = seq_reference.choose_smoothing(
+            d, [0.5, 5.0, 500.0], lambda scores, split: sasrec.rank_scores(scores, d, split, exclude_seen=True)[0])
+        return [r.metrics["best_epoch"] for r in runs], seqrec.best_by_validation(runs, list(rungs)), smoothing
+
+    assert choices(shuffled) == choices(data)

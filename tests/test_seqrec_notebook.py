@@ -10,15 +10,17 @@ pytestmark = pytest.mark.slow
 QUIET = {"progress": False, "echo": lambda *_: None}
 
 
-def test_tiny_run_records_the_ladder_with_a_verdict_per_step(tiny_store):
+def test_tiny_run_records_the_ladder_the_references_and_a_verdict_per_step(tiny_store):
     results = run_experiment("seqrec_upgrades", {}, store=tiny_store, **QUIET).record.results
     assert results["status"] == "ok"
-    assert [v["id"] for v in results["verdicts"]] == ["S1", "S2", "S3", "S4", "S5", "S6"]
+    assert [v["id"] for v in results["verdicts"]] == ["S0", "S1", "S2", "S3", "S4", "S5", "S6", "S7", "R1"]
     ladder = results["metrics"]["ladder"]
-    assert list(ladder)[0] == "baseline" and list(ladder)[-1].startswith("+ re-rank")
-    assert set(results["metrics"]["verdicts"].values()) <= {"improves", "no significant change", "hurts"}
+    assert list(ladder)[0] == "baseline" and list(ladder)[-3].startswith("+ re-rank")
+    assert list(ladder)[-2:] == ["most popular", "item-to-item transitions"]
+    assert ladder["+ full-softmax CE"]["p (Holm)"] >= ladder["+ full-softmax CE"]["p (users)"]
+    assert results["metrics"]["chosen_on"] == "validation"
     per_seed = pd.DataFrame(results["metrics"]["per_seed"])
-    assert per_seed.groupby("rung").size().eq(2).all() and len(per_seed) == 14
+    assert per_seed.groupby("rung").size().eq(2).all() and len(per_seed) == 16
     assert sorted(results["figures"]) == ["figures/ndcg_per_rung.png", "figures/training_curves.png"]
 
 

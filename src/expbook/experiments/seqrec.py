@@ -1,12 +1,14 @@
 """Sequential-recommender upgrade ladder: each rung adds one step to the previous one, measured on full ranking.
 
 Rungs: baseline (post-LN, no time features, constant LR, fixed epochs, random negative + BCE) →
-+ time features → + pre-LN → + warm-up + cosine → + early stopping → + in-batch InfoNCE →
-+ re-rank of the best transformer's top-200 with LightGBM LambdaRank on cross features.
++ time features → + pre-LN → + warm-up + cosine → + early stopping → + in-batch InfoNCE, with a full-softmax
+cross-entropy rung beside InfoNCE (both on top of early stopping) → + re-rank of the top-200 of the rung
+with the best validation NDCG@10, by LightGBM LambdaRank on cross features.
 
-A step's verdict compares it with the rung below on NDCG@10: the per-user NDCG@10 (mean over seeds)
-of both rungs in a paired t-test over users; "improves" / "hurts" need p < alpha, else "no
-significant change". Seed means and their t-intervals are reported beside it.
+Two reference rows that need no training stand beside the ladder: most popular and item-to-item transitions
+(``expbook.models.seq_reference``). Every comparison is a paired t-test over users on per-user NDCG@10
+(each rung's averaged over its seeds). S0 asks whether the baseline transformer beats most popular; the step
+verdicts are a family, Holm-adjusted, and read only when S0 holds.
 """
 
 from __future__ import annotations
@@ -16,32 +18,41 @@ from dataclasses import dataclass, replace
 import lightgbm as lgb
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from expbook.data.sequences import SequenceData
 from expbook.metrics.ranking import hit_ndcg_recall
-from expbook.metrics.seeds import mean_ci
+from expbook.metrics.seeds import holm, paired_test
+from expbook.models import seq_reference
 from expbook.models.gbdt import GBDTConfig
-from expbook.models.sasrec import SeqConfig, TrainedSeqModel, evaluate, train_sasrec
-from expbook.verdicts import FAILS, HOLDS, INCONCLUSIVE, Verdict
+from expbook.models.sasrec import SeqConfig, TrainedSeqModel, evaluate, rank_scores, train_sasrec
+from expbook.verdicts import FAILS, HOLDS, INCONCLUSIVE, Verdict, family_rule
 from expbook.workers import process_map
 
+EARLY_STOPPING, INFONCE, FULL_CE = "+ early stopping", "+ in-batch InfoNCE", "+ full-softmax CE"
 RERANK = "+ re-rank top-200 (LambdaRank)"
+MOST_POPULAR, TRANSITIONS = "most popular", "item-to-item transitions"
 RANKER_FEATURES = ("transformer_score", "transformer_rank", "log_popularity", "log_days_since_item_seen",
                    "genre_affinity", "log_user_history")
 
 
-def ladder(base: SeqConfig, *, temperature: float, logq_correction: bool, uniform_negatives: int) -> dict[str, SeqConfig]:
-    """The cumulative rungs (each adds one switch to the previous rung)."""
+def ladder(base: SeqConfig, *, max_epochs: int, temperature: float, logq_correction: bool,
+           uniform_negatives: int) -> dict[str, SeqConfig]:
+    """The rungs: each adds one switch to the previous rung, except full-softmax CE, which replaces InfoNCE's
+    loss on top of early stopping (``COMPARED_WITH``)."""
     rungs = {"baseline": base}
     steps = [("+ time features", {"time_features": True}), ("+ pre-LN", {"norm_first": True}),
-             ("+ warm-up + cosine LR", {"lr_schedule": "warmup_cosine"}), ("+ early stopping", {"early_stopping": True}),
-             ("+ in-batch InfoNCE", {"loss": "infonce_in_batch", "temperature": temperature,
-                                     "logq_correction": logq_correction, "uniform_negatives": uniform_negatives})]
+             ("+ warm-up + cosine LR", {"lr_schedule": "warmup_cosine"}),
+             (EARLY_STOPPING, {"early_stopping": True, "epochs": max_epochs}),
+             (INFONCE, {"loss": "infonce_in_batch", "temperature": temperature,
+                        "logq_correction": logq_correction, "uniform_negatives": uniform_negatives})]
     previous = base
     for name, change in steps:
         previous = rungs[name] = replace(previous, **change)
+    rungs[FULL_CE] = replace(rungs[EARLY_STOPPING], loss="full_softmax")
     return rungs
+
+
+COMPARED_WITH = {FULL_CE: EARLY_STOPPING}
 
 
 def per_user_ndcg(ranks: np.ndarray, k: int = 10) -> np.ndarray:
@@ -60,10 +71,14 @@ class RungRun:
 
 
 def run_ladder(data: SequenceData, rungs: dict[str, SeqConfig], seeds: list[int], *, workers: int = 1) -> list[RungRun]:
-    """Every rung × seed, rung by rung; ``workers`` trainings side by side in spawned processes, one torch thread
-    each, so the results do not depend on ``workers``."""
-    jobs = [(name, replace(config, num_threads=1), seed) for name, config in rungs.items() for seed in seeds]
-    return list(process_map(_rung_job, jobs, shared=data, workers=workers))
+    """Every rung × seed, in rung order; ``workers`` trainings side by side in spawned processes, one torch thread
+    each, so the results do not depend on ``workers``. The costliest trainings start first (full softmax, then
+    InfoNCE, then early stopping's longer cap), so the last one to finish is a short one."""
+    cost = {"full_softmax": 0, "infonce_in_batch": 1}
+    jobs = sorted(((name, replace(config, num_threads=1), seed) for name, config in rungs.items() for seed in seeds),
+                  key=lambda job: (cost.get(job[1].loss, 2), not job[1].early_stopping))
+    done = {(run.rung, run.seed): run for run in process_map(_rung_job, jobs, shared=data, workers=workers)}
+    return [done[name, seed] for name in rungs for seed in seeds]
 
 
 def _rung_job(data: SequenceData, job: tuple[str, SeqConfig, int]) -> RungRun:
@@ -161,61 +176,140 @@ def rerank(data: SequenceData, trained: TrainedSeqModel, *, candidates_n: int, e
     return hit_ndcg_recall(ranks), ranks, details
 
 
+# --- reference rows ----------------------------------------------------------------------------------------------
+
+@dataclass
+class References:
+    """Test metrics and per-user ranks of the two reference rows; the transition smoothing chosen on validation."""
+
+    metrics: dict[str, dict[str, float]]
+    ranks: dict[str, np.ndarray]
+    smoothing: float
+    smoothing_validation: dict[float, float]  # smoothing → validation NDCG@10
+
+
+def reference_rows(data: SequenceData, *, exclude_seen: bool, smoothing_grid: list[float]) -> References:
+    def evaluate_scores(scores: np.ndarray, split: str) -> dict[str, float]:
+        return rank_scores(scores, data, split, exclude_seen=exclude_seen)[0]
+
+    smoothing, validation = seq_reference.choose_smoothing(data, smoothing_grid, evaluate_scores)
+    rows = {MOST_POPULAR: seq_reference.most_popular_scores(data, "test"),
+            TRANSITIONS: seq_reference.transition_scores(data, "test", smoothing=smoothing)}
+    ranked = {name: rank_scores(scores, data, "test", exclude_seen=exclude_seen)[:2] for name, scores in rows.items()}
+    return References({name: m for name, (m, _) in ranked.items()}, {name: r for name, (_, r) in ranked.items()},
+                      smoothing, validation)
+
+
 # --- tables and verdicts ------------------------------------------------------------------------------------------
 
-def ladder_table(runs: list[RungRun], order: list[str], *, alpha: float,
-                 baselines: dict[str, str] | None = None) -> pd.DataFrame:
-    """Per rung: seed mean ± 95% CI of HR@10 / NDCG@10 / Recall@50, the Δ NDCG@10 against the rung below
-    (or ``baselines[rung]``), the per-user paired t-test p and the verdict."""
-    baselines = baselines or {}
-    by = {(r.rung, r.seed): r for r in runs}
-    seeds = sorted({r.seed for r in runs})
+def user_ndcg(runs: list[RungRun], references: References, name: str) -> np.ndarray:
+    """Per-user test NDCG@10 of a rung (mean over its seeds) or of a reference row."""
+    if name in references.ranks:
+        return per_user_ndcg(references.ranks[name])
+    return np.mean([per_user_ndcg(r.ranks) for r in runs if r.rung == name], axis=0)
+
+
+def _paired(runs: list[RungRun], references: References, name: str, other: str) -> dict[str, float]:
+    test = paired_test(user_ndcg(runs, references, name), user_ndcg(runs, references, other))
+    return {"Δ ndcg@10": test.diff.mean, "Δ low": test.diff.low, "Δ high": test.diff.high, "p (users)": test.p_value}
+
+
+def ladder_table(runs: list[RungRun], order: list[str], references: References, *, alpha: float,
+                 compared_with: dict[str, str] | None = None) -> pd.DataFrame:
+    """One row per rung and per reference row: test HR@10 / NDCG@10 / Recall@50 (mean over seeds), the mean
+    validation NDCG@10, and for each step the per-user paired Δ NDCG@10 against the rung it is compared with
+    (the previous one unless ``compared_with`` names another), with its 95% interval, p and Holm-adjusted p
+    over the steps."""
+    compared_with = {**COMPARED_WITH, **(compared_with or {})}
     rows = {}
     for i, rung in enumerate(order):
-        part = [by[(rung, s)] for s in seeds]
-        row = {}
-        for metric in ("hr@10", "ndcg@10", "recall@50"):
-            ci = mean_ci([r.metrics[metric] for r in part])
-            row[metric] = ci.mean
-            row[f"{metric} ±"] = (ci.high - ci.low) / 2 if ci.n > 1 else np.nan
-        below = baselines.get(rung, order[i - 1] if i else None)
-        if below is not None:
-            mine = np.mean([per_user_ndcg(by[(rung, s)].ranks) for s in seeds], axis=0)
-            theirs = np.mean([per_user_ndcg(by[(below, s)].ranks) for s in seeds], axis=0)
-            diff = mine - theirs
-            p = float(stats.ttest_rel(mine, theirs).pvalue) if np.any(diff != 0) else 1.0
-            seed_diff = mean_ci([by[(rung, s)].metrics["ndcg@10"] - by[(below, s)].metrics["ndcg@10"] for s in seeds])
-            verdict = ("improves" if p < alpha and diff.mean() > 0 else "hurts" if p < alpha and diff.mean() < 0
-                       else "no significant change")
-            row.update({"compared with": below, "Δ ndcg@10": seed_diff.mean,
-                        "Δ ± (seeds)": (seed_diff.high - seed_diff.low) / 2 if seed_diff.n > 1 else np.nan,
-                        "p (users)": p, "verdict": verdict})
+        part = [r for r in runs if r.rung == rung]
+        row = {metric: float(np.mean([r.metrics[metric] for r in part])) for metric in ("hr@10", "ndcg@10", "recall@50")}
+        row["ndcg@10 per seed"] = " / ".join(f"{r.metrics['ndcg@10']:.4f}" for r in sorted(part, key=lambda r: r.seed))
+        row["val ndcg@10"] = float(np.mean([r.metrics.get("val_ndcg@10", np.nan) for r in part]))
+        if i:
+            below = compared_with.get(rung, order[i - 1])
+            row.update({"compared with": below, **_paired(runs, references, rung, below)})
         rows[rung] = row
-    return pd.DataFrame.from_dict(rows, orient="index")
+    for name, metrics in references.metrics.items():
+        rows[name] = {**{m: metrics[m] for m in ("hr@10", "ndcg@10", "recall@50")}, "ndcg@10 per seed": "no training"}
+    table = pd.DataFrame.from_dict(rows, orient="index")
+    steps = table["p (users)"].notna()
+    table.loc[steps, "p (Holm)"] = holm(table.loc[steps, "p (users)"].to_numpy())
+    return table
 
 
-def step_verdicts(table: pd.DataFrame, *, alpha: float) -> list[Verdict]:
-    """One verdict per step: does it improve NDCG@10 over the rung it is compared with (paired over users)?"""
+def reference_table(runs: list[RungRun], order: list[str], references: References) -> pd.DataFrame:
+    """Each rung against each reference row: per-user paired Δ NDCG@10, its 95% interval and p (not adjusted)."""
+    rows = {}
+    for rung in order:
+        row = {}
+        for name in references.ranks:
+            paired = _paired(runs, references, rung, name)
+            row[(name, "Δ ndcg@10")] = paired["Δ ndcg@10"]
+            row[(name, "95% interval")] = f"[{paired['Δ low']:+.4f}, {paired['Δ high']:+.4f}]"
+            row[(name, "p (users)")] = paired["p (users)"]
+        rows[rung] = row
+    return pd.DataFrame.from_dict(rows, orient="index").set_axis(pd.MultiIndex.from_tuples(list(row)), axis=1)
+
+
+def _paired_verdict(id: str, question: str, paired: dict[str, float], alpha: float, label: str) -> Verdict:
+    diff, p = paired["Δ ndcg@10"], paired["p (users)"]
+    state = (HOLDS if diff > 0 else FAILS) if p < alpha and diff != 0 else INCONCLUSIVE
+    return Verdict(id, question, float(diff), f"{label} > 0 and paired p (users) < {alpha:g}", state, "",
+                   f"{diff:+.4f} [{paired['Δ low']:+.4f}, {paired['Δ high']:+.4f}]; p {_p_text(p)}",
+                   (float(paired["Δ low"]), float(paired["Δ high"])))
+
+
+def _p_text(p: float) -> str:
+    return "< 0.001" if p < 0.001 else f"{p:.3f}"
+
+
+def sanity_verdict(runs: list[RungRun], references: References, *, alpha: float) -> Verdict:
+    """S0: does the baseline transformer beat most popular on per-user NDCG@10?"""
+    return _paired_verdict("S0", "Does the baseline transformer beat most popular on NDCG@10?",
+                           _paired(runs, references, "baseline", MOST_POPULAR), alpha, "Δ NDCG@10 (baseline − popular)")
+
+
+def step_verdicts(table: pd.DataFrame, sanity: Verdict, *, alpha: float) -> list[Verdict]:
+    """S1…: does each step improve NDCG@10 over the rung it is compared with? Holm over the steps; all
+    inconclusive unless S0 holds (a baseline that loses to most popular has learnt too little to ladder on)."""
     out = []
-    for i, (rung, row) in enumerate(table.iloc[1:].iterrows(), start=1):
-        out.append(Verdict(f"S{i}", f"Does '{rung.removeprefix('+ ')}' improve NDCG@10 over '{row['compared with']}'?",
-                           float(row["Δ ndcg@10"]), f"Δ NDCG@10 > 0 AND paired p (users) < {alpha:g}",
-                           {"improves": HOLDS, "hurts": FAILS}.get(row["verdict"], INCONCLUSIVE),
-                           f"{row['verdict']}: p = {row['p (users)']:.3g}",
-                           f"{row['Δ ndcg@10']:+.4f}" + (f" ± {row['Δ ± (seeds)']:.4f}"
-                                                         if np.isfinite(row["Δ ± (seeds)"]) else "")))
+    steps = table[table["p (users)"].notna()]
+    for i, (rung, row) in enumerate(steps.iterrows(), start=1):
+        verdict = family_rule(f"S{i}", f"Does '{rung.removeprefix('+ ')}' improve NDCG@10 over '{row['compared with']}'?",
+                              float(row["Δ ndcg@10"]), (row["Δ low"], row["Δ high"]), float(row["p (Holm)"]), alpha,
+                              label="Δ NDCG@10", fmt="{:+.4f}")
+        if sanity.state != HOLDS:
+            verdict = replace(verdict, state=INCONCLUSIVE, evidence="not read: S0 does not hold")
+        out.append(verdict)
     return out
 
 
-def headline(table: pd.DataFrame) -> str:
-    best = str(table["ndcg@10"].idxmax())
-    start, top = table["ndcg@10"].iloc[0], table.loc[best, "ndcg@10"]
-    change = f", {top / start - 1:+.0%}" if start > 0 else ""
-    helped = [r.removeprefix("+ ") for r, v in table["verdict"].items() if v == "improves"]
-    hurt = [r.removeprefix("+ ") for r, v in table["verdict"].items() if v == "hurts"]
-    if not helped and not hurt:
-        verdicts = "no step changes NDCG@10 significantly against the rung below it (paired t-test over users)."
-    else:
-        verdicts = (f"significant gains from {', '.join(helped) or 'no step'}, significant losses from "
-                    f"{', '.join(hurt) or 'no step'}; the other steps make no significant difference.")
-    return f"Best rung: **{best}** with NDCG@10 {top:.4f} (baseline {start:.4f}{change}); " + verdicts
+def reference_verdict(runs: list[RungRun], references: References, best_rung: str, *, alpha: float) -> Verdict:
+    """R1: does the rung chosen on validation beat the item-to-item transition model?"""
+    return _paired_verdict("R1", f"Does the best rung by validation ('{best_rung.removeprefix('+ ')}') beat item-to-item "
+                           "transitions on NDCG@10?", _paired(runs, references, best_rung, TRANSITIONS), alpha,
+                           "Δ NDCG@10 (rung − transitions)")
+
+
+def best_by_validation(runs: list[RungRun], rungs: list[str]) -> str:
+    """The rung of ``rungs`` with the best mean validation NDCG@10 over its seeds (ties: the earlier rung)."""
+    means = {rung: np.mean([r.metrics["val_ndcg@10"] for r in runs if r.rung == rung]) for rung in rungs}
+    return max(rungs, key=lambda rung: (means[rung], -rungs.index(rung)))
+
+
+def headline(table: pd.DataFrame, sanity: Verdict, steps: list[Verdict], reference: Verdict, best_rung: str) -> str:
+    popular, transitions = table.loc[MOST_POPULAR, "ndcg@10"], table.loc[TRANSITIONS, "ndcg@10"]
+    best = table.loc[best_rung, "ndcg@10"]
+    against = {HOLDS: "beats", FAILS: "loses to", INCONCLUSIVE: "is not distinguishable from"}[reference.state]
+    lead = (f"The best rung by validation, **{best_rung.removeprefix('+ ')}**, scores test NDCG@10 {best:.4f} and {against} "
+            f"the item-to-item transition model ({transitions:.4f}); most popular scores {popular:.4f}. ")
+    if sanity.state != HOLDS:
+        return lead + ("The baseline transformer does not beat most popular significantly (S0), so the ladder cannot be "
+                       "read: every step verdict is inconclusive.")
+    named = {state: [v.question.split("'")[1] for v in steps if v.state == state] for state in (HOLDS, FAILS)}
+    if not named[HOLDS] and not named[FAILS]:
+        return lead + "No step changes NDCG@10 significantly after Holm's correction."
+    return lead + (f"After Holm's correction, significant gains come from {', '.join(named[HOLDS]) or 'no step'} and "
+                   f"significant losses from {', '.join(named[FAILS]) or 'no step'}; the other steps are inconclusive.")

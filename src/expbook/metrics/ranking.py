@@ -162,13 +162,15 @@ def whale_precision_recall_at_k(y_true, y_score, fraction: float, whale_threshol
 
 
 def full_ranking_ranks(scores: np.ndarray, targets: np.ndarray) -> np.ndarray:
-    """0-based rank of each row's target among all columns: the number of items scored strictly higher.
+    """0-based rank of each row's target among all columns: items scored higher, plus tied items of a lower column.
 
-    Ties with the target count in its favour (the optimistic convention); callers that exclude items
-    set their scores to ``-inf`` first. O(users × items), no sort.
+    Ties are broken by column index, an order fixed before any score exists, so a tie neither favours nor
+    penalises the target (count-based scores tie often). Callers that exclude items set their scores to
+    ``-inf`` first. O(users × items), no sort.
     """
-    target_scores = scores[np.arange(scores.shape[0]), targets]
-    return (scores > target_scores[:, None]).sum(axis=1)
+    target_scores = scores[np.arange(scores.shape[0]), targets][:, None]
+    before_target = np.arange(scores.shape[1])[None, :] < targets[:, None]
+    return ((scores > target_scores) | ((scores == target_scores) & before_target)).sum(axis=1)
 
 
 def hit_ndcg_recall(ranks: np.ndarray, *, k: int = 10, recall_k: int = 50) -> dict[str, float]:

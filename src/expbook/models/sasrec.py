@@ -31,6 +31,8 @@ from expbook.data.sequences import SequenceData
 from expbook.metrics.ranking import full_ranking_ranks, hit_ndcg_recall
 from expbook.models.training import EarlyStopping, seed_torch
 
+LOG_DELTA_SCALE = math.log1p(365 * 86_400)  # log1p(seconds since the previous event) / this: a year → 1
+
 
 @dataclass(frozen=True, kw_only=True)
 class SeqConfig:
@@ -38,7 +40,7 @@ class SeqConfig:
     norm_first: bool = False
     lr_schedule: Literal["constant", "warmup_cosine"] = "constant"
     early_stopping: bool = False
-    loss: Literal["bce_random_negatives", "infonce_in_batch"] = "bce_random_negatives"
+    loss: Literal["bce_random_negatives", "infonce_in_batch", "full_softmax"] = "bce_random_negatives"
     temperature: float = 0.1
     logq_correction: bool = False
     uniform_negatives: int = 0
@@ -61,11 +63,15 @@ class SASRec(nn.Module):
     def __init__(self, n_items: int, max_len: int, config: SeqConfig):
         super().__init__()
         d = config.dim
+        self.heads = config.heads
         self.item = nn.Embedding(n_items + 1, d, padding_idx=0)
-        self.position = nn.Embedding(max_len, d)
+        self.position = nn.Embedding(max_len, d)  # row 0: the last input, row 1: the one before, …
         self.time_features = config.time_features
-        if config.time_features:
+        if config.time_features:  # as small at the start as the position embeddings, so they cannot drown the items
             self.hour, self.weekday, self.delta = nn.Embedding(24, d), nn.Embedding(7, d), nn.Linear(1, d)
+            for weight in (self.hour.weight, self.weekday.weight, self.delta.weight):
+                nn.init.normal_(weight, std=0.02)
+            nn.init.zeros_(self.delta.bias)
         layer = nn.TransformerEncoderLayer(d, config.heads, 2 * d, config.dropout, batch_first=True,
                                            norm_first=config.norm_first)
         self.encoder = nn.TransformerEncoder(layer, config.layers, enable_nested_tensor=False)
@@ -75,21 +81,36 @@ class SASRec(nn.Module):
             nn.init.normal_(embedding.weight, std=0.02)
         with torch.no_grad():
             self.item.weight[0].zero_()
-        self.register_buffer("causal", torch.triu(torch.ones(max_len, max_len, dtype=torch.bool), diagonal=1))
 
     def forward(self, items: torch.Tensor, times: torch.Tensor) -> torch.Tensor:
-        """(B, L, d) hidden state after each input position (causal: position t sees inputs ≤ t)."""
-        x = self.item(items) * math.sqrt(self.item.embedding_dim) + self.position.weight[None]
+        """(B, L, d) hidden state after each input position.
+
+        Position t attends to the real (non-padding) inputs at or before t, and always to itself, so a padded
+        position has one key and no NaN. Positions are counted from the right (inputs are left-padded), so
+        more left padding changes nothing at the real positions.
+        """
+        length = items.shape[1]
+        x = self.item(items) * math.sqrt(self.item.embedding_dim) + self.position.weight[:length].flip(0)[None]
         if self.time_features:
-            x = x + self.hour(times[..., 0].long()) + self.weekday(times[..., 1].long()) + self.delta(times[..., 2:3])
+            x = (x + self.hour(times[..., 0].long()) + self.weekday(times[..., 1].long())
+                 + self.delta(times[..., 2:3] / LOG_DELTA_SCALE))
         x = self.dropout(x) * (items > 0).unsqueeze(-1)  # padded inputs are zero vectors
-        return self.final_norm(self.encoder(x, mask=self.causal))
+        return self.final_norm(self.encoder(x, mask=attention_mask(items, self.heads)))
 
     def score_last(self, items: torch.Tensor, times: torch.Tensor) -> torch.Tensor:
         """(B, n_items + 1) scores of every item after the last input position (column 0, padding, is −inf)."""
         scores = self(items, times)[:, -1] @ self.item.weight.T
         scores[:, 0] = -torch.inf
         return scores
+
+
+def attention_mask(items: torch.Tensor, heads: int) -> torch.Tensor:
+    """(B·heads, L, L) additive mask: query t may see key s ≤ t when s is a real input, and always itself."""
+    length = items.shape[1]
+    future = torch.triu(torch.ones(length, length, dtype=torch.bool), diagonal=1)
+    blocked = (future[None] | (items == 0)[:, None, :]) & ~torch.eye(length, dtype=torch.bool)[None]
+    mask = torch.zeros(blocked.shape, dtype=torch.float32).masked_fill_(blocked, -torch.inf)
+    return mask.repeat_interleave(heads, dim=0)
 
 
 def score_users(model: SASRec, items: np.ndarray, times: np.ndarray, batch: int = 512) -> np.ndarray:
@@ -111,9 +132,14 @@ def exclude(scores: np.ndarray, seen: tuple[np.ndarray, np.ndarray], targets: np
 def evaluate(model: SASRec, data: SequenceData, split: Literal["val", "test"], *, exclude_seen: bool,
              k: int = 10, recall_k: int = 50) -> tuple[dict[str, float], np.ndarray, np.ndarray]:
     """(metrics, 0-based target ranks, scores) on full ranking over every item."""
-    items, times, targets = ((data.val_input, data.val_time, data.val_target) if split == "val"
-                             else (data.test_input, data.test_time, data.test_target))
-    scores = score_users(model, items, times)
+    items, times = (data.val_input, data.val_time) if split == "val" else (data.test_input, data.test_time)
+    return rank_scores(score_users(model, items, times), data, split, exclude_seen=exclude_seen, k=k, recall_k=recall_k)
+
+
+def rank_scores(scores: np.ndarray, data: SequenceData, split: Literal["val", "test"], *, exclude_seen: bool,
+                k: int = 10, recall_k: int = 50) -> tuple[dict[str, float], np.ndarray, np.ndarray]:
+    """(metrics, 0-based target ranks, scores) of any (users, n_items + 1) scores: the transformer's or a reference's."""
+    targets = data.val_target if split == "val" else data.test_target
     if exclude_seen:
         scores = exclude(scores, data.seen_before_val if split == "val" else data.seen_before_test, targets)
     ranks = full_ranking_ranks(scores, targets)
@@ -130,6 +156,8 @@ def _loss(model: SASRec, hidden: torch.Tensor, targets: torch.Tensor, config: Se
         neg_logit = (h * model.item(negative)).sum(-1)
         return F.binary_cross_entropy_with_logits(torch.cat([pos_logit, neg_logit]),
                                                   torch.cat([torch.ones_like(pos_logit), torch.zeros_like(neg_logit)]))
+    if config.loss == "full_softmax":
+        return FullSoftmaxCrossEntropy.apply(h, model.item.weight, positive)
     if positive.numel() > config.infonce_positions:
         keep = torch.randperm(positive.numel(), generator=generator)[: config.infonce_positions]
         h, positive = h[keep], positive[keep]
@@ -145,6 +173,42 @@ def _loss(model: SASRec, hidden: torch.Tensor, targets: torch.Tensor, config: Se
         extra_logits = extra_logits.masked_fill(extra[None, :] == positive[:, None], -torch.inf)
         logits = torch.cat([logits, extra_logits], dim=1)
     return F.cross_entropy(logits, torch.arange(positive.numel()))
+
+
+class FullSoftmaxCrossEntropy(torch.autograd.Function):
+    """Mean cross-entropy of ``h @ items.T`` over every item (column 0, padding, excluded), in chunks of positions.
+
+    ``F.cross_entropy(h @ items.T, target)`` writes the (positions × items) logits, their log-softmax and its
+    gradient to memory, and on a CPU the passes over those ~200 MB cost more than the product itself. Here each
+    chunk's logits stay in cache: the forward pass computes the loss and both gradients chunk by chunk (softmax
+    minus one-hot, times the other factor), and backward only scales them. About twice as fast per epoch on 2 cores
+    (the idea of Liger Kernel's fused linear cross-entropy and of Cut Cross-Entropy, Wijmans et al. 2024).
+    """
+
+    CHUNK = 256
+
+    @staticmethod
+    def forward(ctx, h: torch.Tensor, items: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        n = h.shape[0]
+        total = h.new_zeros(())
+        grad_h, grad_items = torch.empty_like(h), torch.zeros_like(items)
+        for start in range(0, n, FullSoftmaxCrossEntropy.CHUNK):
+            part, wanted = h[start:start + FullSoftmaxCrossEntropy.CHUNK], target[start:start + FullSoftmaxCrossEntropy.CHUNK]
+            logits = part @ items.T
+            logits[:, 0] = -torch.inf
+            log_norm = torch.logsumexp(logits, dim=1)
+            total += (log_norm - logits.gather(1, wanted[:, None]).squeeze(1)).sum()
+            softmax = logits.sub_(log_norm[:, None]).exp_()
+            softmax[torch.arange(wanted.numel()), wanted] -= 1.0
+            grad_h[start:start + FullSoftmaxCrossEntropy.CHUNK] = softmax @ items
+            grad_items.addmm_(softmax.T, part)
+        ctx.save_for_backward(grad_h / n, grad_items / n)
+        return total / n
+
+    @staticmethod
+    def backward(ctx, grad_output: torch.Tensor):
+        grad_h, grad_items = ctx.saved_tensors
+        return grad_h * grad_output, grad_items * grad_output, None
 
 
 @dataclass

@@ -1,0 +1,57 @@
+"""Tune the transformer on validation only: train configurations with early stopping, print validation NDCG@10.
+
+    python bench/tune_seqrec.py "dim=64,learning_rate=0.002" "dim=64,loss=full_softmax,norm_first=True"
+    python bench/tune_seqrec.py --max-epochs 40 "dim=32,dropout=0.5"
+
+Each argument is a set of ``SeqConfig`` fields over the defaults (early stopping on, ``--patience``, one torch
+thread), trained on the packaged MovieLens data with every training window. Prints one JSON line per
+configuration: the epoch kept, seconds per epoch and the best validation NDCG@10. Test data is never scored,
+so nothing printed here can steer a choice towards the test set.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import json
+import time
+
+
+def parse(spec: str) -> dict:
+    fields = {}
+    for part in filter(None, spec.split(",")):
+        name, value = part.split("=", 1)
+        try:
+            fields[name] = ast.literal_eval(value)
+        except (ValueError, SyntaxError):
+            fields[name] = value
+    return fields
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("configs", nargs="+")
+    parser.add_argument("--max-epochs", type=int, default=60)
+    parser.add_argument("--patience", type=int, default=6)
+    parser.add_argument("--max-len", type=int, default=50)
+    args = parser.parse_args()
+
+    from expbook.data.movielens import load_packaged_movielens
+    from expbook.data.sequences import build_sequences
+    from expbook.models.sasrec import SeqConfig, train_sasrec
+
+    data = build_sequences(load_packaged_movielens(), max_len=args.max_len)
+    for spec in args.configs:
+        fields = parse(spec)
+        config = SeqConfig(**{"epochs": args.max_epochs, "patience": args.patience, "early_stopping": True,
+                              "num_threads": 1, **fields})
+        start = time.perf_counter()
+        trained = train_sasrec(data, config)
+        print(json.dumps({**fields, "epoch_kept": trained.best_epoch, "epochs_run": len(trained.curves),
+                          "s_per_epoch": round(trained.seconds_per_epoch, 2),
+                          "seconds": round(time.perf_counter() - start),
+                          "val_ndcg@10": round(float(trained.curves["val_ndcg@10"].max()), 4)}), flush=True)
+
+
+if __name__ == "__main__":
+    main()
