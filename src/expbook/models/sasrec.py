@@ -6,11 +6,14 @@
 * ``lr_schedule`` — constant, or linear warm-up over ``warmup_fraction`` of the steps then cosine decay to 0;
 * ``early_stopping`` — keep the epoch with the best validation NDCG@10 and stop after ``patience``
   epochs without improvement (off: train ``epochs`` epochs and keep the last);
-* ``loss`` — one random negative per position with binary cross-entropy, or InfoNCE over in-batch
+* ``loss`` — one random negative per position with binary cross-entropy; InfoNCE over in-batch
   negatives: the other positions' target items of the batch (duplicates of the positive masked),
-  at ``temperature``; optionally with the logQ correction for their popularity-proportional sampling
-  and ``uniform_negatives`` extra uniformly drawn items (so that items never in a batch are pushed down too).
+  at ``temperature``, optionally with the logQ correction for their popularity-proportional sampling
+  and ``uniform_negatives`` extra uniformly drawn items (so that items never in a batch are pushed down too);
+  or cross-entropy over the full softmax of every item (``FullSoftmaxCrossEntropy``).
 
+Every position of every training window is a target. Attention is causal and never looks at padding
+(``attention_mask``); positions are counted from the right, so left padding changes nothing.
 Scores are dot products with the shared item embeddings; evaluation ranks *all* items.
 """
 
@@ -74,6 +77,9 @@ class SASRec(nn.Module):
             nn.init.zeros_(self.delta.bias)
         layer = nn.TransformerEncoderLayer(d, config.heads, 2 * d, config.dropout, batch_first=True,
                                            norm_first=config.norm_first)
+        # dropout on the inputs, the residual branches and the feed-forward layer, not on the attention weights:
+        # drawing those (batch × heads × L × L) masks took a sixth of an epoch on the CPU
+        layer.self_attn.dropout = 0.0
         self.encoder = nn.TransformerEncoder(layer, config.layers, enable_nested_tensor=False)
         self.final_norm = nn.LayerNorm(d) if config.norm_first else nn.Identity()
         self.dropout = nn.Dropout(config.dropout)
