@@ -161,3 +161,21 @@ def test_status_into_a_closed_pipe_ends_quietly(tmp_path):
     result = subprocess.run(command, shell=True, cwd=PROJECT_ROOT, capture_output=True, text=True,
                             env={**os.environ, "EXPBOOK_RUNS": str(tmp_path / "runs")}, timeout=120)
     assert "Traceback" not in result.stderr and "BrokenPipeError" not in result.stderr, result.stderr
+
+
+def test_run_all_starts_the_longest_experiment_first(tmp_path):
+    """A hint from the notebook before any run, then the last default run's own duration."""
+    from expbook.dispatch import longest_first
+
+    notebooks = tmp_path / "notebooks"
+    notebooks.mkdir()
+    for name, hint in (("short", 10), ("long", 400), ("unknown", None)):
+        metadata = {"expbook": {"expected_seconds": hint}} if hint else {}
+        (notebooks / f"{name}.ipynb").write_text(json.dumps({"cells": [], "metadata": metadata}))
+    order = longest_first(["short", "unknown", "long"], store_root=str(tmp_path / "runs"), notebooks=str(notebooks))
+    assert order == ["long", "short", "unknown"]
+    run = tmp_path / "runs" / "short" / "20260101T000000000Z-aaaaaaaa"
+    run.mkdir(parents=True)
+    (run / "results.json").write_text(json.dumps({"status": "ok", "overrides": {}, "duration_s": 900.0}))
+    order = longest_first(["short", "unknown", "long"], store_root=str(tmp_path / "runs"), notebooks=str(notebooks))
+    assert order == ["short", "long", "unknown"]

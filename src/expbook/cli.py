@@ -13,7 +13,7 @@ from expbook.errors import ExpbookError, ParameterError
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
-    from expbook.dispatch import Task, run_many, run_task, threads_per_run
+    from expbook.dispatch import Task, longest_first, run_many, run_task, threads_per_run
     from expbook.lock import store_lock
     from expbook.params import parse_assignments
     from expbook.project import Project
@@ -49,6 +49,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
             else:
                 outcomes.append(run_task(Task(experiment, {}, str(store.root), str(Project.current().notebooks), None,
                                               progress=True)))
+        pending = longest_first(pending, store_root=str(store.root), notebooks=str(Project.current().notebooks))
         tasks = [Task(e, {}, str(store.root), str(Project.current().notebooks),
                       None if args.scheduler else threads_per_run(min(jobs, len(pending))), args.force, not args.quiet)
                  for e in pending]

@@ -26,6 +26,32 @@ class Task:
     progress: bool = False  # plain per-cell lines naming the experiment (never a tqdm bar: runs share the terminal)
 
 
+def longest_first(experiments: list[str], *, store_root: str, notebooks: str) -> list[str]:
+    """``experiments`` ordered by how long each is expected to take, longest first, so that on a few cores the
+    longest run does not start last (longest-processing-time-first scheduling).
+
+    The expectation is the duration of the experiment's last successful default run, or, before there is one,
+    the ``expbook.expected_seconds`` hint in the notebook's metadata (what its default run took on 2 cores);
+    unknown counts as 0. Ties keep the given order.
+    """
+    import json
+    from pathlib import Path
+
+    from expbook.store import Store
+
+    store = Store(store_root)
+
+    def expected(experiment: str) -> float:
+        runs = [r for r in store.runs(experiment) if r.ok and r.is_default and "duration_s" in r.results]
+        if runs:
+            return float(runs[-1].results["duration_s"])
+        metadata = json.loads((Path(notebooks) / f"{experiment}.ipynb").read_text()).get("metadata", {})
+        return float(metadata.get("expbook", {}).get("expected_seconds", 0))
+
+    seconds = {e: expected(e) for e in experiments}
+    return sorted(experiments, key=lambda e: -seconds[e])
+
+
 def threads_per_run(jobs: int) -> int:
     return max(1, (os.cpu_count() or 1) // max(jobs, 1))
 
