@@ -137,4 +137,4 @@ def test_seed_intervals_of_the_gains_decide_the_gate():
                                        gate_margin=0.0, ndcg_k=100, intervals=intervals)
         assert gate.state == state, deltas
     assert rr.chosen_m_text(gains([0.1, 0.1])) == "500"
-    assert rr.chosen_m_text(pd.DataFrame({"M": [500, 1000]})) == "500 / 1000 (per seed)"
+    assert rr.chosen_m_text(pd.DataFrame({"M": [500, 1000]})) == "500 / 1000 per seed"

@@ -232,9 +232,9 @@ def seed_intervals(gains: pd.DataFrame, *, ndcg_k: int, level: float = 0.95) -> 
 
 
 def chosen_m_text(gains: pd.DataFrame) -> str:
-    """"500" when every seed chose the same M on validation, else "500 / 1000 / 500 (per seed)"."""
+    """"500" when every seed chose the same M on validation, else "500 / 1000 / 500 per seed"."""
     values = gains["M"].tolist()
-    return str(values[0]) if len(set(values)) == 1 else " / ".join(map(str, values)) + " (per seed)"
+    return str(values[0]) if len(set(values)) == 1 else " / ".join(map(str, values)) + " per seed"
 
 
 def gate_verdicts(rerank: dict[str, float], direct: dict[str, float], *, gate_margin: float, ndcg_k: int,
