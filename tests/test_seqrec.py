@@ -152,7 +152,7 @@ def _references(popular_ranks, transition_ranks):
 def _verdicts(effect: float, *, popular_shift: int, transition_shift: int):
     runs, base_ranks = _runs(effect)
     references = _references(np.maximum(base_ranks + popular_shift, 0), np.maximum(base_ranks + transition_shift, 0))
-    table = seqrec.ladder_table(runs, ["baseline", "+ step"], references, alpha=0.05)
+    table = seqrec.ladder_table(runs, ["baseline", "+ step"], references)
     sanity = seqrec.sanity_verdict(runs, references, alpha=0.05)
     steps = seqrec.step_verdicts(table, sanity, alpha=0.05)
     best = seqrec.best_by_validation(runs, ["baseline", "+ step"])
@@ -184,8 +184,7 @@ def test_the_transition_verdict_follows_the_data():
 def test_step_p_values_are_holm_adjusted():
     runs, base_ranks = _runs(0.3)
     runs += [replace_rung(r, "+ other") for r in runs if r.rung == "+ step"]
-    table = seqrec.ladder_table(runs, ["baseline", "+ step", "+ other"], _references(base_ranks, base_ranks),
-                                alpha=0.05)
+    table = seqrec.ladder_table(runs, ["baseline", "+ step", "+ other"], _references(base_ranks, base_ranks))
     raw, adjusted = table["p (users)"].dropna().to_numpy(), table["p (Holm)"].dropna().to_numpy()
     from expbook.metrics.seeds import holm
 

@@ -214,7 +214,7 @@ def _paired(runs: list[RungRun], references: References, name: str, other: str) 
     return {"Δ ndcg@10": test.diff.mean, "Δ low": test.diff.low, "Δ high": test.diff.high, "p (users)": test.p_value}
 
 
-def ladder_table(runs: list[RungRun], order: list[str], references: References, *, alpha: float,
+def ladder_table(runs: list[RungRun], order: list[str], references: References, *,
                  compared_with: dict[str, str] | None = None) -> pd.DataFrame:
     """One row per rung and per reference row: test HR@10 / NDCG@10 / Recall@50 (mean over seeds), the mean
     validation NDCG@10, and for each step the per-user paired Δ NDCG@10 against the rung it is compared with
