@@ -239,6 +239,14 @@ def ladder_table(runs: list[RungRun], order: list[str], references: References, 
     return table
 
 
+def step_table(table: pd.DataFrame) -> pd.DataFrame:
+    """The steps of ``ladder_table``: what each is compared with, Δ NDCG@10 with its 95% interval, p and Holm p."""
+    steps = table[table["p (users)"].notna()]
+    return pd.DataFrame({"compared with": steps["compared with"], "Δ ndcg@10": steps["Δ ndcg@10"],
+                         "95% interval": [f"[{lo:+.4f}, {hi:+.4f}]" for lo, hi in zip(steps["Δ low"], steps["Δ high"])],
+                         "p (users)": steps["p (users)"], "p (Holm)": steps["p (Holm)"]})
+
+
 def reference_table(runs: list[RungRun], order: list[str], references: References) -> pd.DataFrame:
     """Each rung against each reference row: per-user paired Δ NDCG@10, its 95% interval and p (not adjusted)."""
     rows = {}
@@ -311,5 +319,10 @@ def headline(table: pd.DataFrame, sanity: Verdict, steps: list[Verdict], referen
     named = {state: [v.question.split("'")[1] for v in steps if v.state == state] for state in (HOLDS, FAILS)}
     if not named[HOLDS] and not named[FAILS]:
         return lead + "No step changes NDCG@10 significantly after Holm's correction."
-    return lead + (f"After Holm's correction, significant gains come from {', '.join(named[HOLDS]) or 'no step'} and "
-                   f"significant losses from {', '.join(named[FAILS]) or 'no step'}; the other steps are inconclusive.")
+    return lead + (f"After Holm's correction, significant gains come from {_and(named[HOLDS]) or 'no step'}, and "
+                   f"significant losses from {_and(named[FAILS]) or 'no step'}; the other steps are inconclusive.")
+
+
+def _and(names: list[str]) -> str:
+    """"a", "a and b", "a, b and c"."""
+    return " and ".join([", ".join(names[:-1]), names[-1]]) if len(names) > 1 else "".join(names)
