@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from expbook.data.sequences import SequenceData
-from expbook.metrics.ranking import hit_ndcg_recall
+from expbook.metrics.ranking import hit_ndcg_recall, per_user_ndcg
 from expbook.metrics.seeds import holm, paired_test
 from expbook.models import seq_reference
 from expbook.models.gbdt import GBDTConfig
@@ -53,10 +53,6 @@ def ladder(base: SeqConfig, *, max_epochs: int, temperature: float, logq_correct
 
 
 COMPARED_WITH = {FULL_CE: EARLY_STOPPING}
-
-
-def per_user_ndcg(ranks: np.ndarray, k: int = 10) -> np.ndarray:
-    return np.where(ranks < k, 1.0 / np.log2(ranks + 2.0), 0.0)
 
 
 @dataclass

@@ -173,9 +173,15 @@ def full_ranking_ranks(scores: np.ndarray, targets: np.ndarray) -> np.ndarray:
     return ((scores > target_scores) | ((scores == target_scores) & before_target)).sum(axis=1)
 
 
+def per_user_ndcg(ranks: np.ndarray, k: int = 10) -> np.ndarray:
+    """NDCG@k of each user's one held-out target at 0-based ``ranks``: 1 / log2(rank + 2) inside the top k, else 0."""
+    ranks = np.asarray(ranks)
+    return np.where(ranks < k, 1.0 / np.log2(ranks + 2.0), 0.0)
+
+
 def hit_ndcg_recall(ranks: np.ndarray, *, k: int = 10, recall_k: int = 50) -> dict[str, float]:
     """HR@k, NDCG@k and Recall@recall_k for one held-out target per user (Recall@K = HR@K with one target)."""
     ranks = np.asarray(ranks)
     return {f"hr@{k}": float(np.mean(ranks < k)),
-            f"ndcg@{k}": float(np.mean(np.where(ranks < k, 1.0 / np.log2(ranks + 2.0), 0.0))),
+            f"ndcg@{k}": float(np.mean(per_user_ndcg(ranks, k))),
             f"recall@{recall_k}": float(np.mean(ranks < recall_k))}
