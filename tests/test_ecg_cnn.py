@@ -7,7 +7,6 @@ from sklearn.metrics import f1_score
 from torch.nn import functional as F
 
 from expbook.data.wfdb_beats import Beats
-from expbook.models import ecg_cnn
 from expbook.models.ecg_cnn import (
     TrainConfig,
     early_stop_scores,
@@ -98,13 +97,13 @@ def test_warmup_ramps_the_class_weights_linearly_from_uniform():
 
 def test_the_sampler_lever_really_switches_the_sampling_path(monkeypatch):
     calls = []
-    real = ecg_cnn.WeightedRandomSampler
+    real = torch.multinomial
 
     def spy(weights, *args, **kwargs):
         calls.append(weights.clone())
         return real(weights, *args, **kwargs)
 
-    monkeypatch.setattr(ecg_cnn, "WeightedRandomSampler", spy)
+    monkeypatch.setattr(torch, "multinomial", spy)
     train, val = _toy_beats(), _toy_beats(n=200, seed=1)
     train_classifier(train, val, TrainConfig(epochs=2))
     assert calls == []

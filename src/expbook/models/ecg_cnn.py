@@ -2,7 +2,7 @@
 
 What rebalances the classes is configuration, so the report can switch each lever on its own:
 
-* **sampler** — ``torch.utils.data.WeightedRandomSampler`` with per-class weights
+* **sampler** — draws with replacement as ``torch.utils.data.WeightedRandomSampler`` does, with per-class weights
   ``(1/n_c)^power`` capped at ``max_ratio`` × the smallest, or weights that hit a target batch mix;
 * **class weights** in the loss — inverse frequency ``(n/(K·n_c))^power`` capped at ``max_ratio`` ×
   the smallest, normalised so that the prior-weighted mean is 1, with a linear warm-up 0→1
@@ -23,10 +23,9 @@ import torch
 from sklearn.metrics import f1_score
 from torch import nn
 from torch.nn import functional as F
-from torch.utils.data import WeightedRandomSampler
 
 from expbook.data.wfdb_beats import CLASSES, Beats
-from expbook.models.training import EarlyStopping, seed_torch
+from expbook.models.training import EarlyStopping, adam, seed_torch
 
 EarlyStopScore = Literal["macro", "abnormal", "rare", "blend"]
 SCORE_LABELS = {"macro": "macro-F1", "abnormal": "abnormal-F1 (S/V/O)", "rare": "rare-F1 (S/V)",
@@ -194,11 +193,11 @@ def train_classifier(train: Beats, val: Beats, config: TrainConfig, *,
     generator = seed_torch(config.seed, config.num_threads)
     counts = train.class_counts()
     full_weights = loss_class_weights(counts, config)
-    per_sample = torch.from_numpy(sampler_class_weights(counts, config)[train.y])
+    per_sample = torch.from_numpy(sampler_class_weights(counts, config)[train.y]).double()
     standardiser = Standardiser.fit(train.rr)
     x, rr, y = torch.from_numpy(train.x), standardiser(train.rr), torch.from_numpy(train.y)
     model = BeatCNN(n_rr=rr.shape[1])
-    optimiser = torch.optim.Adam(model.parameters(), lr=config.learning_rate)
+    optimiser = adam(model.parameters(), config.learning_rate)
     batch_mix = expected_batch_mix(counts, config)
     log = [f"class weights (loss): {_fmt(full_weights)}; expected batch mix: {_fmt(batch_mix)}"]
     stoppers = {score: EarlyStopping(config.patience) for score in dict.fromkeys((config.early_stop, *also_stop_on))}
@@ -210,7 +209,8 @@ def train_classifier(train: Beats, val: Beats, config: TrainConfig, *,
         if config.sampler is None:
             order = torch.randperm(len(train), generator=generator)
         else:
-            order = torch.tensor(list(WeightedRandomSampler(per_sample, len(train), replacement=True, generator=generator)))
+            # what WeightedRandomSampler draws, without its Python list of every index
+            order = torch.multinomial(per_sample, len(train), replacement=True, generator=generator)
         model.train()
         total = 0.0
         for i in range(0, len(train), config.batch_size):

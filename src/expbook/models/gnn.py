@@ -39,7 +39,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from expbook.metrics.binary import average_precision
-from expbook.models.training import EarlyStopping, seed_torch
+from expbook.models.training import EarlyStopping, adam, seed_torch
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -215,7 +215,7 @@ def train_mlp(x: torch.Tensor, task: Task, config: GNNConfig) -> TrainedModel:
     """MLP on the rows of ``x`` (no graph), the GNN's turnover loss and LR schedule, early stopping on validation AUPR."""
     seed_torch(config.seed, config.num_threads)
     model = MLP(x.shape[1], config.hidden, config.dropout)
-    optimiser = torch.optim.Adam(model.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay)
+    optimiser = adam(model.parameters(), config.learning_rate, config.weight_decay)
     scheduler = _plateau(optimiser, config)
     y = task.label
     pos_weight = float((1 - y[task.train]).sum() / y[task.train].sum().clamp(min=1))
@@ -280,7 +280,7 @@ def train_gnn(data, task: Task, config: GNNConfig, *, sampler_factory=NegativeSa
 
     def run_stage(stage: int, epochs: int, patience: int, weights: tuple[float, float], criterion) -> None:
         nonlocal margin
-        optimiser = torch.optim.Adam(model.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay)
+        optimiser = adam(model.parameters(), config.learning_rate, config.weight_decay)
         scheduler = _plateau(optimiser, config)
         stopper = EarlyStopping(patience)
         stopper.update(-np.inf, model, 0)  # the stage's starting point is a candidate too

