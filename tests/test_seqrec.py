@@ -181,6 +181,17 @@ def test_the_transition_verdict_follows_the_data():
     assert "'step'" in beaten.question and "'baseline'" in winning.question  # chosen by validation NDCG@10
 
 
+def test_the_popularity_sentence_names_the_rungs_that_do_not_beat_most_popular():
+    runs, base_ranks = _runs(1.0)
+    order = ["baseline", "+ step"]
+    far_below = _references(base_ranks + 10, base_ranks)
+    assert seqrec.popularity_sentence(seqrec.reference_table(runs, order, far_below), 0.05) == (
+        "Every rung beats most popular (paired p < 0.05).")
+    level = _references(base_ranks, base_ranks)  # the baseline ties most popular, the step beats it
+    assert seqrec.popularity_sentence(seqrec.reference_table(runs, order, level), 0.05) == (
+        "1 of 2 rungs does not beat most popular at paired p < 0.05: baseline.")
+
+
 def test_step_p_values_are_holm_adjusted():
     runs, base_ranks = _runs(0.3)
     runs += [replace_rung(r, "+ other") for r in runs if r.rung == "+ step"]

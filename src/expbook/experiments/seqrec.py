@@ -257,6 +257,16 @@ def reference_table(runs: list[RungRun], order: list[str], references: Reference
     return pd.DataFrame.from_dict(rows, orient="index").set_axis(pd.MultiIndex.from_tuples(list(row)), axis=1)
 
 
+def popularity_sentence(against: pd.DataFrame, alpha: float) -> str:
+    """Which rungs beat most popular (paired p < ``alpha`` and Δ > 0) in ``reference_table``, said in one sentence."""
+    delta, p = against[(MOST_POPULAR, "Δ ndcg@10")], against[(MOST_POPULAR, "p (users)")]
+    short = [name.removeprefix("+ ") for name in against.index[~((p < alpha) & (delta > 0))]]
+    if not short:
+        return f"Every rung beats most popular (paired p < {alpha:g})."
+    verb = "does" if len(short) == 1 else "do"
+    return f"{len(short)} of {len(against)} rungs {verb} not beat most popular at paired p < {alpha:g}: {_and(short)}."
+
+
 def _paired_verdict(id: str, question: str, paired: dict[str, float], alpha: float, label: str) -> Verdict:
     diff, p = paired["Δ ndcg@10"], paired["p (users)"]
     state = (HOLDS if diff > 0 else FAILS) if p < alpha and diff != 0 else INCONCLUSIVE
