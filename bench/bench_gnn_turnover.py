@@ -28,7 +28,7 @@ def main() -> None:
 
     from expbook.data.turnover import ibm_attrition_graph, load_survey
     from expbook.data.turnover_synth import SurveySpec, generate_survey
-    from expbook.experiments import gnn_turnover as gt
+    from expbook.experiments import gnn_turnover_v6 as gt
     from expbook.models.gbdt import GBDTConfig
     from expbook.models.gnn import GNNConfig
 

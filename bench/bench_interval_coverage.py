@@ -27,7 +27,7 @@ def main() -> None:
     args = parser.parse_args()
 
     from expbook.data.kuailive_synth import KuaiLiveSpec
-    from expbook.experiments import two_stage
+    from expbook.experiments import two_stage_diagnosis as two_stage
     from expbook.experiments.kuailive_pipeline import fit_gift_models, prepare, score_split
     from expbook.metrics.bootstrap import bootstrap_metrics
     from expbook.metrics.ranking import revenue_capture_at_k, top_k_capture

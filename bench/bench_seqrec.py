@@ -24,9 +24,9 @@ def main() -> None:
 
     from expbook.data.movielens import load_packaged_movielens
     from expbook.data.sequences import build_sequences
-    from expbook.experiments import seqrec
+    from expbook.experiments import seqrec_upgrades as seqrec
     from expbook.models.sasrec import SeqConfig
-    from expbook.params import read_parameter_specs
+    from expbook.run.params import read_parameter_specs
 
     notebook = Path(__file__).resolve().parents[1] / "notebooks" / "seqrec_upgrades.ipynb"
     p = {name: spec.default for name, spec in read_parameter_specs(notebook).items()}

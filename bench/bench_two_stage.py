@@ -28,7 +28,7 @@ def measure_one_scale(scale: float, n_boot: int, threads: int) -> dict:
     """Run every stage once at ``scale``; return {stage: (seconds, peak MiB)} plus row counts."""
     from expbook.data.kuailive import load_kuailive
     from expbook.data.kuailive_synth import KuaiLiveSpec, generate_kuailive
-    from expbook.experiments import two_stage
+    from expbook.experiments import two_stage_diagnosis as two_stage
     from expbook.experiments.kuailive_pipeline import PreparedData, fit_gift_models, score_test
     from expbook.features.kuailive import assign_split, build_features
     from expbook.models.gbdt import GBDTConfig

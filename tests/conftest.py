@@ -10,9 +10,10 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from expbook import PROJECT_ROOT, runner
-from expbook.runner import run_experiment
-from expbook.store import Store
+from expbook import PROJECT_ROOT
+from expbook.run import runner
+from expbook.run.runner import run_experiment
+from expbook.run.store import Store
 
 # Small enough to execute in ~15 s on 2 cores, large enough for every metric to be defined.
 TINY = {"scale": 0.004, "n_boot": 10, "num_boost_round": 80}
@@ -66,8 +67,8 @@ def tiny_run(tiny_store):
 @pytest.fixture(scope="session")
 def site(tiny_store, tiny_run, tmp_path_factory):
     """A strict build of a store holding every report (tiny), a seed=7 variant and a sweep."""
-    from expbook.book import HAND_WRITTEN, build_book
-    from expbook.sweep import run_sweep
+    from expbook.run.sweep import run_sweep
+    from expbook.site.book import HAND_WRITTEN, build_book
 
     variant = run_experiment("two_stage_diagnosis", {"seed": 7}, store=tiny_store, progress=False,
                              echo=lambda *_: None).record
@@ -103,7 +104,7 @@ def fixture_notebook(folder: Path, name: str = "fixture", body: str = "y = x + 1
         nbformat.v4.new_code_cell(body),
         nbformat.v4.new_code_cell(
             "import time\ntime.sleep(sleep_s)\n"
-            "from expbook.report import record\n"
+            "from expbook.record import record\n"
             "from expbook.verdicts import threshold_rule\n"
             "record(experiment='fixture', metrics={'value': x + seed}, headline=f'value is {x + seed}.',\n"
             "       key_metric=('value', x + seed), question='Is the seed even?',\n"

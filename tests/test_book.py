@@ -5,9 +5,9 @@ import re
 import nbformat
 import pytest
 
-from expbook.book import build_book
 from expbook.errors import ExpbookError
-from expbook.status import experiment_status
+from expbook.site.book import build_book
+from expbook.site.status import experiment_status
 
 pytestmark = pytest.mark.slow
 

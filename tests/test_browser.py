@@ -8,7 +8,7 @@ from urllib.parse import urlparse
 
 import pytest
 
-from expbook.runner import list_experiments
+from expbook.run.runner import list_experiments
 
 pytestmark = pytest.mark.slow
 CHROMIUM = Path("/usr/bin/chromium")

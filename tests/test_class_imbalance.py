@@ -7,7 +7,7 @@ from sklearn.metrics import f1_score
 
 from expbook.data.ecg_synth import EcgSpec
 from expbook.data.wfdb_beats import Beats
-from expbook.experiments import class_imbalance as ci
+from expbook.experiments import class_imbalance_repair as ci
 from expbook.models.ecg_cnn import TrainConfig
 
 DETECTOR = {"ratio": 3.0, "min_excess": 0.05, "min_fraction": 0.1}

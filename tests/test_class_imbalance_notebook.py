@@ -6,7 +6,7 @@ import pytest
 
 from conftest import folders, run_cli
 from expbook.data.ecg_synth import EcgSpec, generate_ecg
-from expbook.runner import run_experiment
+from expbook.run.runner import run_experiment
 
 pytestmark = pytest.mark.slow
 QUIET = {"progress": False, "echo": lambda *_: None}

@@ -3,8 +3,8 @@
 import pytest
 
 from conftest import run_cli
-from expbook.compare import compare_runs, flatten_metrics, render_markdown, render_text
-from expbook.store import RunRecord
+from expbook.run.store import RunRecord
+from expbook.site.compare import compare_runs, flatten_metrics, render_markdown, render_text
 
 
 def _record(run_id, params, metrics, verdicts):
@@ -50,7 +50,7 @@ def test_records_are_flattened_by_their_first_field():
 
 @pytest.mark.slow
 def test_cli_compares_two_stored_runs(tiny_store, tiny_run):
-    from expbook.runner import run_experiment
+    from expbook.run.runner import run_experiment
     variant = run_experiment("two_stage_diagnosis", {"seed": 7}, store=tiny_store, progress=False,
                              echo=lambda *_: None).record
     result = run_cli("compare", tiny_run.run_id, variant.run_id[:20], env={"EXPBOOK_RUNS": str(tiny_store.root)})

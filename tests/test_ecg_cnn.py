@@ -143,7 +143,7 @@ def test_one_run_tracking_several_stopping_scores_equals_separate_runs(other):
 def test_train_all_gives_the_same_runs_on_one_or_two_worker_processes():
     from pathlib import Path
 
-    from expbook.experiments import class_imbalance as ci
+    from expbook.experiments import class_imbalance_repair as ci
 
     splits = ci.Splits(_toy_beats(seed=0), _toy_beats(n=200, seed=1), _toy_beats(n=200, seed=2), {}, Path("."), "toy")
     configs = {"weights": TrainConfig(class_weights=True, epochs=2, batch_size=64),

@@ -6,8 +6,8 @@ import pytest
 
 from conftest import fixture_notebook, run_cli
 from expbook import PROJECT_ROOT
-from expbook.book import HAND_WRITTEN, build_book
-from expbook.store import Store
+from expbook.run.store import Store
+from expbook.site.book import HAND_WRITTEN, build_book
 
 pytestmark = pytest.mark.slow
 

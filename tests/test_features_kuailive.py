@@ -5,7 +5,7 @@ import pytest
 
 from expbook.data.kuailive import load_kuailive
 from expbook.data.kuailive_synth import KuaiLiveSpec, generate_kuailive
-from expbook.experiments.two_stage import future_information_rows, time_overlap_rows
+from expbook.experiments.two_stage_diagnosis import future_information_rows, time_overlap_rows
 from expbook.features.kuailive import SNAPSHOT_COLUMNS, assign_split, build_features, click_labels
 
 

@@ -10,7 +10,7 @@ from sklearn.metrics import f1_score
 
 from expbook.data.turnover import load_survey
 from expbook.data.turnover_synth import SurveySpec, generate_survey
-from expbook.experiments import gnn_turnover as gt
+from expbook.experiments import gnn_turnover_v6 as gt
 from expbook.metrics.seeds import corrected_resampled_test, holm, mean_ci, paired_test
 from expbook.models import gnn
 from expbook.models.gbdt import GBDTConfig

@@ -5,7 +5,7 @@ import pytest
 
 from conftest import folders, run_cli
 from expbook.data.turnover_synth import SurveySpec, generate_survey
-from expbook.runner import run_experiment
+from expbook.run.runner import run_experiment
 
 pytestmark = pytest.mark.slow
 QUIET = {"progress": False, "echo": lambda *_: None}

@@ -9,8 +9,8 @@ import pytest
 from conftest import fixture_notebook, run_cli
 from expbook import PROJECT_ROOT
 from expbook.errors import StoreLocked
-from expbook.lock import store_lock
-from expbook.store import Store
+from expbook.run.lock import store_lock
+from expbook.run.store import Store
 
 pytestmark = pytest.mark.slow
 

@@ -5,7 +5,7 @@ import pytest
 from conftest import run_cli
 from expbook import PROJECT_ROOT
 from expbook.errors import ParameterError
-from expbook.params import (
+from expbook.run.params import (
     overrides_against_defaults,
     parse_assignments,
     parse_parameters_cell,

@@ -2,7 +2,7 @@
 
 import pytest
 
-from expbook.runner import run_experiment
+from expbook.run.runner import run_experiment
 
 pytestmark = pytest.mark.slow
 QUIET = {"progress": False, "echo": lambda *_: None}

@@ -12,11 +12,11 @@ import pytest
 
 from conftest import fixture_notebook
 from expbook import PROJECT_ROOT
-from expbook.book import HAND_WRITTEN, build_book
 from expbook.errors import ExpbookError, ParameterError
-from expbook.release import diff_releases, publish, release
-from expbook.runner import run_experiment
-from expbook.store import Store
+from expbook.run.runner import run_experiment
+from expbook.run.store import Store
+from expbook.site.book import HAND_WRITTEN, build_book
+from expbook.site.release import diff_releases, publish, release
 
 pytestmark = pytest.mark.slow
 QUIET = {"progress": False, "echo": lambda *_: None}

@@ -5,7 +5,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-from expbook.report import record, save_figure  # noqa: E402
+from expbook.record import record, save_figure  # noqa: E402
 from expbook.verdicts import threshold_rule  # noqa: E402
 
 

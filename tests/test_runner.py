@@ -11,8 +11,8 @@ import pytest
 from conftest import TINY, fixture_notebook, folders, run_cli
 from expbook import PROJECT_ROOT
 from expbook.errors import RunFailed
-from expbook.runner import run_experiment
-from expbook.store import Store
+from expbook.run.runner import run_experiment
+from expbook.run.store import Store
 
 pytestmark = pytest.mark.slow
 QUIET = {"progress": False, "echo": lambda *_: None}
@@ -165,7 +165,7 @@ def test_status_into_a_closed_pipe_ends_quietly(tmp_path):
 
 def test_run_all_starts_the_longest_experiment_first(tmp_path):
     """A hint from the notebook before any run, then the last default run's own duration."""
-    from expbook.dispatch import longest_first
+    from expbook.run.dispatch import longest_first
 
     notebooks = tmp_path / "notebooks"
     notebooks.mkdir()

@@ -10,7 +10,7 @@ import pytest
 from expbook.data.movielens import Interactions, check_folder, load_movielens, load_packaged_movielens
 from expbook.data.sequences import build_sequences
 from expbook.errors import DataError
-from expbook.experiments import seqrec
+from expbook.experiments import seqrec_upgrades as seqrec
 from expbook.metrics.ranking import full_ranking_ranks, hit_ndcg_recall
 from expbook.models import sasrec
 from expbook.models.sasrec import SeqConfig, train_sasrec

@@ -4,7 +4,7 @@ import pandas as pd
 import pytest
 
 from conftest import folders, run_cli
-from expbook.runner import run_experiment
+from expbook.run.runner import run_experiment
 
 pytestmark = pytest.mark.slow
 QUIET = {"progress": False, "echo": lambda *_: None}

@@ -6,10 +6,11 @@ import nbformat
 import pytest
 
 from conftest import fixture_notebook
-from expbook import PROJECT_ROOT, keys
-from expbook.runner import run_experiment
-from expbook.status import experiment_status
-from expbook.store import Store
+from expbook import PROJECT_ROOT
+from expbook.run import keys
+from expbook.run.runner import run_experiment
+from expbook.run.store import Store
+from expbook.site.status import experiment_status
 
 QUIET = {"progress": False, "echo": lambda *_: None}
 
@@ -17,8 +18,8 @@ QUIET = {"progress": False, "echo": lambda *_: None}
 def test_the_import_graph_is_followed_transitively_and_stops_at_what_is_imported(tmp_path):
     notebook = fixture_notebook(tmp_path / "notebooks")
     modules = keys.imported_modules(notebook)
-    assert {"expbook", "expbook.report", "expbook.verdicts"} <= set(modules)
-    assert "expbook.book" not in modules and "expbook.runner" not in modules
+    assert {"expbook", "expbook.record", "expbook.verdicts"} <= set(modules)
+    assert "expbook.site.book" not in modules and "expbook.run.runner" not in modules
 
 
 def test_a_model_module_keys_only_the_notebook_that_imports_it_and_platform_modules_key_none():
@@ -27,13 +28,13 @@ def test_a_model_module_keys_only_the_notebook_that_imports_it_and_platform_modu
     assert importers == {"seqrec_upgrades"}
     for path in (PROJECT_ROOT / "notebooks").glob("*.ipynb"):
         hashed = keys.module_hashes(path)
-        assert not {"src/expbook/book.py", "src/expbook/runner.py", "src/expbook/status.py"} & set(hashed), path.stem
+        assert not {"src/expbook/site/book.py", "src/expbook/run/runner.py", "src/expbook/site/status.py"} & set(hashed), path.stem
 
 
 def test_relative_and_from_package_imports_are_resolved(tmp_path):
-    tree = keys.ast.parse("from . import ecg_synth\nfrom expbook import cache\nimport expbook.metrics.seeds")
+    tree = keys.ast.parse("from . import ecg_synth\nfrom expbook.run import cache\nimport expbook.metrics.seeds")
     names = keys._imported_names(tree, "expbook.data.wfdb_beats")
-    assert {"expbook.data.ecg_synth", "expbook.cache", "expbook.metrics.seeds"} <= names
+    assert {"expbook.data.ecg_synth", "expbook.run.cache", "expbook.metrics.seeds"} <= names
 
 
 @pytest.fixture()

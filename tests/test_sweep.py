@@ -6,8 +6,8 @@ from scipy import stats
 
 from conftest import fixture_notebook, run_cli
 from expbook.errors import ParameterError
-from expbook.store import Store
-from expbook.sweep import load_sweeps, parse_grid, run_sweep, summarise, sweep_records
+from expbook.run.store import Store
+from expbook.run.sweep import load_sweeps, parse_grid, run_sweep, summarise, sweep_records
 
 pytestmark = pytest.mark.slow
 QUIET = {"echo": lambda *_: None}

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from expbook.experiments.kuailive_pipeline import HeldOutScores
-from expbook.experiments.two_stage import (
+from expbook.experiments.two_stage_diagnosis import (
     Decomposition,
     LeakageAudit,
     Thresholds,
@@ -147,7 +147,7 @@ def _table(d: Decomposition):
     """A method table carrying ``d``'s Top-1% captures (what ``decompose`` reads)."""
     import pandas as pd
 
-    from expbook.experiments.two_stage import DECOMPOSITION_METHODS
+    from expbook.experiments.two_stage_diagnosis import DECOMPOSITION_METHODS
 
     top1 = {method: getattr(d, field) for field, method in DECOMPOSITION_METHODS.items()}
     table = pd.DataFrame({"top1%_capture": top1, "spearman_gift": 0.5})
@@ -155,7 +155,7 @@ def _table(d: Decomposition):
 
 
 def test_seed_intervals_decide_the_stage_verdicts():
-    from expbook.experiments.two_stage import across_seeds
+    from expbook.experiments.two_stage_diagnosis import across_seeds
     from expbook.metrics.seeds import mean_ci
 
     steady = {s: _table(replace(SEED_LIKE, oracle_p=0.90 + 0.005 * s)) for s in range(3)}

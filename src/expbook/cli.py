@@ -13,12 +13,12 @@ from expbook.errors import ExpbookError, ParameterError
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
-    from expbook.dispatch import Task, longest_first, run_many, run_task, threads_per_run
-    from expbook.lock import store_lock
-    from expbook.params import parse_assignments
     from expbook.project import Project
-    from expbook.runner import list_experiments, needs_execution, resolve_run_parameters, run_experiment
-    from expbook.store import Store
+    from expbook.run.dispatch import Task, longest_first, run_many, run_task, threads_per_run
+    from expbook.run.lock import store_lock
+    from expbook.run.params import parse_assignments
+    from expbook.run.runner import list_experiments, needs_execution, resolve_run_parameters, run_experiment
+    from expbook.run.store import Store
 
     overrides = {}
     if args.file:
@@ -67,9 +67,9 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
 
 def _cmd_book(args: argparse.Namespace) -> int:
-    from expbook.book import build_book
-    from expbook.lock import store_lock
-    from expbook.store import Store
+    from expbook.run.lock import store_lock
+    from expbook.run.store import Store
+    from expbook.site.book import build_book
 
     with store_lock(Store().root, wait=args.wait):
         site = build_book(force=args.force)
@@ -78,17 +78,17 @@ def _cmd_book(args: argparse.Namespace) -> int:
 
 
 def _cmd_compare(args: argparse.Namespace) -> int:
-    from expbook.compare import compare_runs, find_run, render_text
+    from expbook.site.compare import compare_runs, find_run, render_text
 
     print(render_text(compare_runs(find_run(args.run_a), find_run(args.run_b)), limit=args.limit))
     return 0
 
 
 def _cmd_sweep(args: argparse.Namespace) -> int:
-    from expbook.lock import store_lock
-    from expbook.runner import notebook_path
-    from expbook.store import Store
-    from expbook.sweep import load_sweeps, parse_grid, render_sweep_markdown, run_sweep
+    from expbook.run.lock import store_lock
+    from expbook.run.runner import notebook_path
+    from expbook.run.store import Store
+    from expbook.run.sweep import load_sweeps, parse_grid, render_sweep_markdown, run_sweep
 
     grid = parse_grid(args.experiment, notebook_path(args.experiment), args.param or [])
     if not grid:
@@ -103,8 +103,8 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
 
 
 def _cmd_status(args: argparse.Namespace) -> int:
-    from expbook.runner import list_experiments
-    from expbook.status import experiment_status
+    from expbook.run.runner import list_experiments
+    from expbook.site.status import experiment_status
 
     for experiment in list_experiments():
         status = experiment_status(experiment)
@@ -113,9 +113,9 @@ def _cmd_status(args: argparse.Namespace) -> int:
 
 
 def _cmd_release(args: argparse.Namespace) -> int:
-    from expbook.lock import store_lock
-    from expbook.release import release
-    from expbook.store import Store
+    from expbook.run.lock import store_lock
+    from expbook.run.store import Store
+    from expbook.site.release import release
 
     with store_lock(Store().root, wait=args.wait):
         target = release(args.name, force=args.force)
@@ -124,22 +124,22 @@ def _cmd_release(args: argparse.Namespace) -> int:
 
 
 def _cmd_release_diff(args: argparse.Namespace) -> int:
-    from expbook.release import diff_releases
+    from expbook.site.release import diff_releases
 
     print(diff_releases(args.a, args.b))
     return 0
 
 
 def _cmd_publish(args: argparse.Namespace) -> int:
-    from expbook.release import publish
+    from expbook.site.release import publish
 
     print(publish(remote=args.remote, branch=args.branch))
     return 0
 
 
 def _cmd_params(args: argparse.Namespace) -> int:
-    from expbook.params import read_parameter_specs
-    from expbook.runner import notebook_path
+    from expbook.run.params import read_parameter_specs
+    from expbook.run.runner import notebook_path
 
     for spec in read_parameter_specs(notebook_path(args.experiment)).values():
         print(f"{spec.name:28s} {spec.type_text:12s} {spec.default!r:12}  {spec.comment}")

@@ -39,8 +39,8 @@ from pathlib import Path
 
 import numpy as np
 
-from expbook.cache import ensure_generated
 from expbook.data.wfdb_beats import CLASSES, DS1, DS2, quiet_wfdb
+from expbook.run.cache import ensure_generated
 
 TARGET_SHARES = {"DS1": (0.899, 0.019, 0.074, 0.008), "DS2": (0.890, 0.037, 0.065, 0.008)}
 # Annotation symbols written per class, with their probabilities (every one maps back through AAMI).

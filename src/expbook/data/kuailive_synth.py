@@ -28,8 +28,8 @@ import numpy as np
 import pandas as pd
 from scipy.special import expit, ndtr
 
-from expbook.cache import ensure_generated
 from expbook.data.kuailive import DAY_MS, TIMEZONE_OFFSET_MS
+from expbook.run.cache import ensure_generated
 
 REAL_USERS, REAL_STREAMERS, REAL_CLICKS = 23_772, 452_621, 4_909_515
 GIFTING_STREAMER_SHARE = 35_370 / 452_621

@@ -25,8 +25,8 @@ import pandas as pd
 from scipy.optimize import brentq
 from scipy.special import expit
 
-from expbook.cache import ensure_generated
 from expbook.data.turnover import N_ATTRIBUTES
+from expbook.run.cache import ensure_generated
 
 POST_TYPES = ("production", "quality", "maintenance", "logistics", "sales", "customer service", "finance", "hr",
               "it", "r&d", "design", "administration", "management")

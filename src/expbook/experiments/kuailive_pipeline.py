@@ -1,6 +1,6 @@
 """The KuaiLive pipeline shared by every gift-value report: data → features → split → models → scores.
 
-Data, features and the models' held-out scores are cached by content (``expbook.cache``), so two reports
+Data, features and the models' held-out scores are cached by content (``expbook.run.cache``), so two reports
 that ask for the same data parameters and seed read one feature table and one set of model outputs instead
 of computing them twice.
 """
@@ -15,7 +15,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from expbook.cache import cache_root, cached_parquet, fingerprint_folder, stable_hash
 from expbook.data import kuailive as kuailive_adapter
 from expbook.data.kuailive import load_kuailive
 from expbook.data.kuailive_synth import KuaiLiveSpec, ensure_synthetic_kuailive
@@ -30,6 +29,7 @@ from expbook.models.gbdt import (
     train_stage1_classifier,
     train_stage2_regressor,
 )
+from expbook.run.cache import cache_root, cached_parquet, fingerprint_folder, stable_hash
 
 
 @dataclass(frozen=True)

@@ -17,14 +17,14 @@ from typing import Any
 import pandas as pd
 import yaml
 
-from expbook.cache import stable_hash
-from expbook.compare import flatten_metrics
-from expbook.dispatch import Task, run_many, threads_per_run
 from expbook.errors import ParameterError
 from expbook.metrics.seeds import mean_ci
-from expbook.params import parse_value, read_parameter_specs, resolve_parameters
 from expbook.project import Project
-from expbook.store import RunRecord, Store
+from expbook.run.cache import stable_hash
+from expbook.run.dispatch import Task, run_many, threads_per_run
+from expbook.run.params import parse_value, read_parameter_specs, resolve_parameters
+from expbook.run.store import RunRecord, Store
+from expbook.site.compare import flatten_metrics
 from expbook.verdicts import FAILS, HOLDS, INCONCLUSIVE, STATES, badge_html, state_from_record
 
 

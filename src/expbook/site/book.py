@@ -21,14 +21,14 @@ import nbformat
 import yaml
 
 from expbook import PROJECT_ROOT
-from expbook.compare import compare_runs, flatten_metrics, render_markdown
 from expbook.errors import ExpbookError
 from expbook.project import Project
-from expbook.provenance import git
-from expbook.runner import list_experiments, notebook_path
-from expbook.status import ExperimentStatus, experiment_status
-from expbook.store import RunRecord, Store
-from expbook.sweep import load_sweeps, render_sweep_markdown
+from expbook.run.provenance import git
+from expbook.run.runner import list_experiments, notebook_path
+from expbook.run.store import RunRecord, Store
+from expbook.run.sweep import load_sweeps, render_sweep_markdown
+from expbook.site.compare import compare_runs, flatten_metrics, render_markdown
+from expbook.site.status import ExperimentStatus, experiment_status
 from expbook.verdicts import badge_html, state_from_record
 
 HAND_WRITTEN = ("method.md", "_static/expbook.css", "_static/expbook_compare.js", "_static/expbook_versions.js")

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from expbook.errors import ParameterError
-from expbook.store import RunRecord, Store
+from expbook.run.store import RunRecord, Store
 from expbook.verdicts import badge_html, state_from_record
 
 

@@ -10,7 +10,7 @@ import subprocess
 from typing import Any
 
 from expbook import PROJECT_ROOT
-from expbook.keys import package_hash
+from expbook.run.keys import package_hash
 
 THREAD_COUNT_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMEXPR_NUM_THREADS")
 THREAD_VARIABLES = (*THREAD_COUNT_VARIABLES, "OMP_WAIT_POLICY")

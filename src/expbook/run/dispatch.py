@@ -37,7 +37,7 @@ def longest_first(experiments: list[str], *, store_root: str, notebooks: str) ->
     import json
     from pathlib import Path
 
-    from expbook.store import Store
+    from expbook.run.store import Store
 
     store = Store(store_root)
 
@@ -60,8 +60,8 @@ def run_task(task: Task) -> dict[str, Any]:
     """Execute one run in this process (a pool or Dask worker); returns its outcome, never raises for a bad run."""
     from pathlib import Path
 
-    from expbook.runner import run_experiment
-    from expbook.store import Store
+    from expbook.run.runner import run_experiment
+    from expbook.run.store import Store
 
     outcome = {"experiment": task.experiment, "overrides": task.overrides}
     try:

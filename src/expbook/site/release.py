@@ -26,10 +26,10 @@ from typing import Any
 
 from expbook.errors import ExpbookError, ParameterError
 from expbook.project import Project
-from expbook.provenance import git
-from expbook.runner import list_experiments
-from expbook.status import FRESH, experiment_status
-from expbook.store import Store
+from expbook.run.provenance import git
+from expbook.run.runner import list_experiments
+from expbook.run.store import Store
+from expbook.site.status import FRESH, experiment_status
 from expbook.verdicts import state_from_record
 
 LATEST = "latest"

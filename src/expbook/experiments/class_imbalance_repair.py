@@ -15,7 +15,6 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics import confusion_matrix, precision_recall_fscore_support
 
-from expbook.cache import cache_root, fingerprint_folder
 from expbook.data.ecg_synth import EcgSpec, ensure_synthetic_ecg
 from expbook.data.wfdb_beats import CLASSES, Beats, inter_patient_records, load_beats, split_train_val
 from expbook.metrics.bootstrap import cluster_resample_counts, percentile_interval
@@ -30,8 +29,9 @@ from expbook.models.ecg_cnn import (
     loss_class_weights,
     train_classifier,
 )
+from expbook.run.cache import cache_root, fingerprint_folder
+from expbook.run.workers import process_map
 from expbook.verdicts import Verdict, not_applicable, threshold_rule
-from expbook.workers import process_map
 
 
 @dataclass(frozen=True)

@@ -28,13 +28,13 @@ from papermill.engines import NBClientEngine, papermill_engines
 from papermill.exceptions import PapermillExecutionError
 
 from expbook.errors import DataError, ParameterError, RunFailed
-from expbook.keys import execution_key, key_components, render_key
-from expbook.params import overrides_against_defaults, read_parameter_specs, resolve_parameters
 from expbook.project import Project
-from expbook.prose import PAPERMILL_CELL_TAGS, rerender_run
-from expbook.provenance import THREAD_COUNT_VARIABLES, environment, git_state
-from expbook.report import RUN_DIR_ENV
-from expbook.store import RunRecord, Store
+from expbook.record import RUN_DIR_ENV
+from expbook.run.keys import execution_key, key_components, render_key
+from expbook.run.params import overrides_against_defaults, read_parameter_specs, resolve_parameters
+from expbook.run.prose import PAPERMILL_CELL_TAGS, rerender_run
+from expbook.run.provenance import THREAD_COUNT_VARIABLES, environment, git_state
+from expbook.run.store import RunRecord, Store
 
 KERNEL_NAME = "expbook"
 ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
@@ -318,7 +318,7 @@ def run_experiment(experiment: str, overrides: dict[str, Any], *, store: Store |
         results_file = tmp / "results.json"
         results = json.loads(results_file.read_text()) if results_file.is_file() else {}
         if error is None and not results:
-            error = "the notebook finished without calling expbook.report.record()"
+            error = "the notebook finished without calling expbook.record.record()"
         results.update({
             "experiment": experiment, "run_id": run_id, "status": "failed" if error else "ok",
             "params": params, "overrides": variant, "duration_s": round(duration, 2),

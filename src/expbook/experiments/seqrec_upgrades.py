@@ -25,8 +25,8 @@ from expbook.metrics.seeds import holm, paired_test
 from expbook.models import seq_reference
 from expbook.models.gbdt import GBDTConfig
 from expbook.models.sasrec import SeqConfig, TrainedSeqModel, evaluate, rank_scores, train_sasrec
+from expbook.run.workers import process_map
 from expbook.verdicts import FAILS, HOLDS, INCONCLUSIVE, Verdict, family_rule
-from expbook.workers import process_map
 
 EARLY_STOPPING, INFONCE, FULL_CE = "+ early stopping", "+ in-batch InfoNCE", "+ full-softmax CE"
 RERANK = "+ re-rank top-200 (LambdaRank)"

@@ -23,7 +23,7 @@ from typing import Any
 import nbformat
 
 from expbook import PACKAGE_DIR, PROJECT_ROOT
-from expbook.cache import fingerprint_folder, stable_hash
+from expbook.run.cache import fingerprint_folder, stable_hash
 
 PACKAGE = PACKAGE_DIR.name
 COMPONENT_LABELS = {"notebook": "notebook code", "params": "parameters", "modules": "expbook modules",

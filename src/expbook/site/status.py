@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from expbook.keys import changed_inputs, key_components, render_key
-from expbook.params import read_parameter_specs, resolve_parameters
-from expbook.runner import notebook_path
-from expbook.store import RunRecord, Store
+from expbook.run.keys import changed_inputs, key_components, render_key
+from expbook.run.params import read_parameter_specs, resolve_parameters
+from expbook.run.runner import notebook_path
+from expbook.run.store import RunRecord, Store
 
 FRESH, RERENDER, REEXECUTE, NO_RUN = "fresh", "re-render", "re-execute", "no run"
 

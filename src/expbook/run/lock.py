@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from expbook.errors import StoreLocked
-from expbook.store import Store
+from expbook.run.store import Store
 
 
 def _holder(path: Path) -> str:

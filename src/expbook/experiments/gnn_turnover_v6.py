@@ -24,15 +24,15 @@ import torch
 from sklearn.metrics import f1_score, precision_recall_curve, precision_score, recall_score, roc_auc_score
 from sklearn.model_selection import RepeatedStratifiedKFold, train_test_split
 
-from expbook.cache import cache_root
 from expbook.data.turnover import EmployeeGraph, load_survey, to_hetero
 from expbook.data.turnover_synth import SurveySpec, ensure_synthetic_survey
 from expbook.metrics.binary import average_precision
 from expbook.metrics.seeds import corrected_resampled_test, holm, mean_ci
 from expbook.models.gbdt import GBDTConfig, train_binary_classifier
 from expbook.models.gnn import GNNConfig, Task, pairwise_accuracy, train_gnn, train_mlp
+from expbook.run.cache import cache_root
+from expbook.run.workers import process_map
 from expbook.verdicts import Verdict, family_rule
-from expbook.workers import process_map
 
 V5 = {"two_stage": False, "hard_negatives": False, "adaptive_margin": False, "rank_reg": 0.0, "observed_share": 0.0}
 # each v6 component switched off on its own, and the metric it is meant to improve

@@ -1,0 +1,1 @@
+"""Rendering the site: the book, its pages and their escaping, releases, compare pages, status."""
