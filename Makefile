@@ -14,7 +14,7 @@ JOBS := $(if $(J),-j $(J),)
 # P="seed=7 gate_margin=-0.02" -> -p seed=7 -p gate_margin=-0.02
 RUN_ARGS := $(foreach p,$(P),-p '$(p)')
 
-.PHONY: help setup book run test bench serve status clean release publish
+.PHONY: help setup book run test bench serve status clean release publish gc
 
 help: ## list the targets
 	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -41,8 +41,7 @@ $(CHROMIUM):
 setup: $(INSTALLED) ## create .venv, install the pinned requirements and the `expbook` Jupyter kernel
 
 book: $(INSTALLED) ## execute every notebook whose inputs changed (in parallel; J=1 for one at a time), then build the site
-	@status=0; $(PY) -m expbook run --all $(JOBS) || status=$$?; \
-	$(PY) -m expbook book || exit 1; exit $$status
+	@$(PY) -m expbook build $(JOBS)
 
 run: $(INSTALLED) ## run one notebook: make run EXP=recall_rerank P="seed=7 gate_margin=-0.02"
 	@test -n "$(EXP)" || { echo "usage: make run EXP=<experiment> P=\"name=value ...\"" >&2; exit 2; }
@@ -54,6 +53,9 @@ release: $(INSTALLED) ## freeze the built site as version V: make release V=v1 (
 
 publish: $(INSTALLED) ## put every release on the gh-pages branch with ghp-import and push it (REMOTE=origin)
 	$(PY) -m expbook publish --remote $(or $(REMOTE),origin)
+
+gc: $(INSTALLED) ## list old failed and variant runs (KEEP=N newest kept, AGE=30d); YES=1 removes them
+	$(PY) -m expbook gc $(if $(KEEP),--keep $(KEEP),) $(if $(AGE),--older-than $(AGE),) $(if $(YES),--yes,)
 
 status: $(INSTALLED) ## show each experiment's canonical run and whether (and why) it is stale
 	$(PY) -m expbook status

@@ -19,8 +19,8 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "tests"))
-from conftest import TINY, TINY_ECG, TINY_GNN, TINY_RERANK, TINY_SEQ, with_defaults  # noqa: E402
+sys.path.insert(0, str(ROOT))
+from tests.helpers import TINY, TINY_ECG, TINY_GNN, TINY_RERANK, TINY_SEQ, with_defaults  # noqa: E402
 
 TINY_SIZES = {"two_stage_diagnosis": TINY, "recall_rerank": TINY_RERANK, "class_imbalance_repair": TINY_ECG,
               "gnn_turnover_v6": TINY_GNN, "seqrec_upgrades": TINY_SEQ}

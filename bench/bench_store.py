@@ -19,8 +19,8 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "tests"))
-from conftest import TINY, fixture_notebook, with_defaults  # noqa: E402  (the tests' notebook fixtures)
+sys.path.insert(0, str(ROOT))
+from tests.helpers import TINY, fixture_notebook, with_defaults  # noqa: E402  (the tests' notebook fixtures)
 
 
 def cli(*args: str, env: dict[str, str]) -> float:

@@ -1,5 +1,7 @@
-// expbook: compare any two runs on a history page, offline. The page embeds its runs as JSON
-// (<script type="application/json" id="expbook-runs">); this renders params, verdicts and metric deltas.
+// expbook: compare any two runs on a history page, offline. The page embeds the list of its runs as JSON
+// (<script type="application/json" id="expbook-runs">); each run's params, verdicts and metrics load on demand
+// from runs/<experiment>/<run>.data.js through a script tag (which works from file:// as well as over HTTP).
+// Every text goes in with textContent: nothing from a run is parsed as HTML.
 (function () {
   "use strict";
 
@@ -64,22 +66,40 @@
     table(container, "Metrics that differ (largest change first)", ["metric", "A", "B", "Δ (B − A)"], metrics);
   }
 
+  function load(base, id) {
+    window.EXPBOOK_RUN_DATA = window.EXPBOOK_RUN_DATA || {};
+    if (window.EXPBOOK_RUN_DATA[id]) return Promise.resolve(window.EXPBOOK_RUN_DATA[id]);
+    return new Promise((resolve, reject) => {
+      const script = document.createElement("script");
+      script.src = base + encodeURIComponent(id) + ".data.js";
+      script.onload = () => (window.EXPBOOK_RUN_DATA[id] ? resolve(window.EXPBOOK_RUN_DATA[id]) : reject(id));
+      script.onerror = () => reject(id);
+      document.head.appendChild(script);
+    });
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
     const source = document.getElementById("expbook-runs");
     if (!source) return;
-    const runs = JSON.parse(source.textContent);
-    const ids = Object.keys(runs);
+    const choices = JSON.parse(source.textContent);
+    const base = source.dataset.base;
     const pickA = document.getElementById("expbook-run-a"), pickB = document.getElementById("expbook-run-b");
     const output = document.getElementById("expbook-compare-output");
-    [pickA, pickB].forEach((select) => ids.forEach((id) => {
+    [pickA, pickB].forEach((select) => choices.forEach((choice) => {
       const option = document.createElement("option");
-      option.value = id;
-      option.textContent = id + (runs[id].label ? " · " + runs[id].label : "");
+      option.value = choice.id;
+      option.textContent = choice.id + (choice.label ? " · " + choice.label : "");
       select.appendChild(option);
     }));
-    pickA.value = ids[ids.length - 1];
-    pickB.value = ids[0];
-    const update = () => render(runs, pickA.value, pickB.value, output);
+    if (!choices.length) return;
+    pickA.value = choices[choices.length - 1].id;
+    pickB.value = choices[0].id;
+    const update = () => {
+      const a = pickA.value, b = pickB.value;
+      Promise.all([load(base, a), load(base, b)]).then(([A, B]) => {
+        if (pickA.value === a && pickB.value === b) render({ [a]: A, [b]: B }, a, b, output);
+      }, (missing) => { output.textContent = "The data of run " + missing + " could not be loaded."; });
+    };
     pickA.addEventListener("change", update);
     pickB.addEventListener("change", update);
     update();

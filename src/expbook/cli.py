@@ -12,13 +12,8 @@ import yaml
 from expbook.errors import ExpbookError, ParameterError
 
 
-def _cmd_run(args: argparse.Namespace) -> int:
-    from expbook.project import Project
-    from expbook.run.dispatch import Task, longest_first, run_many, run_task, threads_per_run
-    from expbook.run.lock import store_lock
+def _overrides(args: argparse.Namespace) -> dict:
     from expbook.run.params import parse_assignments
-    from expbook.run.runner import list_experiments, needs_execution, resolve_run_parameters, run_experiment
-    from expbook.run.store import Store
 
     overrides = {}
     if args.file:
@@ -27,6 +22,51 @@ def _cmd_run(args: argparse.Namespace) -> int:
             raise ParameterError(f"{args.file}: expected a mapping of parameter names to values")
         overrides.update(loaded)
     overrides.update(parse_assignments(args.param or []))
+    return overrides
+
+
+def _run_all(store, args: argparse.Namespace) -> list[dict]:
+    """Every experiment with its defaults (the caller holds the store lock): the outcomes that failed."""
+    from expbook.project import Project
+    from expbook.run.catalogue import list_experiments
+    from expbook.run.dispatch import Task, longest_first, run_many, run_task, threads_per_run
+    from expbook.run.runner import needs_execution
+
+    jobs = max(1, args.jobs or os.cpu_count() or 1)
+    notebooks = str(Project.current().notebooks)
+    outcomes, pending = [], []
+    for experiment in list_experiments():  # up to date or prose-only: handled here, no worker process needed
+        try:
+            stale = args.force or needs_execution(experiment, {}, store=store)
+        except ExpbookError as exc:  # a notebook whose parameters cell or data is broken: the others still run
+            outcomes.append({"experiment": experiment, "overrides": {}, "run_id": "", "status": "failed",
+                             "error": f"{experiment}: {exc}"})
+            continue
+        if stale:
+            pending.append(experiment)
+        else:
+            outcomes.append(run_task(Task(experiment, {}, str(store.root), notebooks, None, progress=True)))
+    pending = longest_first(pending, store_root=str(store.root), notebooks=notebooks)
+    tasks = [Task(e, {}, str(store.root), notebooks, None if args.scheduler else threads_per_run(min(jobs, len(pending))),
+                  args.force, not args.quiet) for e in pending]
+    if tasks and (jobs > 1 or args.scheduler):
+        where = f"the Dask scheduler {args.scheduler}" if args.scheduler else f"{min(jobs, len(tasks))} processes"
+        print(f"running {len(tasks)} experiments on {where}", file=sys.stderr, flush=True)
+    outcomes += run_many(tasks, jobs=jobs, scheduler=args.scheduler)
+    failures = [o for o in outcomes if o["status"] != "ok"]
+    for outcome in failures:
+        print(f"error: {outcome['error']}", file=sys.stderr)
+    if failures:
+        print(f"{len(failures)} experiment(s) failed: {', '.join(o['experiment'] for o in failures)}", file=sys.stderr)
+    return failures
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    from expbook.run.lock import store_lock
+    from expbook.run.runner import resolve_run_parameters, run_experiment
+    from expbook.run.store import Store
+
+    overrides = _overrides(args)
     if args.all and (args.experiment or overrides):
         raise ParameterError("--all runs every experiment with its defaults; it takes no EXP or -p")
     if (args.jobs or args.scheduler) and not args.all:
@@ -40,28 +80,22 @@ def _cmd_run(args: argparse.Namespace) -> int:
         if not args.all:
             run_experiment(args.experiment, overrides, force=args.force, progress=not args.quiet)
             return 0
-        jobs = max(1, args.jobs or os.cpu_count() or 1)
-        outcomes = []
-        pending = []
-        for experiment in list_experiments():  # up to date or prose-only: handled here, no worker process needed
-            if args.force or needs_execution(experiment, {}, store=store):
-                pending.append(experiment)
-            else:
-                outcomes.append(run_task(Task(experiment, {}, str(store.root), str(Project.current().notebooks), None,
-                                              progress=True)))
-        pending = longest_first(pending, store_root=str(store.root), notebooks=str(Project.current().notebooks))
-        tasks = [Task(e, {}, str(store.root), str(Project.current().notebooks),
-                      None if args.scheduler else threads_per_run(min(jobs, len(pending))), args.force, not args.quiet)
-                 for e in pending]
-        if tasks and (jobs > 1 or args.scheduler):
-            where = f"the Dask scheduler {args.scheduler}" if args.scheduler else f"{min(jobs, len(tasks))} processes"
-            print(f"running {len(tasks)} experiments on {where}", file=sys.stderr, flush=True)
-        outcomes += run_many(tasks, jobs=jobs, scheduler=args.scheduler)
-    failures = [o for o in outcomes if o["status"] != "ok"]
-    for outcome in failures:
-        print(f"error: {outcome['error']}", file=sys.stderr)
-    if failures:
-        print(f"{len(failures)} experiment(s) failed: {', '.join(o['experiment'] for o in failures)}", file=sys.stderr)
+        return 4 if _run_all(store, args) else 0
+
+
+def _book(store, args: argparse.Namespace) -> int:
+    """Build the site (the caller holds the store lock); 4 when it lists failed runs it did not list before."""
+    from expbook.site.book import build_book, listed_failures
+
+    before = listed_failures()
+    site = build_book(store=store, force=args.force)
+    new = {run: what for run, what in listed_failures().items() if run not in before}
+    print(f"site: {site}")
+    if new:
+        shown = "; ".join(f"{run} {what}" for run, what in list(new.items())[:3])
+        more = f" and {len(new) - 3} more" if len(new) > 3 else ""
+        print(f"error: the site lists {len(new)} new failed run(s), shown on their history pages: {shown}{more}",
+              file=sys.stderr)
         return 4
     return 0
 
@@ -69,11 +103,37 @@ def _cmd_run(args: argparse.Namespace) -> int:
 def _cmd_book(args: argparse.Namespace) -> int:
     from expbook.run.lock import store_lock
     from expbook.run.store import Store
-    from expbook.site.book import build_book
 
-    with store_lock(Store().root, wait=args.wait):
-        site = build_book(force=args.force)
-    print(f"site: {site}")
+    store = Store()
+    with store_lock(store.root, wait=args.wait):
+        return _book(store, args)
+
+
+def _cmd_build(args: argparse.Namespace) -> int:
+    """``make book``: every experiment whose inputs changed, then the site, in one process under one lock. The site
+    is built whatever failed; exit 4 when a run failed or the site gained a failed run, 1 when the site build failed."""
+    from expbook.run.lock import store_lock
+    from expbook.run.store import Store
+
+    store = Store()
+    with store_lock(store.root, wait=args.wait):
+        failed = _run_all(store, args)
+        args.force = False  # --force re-executes; the site itself is rebuilt only when its inputs changed
+        status = _book(store, args)
+    return 4 if failed else status
+
+
+def _cmd_gc(args: argparse.Namespace) -> int:
+    from expbook.run import gc
+    from expbook.run.lock import store_lock
+    from expbook.run.store import Store
+    from expbook.site.release import cited_runs
+
+    store = Store()
+    age = gc.parse_age(args.older_than) if args.older_than else None
+    with store_lock(store.root, wait=args.wait):
+        plan = gc.plan(store, cited=cited_runs(), older_than=age, keep=args.keep)
+        gc.collect(store, plan, yes=args.yes)
     return 0
 
 
@@ -85,10 +145,10 @@ def _cmd_compare(args: argparse.Namespace) -> int:
 
 
 def _cmd_sweep(args: argparse.Namespace) -> int:
+    from expbook.run.catalogue import notebook_path
     from expbook.run.lock import store_lock
-    from expbook.run.runner import notebook_path
     from expbook.run.store import Store
-    from expbook.run.sweep import load_sweeps, parse_grid, render_sweep_markdown, run_sweep
+    from expbook.run.sweep import load_sweeps, parse_grid, render_sweep_text, run_sweep
 
     grid = parse_grid(args.experiment, notebook_path(args.experiment), args.param or [])
     if not grid:
@@ -97,13 +157,13 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
     with store_lock(store.root, wait=args.wait):
         result = run_sweep(args.experiment, grid, store=store, jobs=args.jobs, scheduler=args.scheduler)
     sweep = next(s for s in load_sweeps(args.experiment, store) if s["sweep_id"] == result.sweep_id)
-    print(render_sweep_markdown(sweep, store, key_metrics=12))
+    print(render_sweep_text(sweep, store))
     print(f"manifest: {result.manifest}; `make book` adds the summary page to the site")
     return 4 if result.failed else 0
 
 
 def _cmd_status(args: argparse.Namespace) -> int:
-    from expbook.run.runner import list_experiments
+    from expbook.run.catalogue import list_experiments
     from expbook.site.status import experiment_status
 
     for experiment in list_experiments():
@@ -118,7 +178,7 @@ def _cmd_release(args: argparse.Namespace) -> int:
     from expbook.site.release import release
 
     with store_lock(Store().root, wait=args.wait):
-        target = release(args.name, force=args.force)
+        target = release(args.name, force=args.force, echo=lambda line: print(line, file=sys.stderr))
     print(f"released {args.name}: {target} (latest -> {args.name}; what changed: {target / 'changes.html'})")
     return 0
 
@@ -138,8 +198,8 @@ def _cmd_publish(args: argparse.Namespace) -> int:
 
 
 def _cmd_params(args: argparse.Namespace) -> int:
+    from expbook.run.catalogue import notebook_path
     from expbook.run.params import read_parameter_specs
-    from expbook.run.runner import notebook_path
 
     for spec in read_parameter_specs(notebook_path(args.experiment)).values():
         print(f"{spec.name:28s} {spec.type_text:12s} {spec.default!r:12}  {spec.comment}")
@@ -162,6 +222,21 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("-q", "--quiet", action="store_true", help="no progress display")
     run.add_argument("--wait", action="store_true", help="wait for another process writing the run store")
     run.set_defaults(handler=_cmd_run)
+    build = sub.add_parser("build", help="what `make book` runs: every experiment whose inputs changed (as run --all), "
+                           "then the site (as book)")
+    build.add_argument("-j", "--jobs", type=int, help="experiments run at once (default: every core)")
+    build.add_argument("--scheduler", help="run the experiments on this Dask scheduler")
+    build.add_argument("--force", action="store_true", help="execute even if a run with the same execution key exists")
+    build.add_argument("-q", "--quiet", action="store_true", help="no progress display")
+    build.add_argument("--wait", action="store_true", help="wait for another process writing the run store")
+    build.set_defaults(handler=_cmd_build)
+    gc = sub.add_parser("gc", help="list (and with --yes remove) old failed and variant runs; never a canonical run, "
+                        "a released one or one of an unfinished sweep")
+    gc.add_argument("--older-than", help="only runs older than this, e.g. 30d, 12h, 2w")
+    gc.add_argument("--keep", type=int, help="keep the newest N failed or variant runs of each experiment")
+    gc.add_argument("--yes", action="store_true", help="remove them (without it, only list them)")
+    gc.add_argument("--wait", action="store_true", help="wait for another process writing the run store")
+    gc.set_defaults(handler=_cmd_gc)
     book = sub.add_parser("book", help="build the static site from the run store into book/_build/html")
     book.add_argument("--force", action="store_true", help="rebuild even if nothing changed")
     book.add_argument("--wait", action="store_true", help="wait for another process writing the run store")

@@ -14,6 +14,7 @@ the outcome. Pages render the states as CSS text badges (``badge_html``), never 
 
 from __future__ import annotations
 
+import html
 import math
 import operator
 from collections.abc import Callable, Mapping
@@ -145,10 +146,12 @@ def not_applicable(id: str, question: str, reason: str) -> Verdict:
     return Verdict(id, question, math.nan, "—", NOT_APPLICABLE, reason, "—")
 
 
-def badge_html(state: str, label: str = "") -> str:
-    """A text badge styled by ``expbook.css`` (colour plus a word, readable without an emoji font)."""
-    text = f"{label} {SHORT[state]}".strip()
-    return f'<span class="expbook-verdict expbook-verdict-{_CSS[state]}" title="{state}">{text}</span>'
+def badge_html(state: str, label: str = "", *, note: str = "") -> str:
+    """A text badge styled by ``expbook.css`` (colour plus a word, readable without an emoji font); the tooltip
+    names the state and ``note`` (why it is n/a, what would decide it). Label and note are escaped."""
+    text = html.escape(f"{label} {SHORT[state]}".strip(), quote=False)
+    title = html.escape(state + (f": {note}" if note else ""), quote=True)
+    return f'<span class="expbook-verdict expbook-verdict-{_CSS[state]}" title="{title}">{text}</span>'
 
 
 def verdict_table(verdicts: list[Verdict]) -> pd.DataFrame:

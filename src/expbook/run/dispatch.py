@@ -34,9 +34,9 @@ def longest_first(experiments: list[str], *, store_root: str, notebooks: str) ->
     the ``expbook.expected_seconds`` hint in the notebook's metadata (what its default run took on 2 cores);
     unknown counts as 0. Ties keep the given order.
     """
-    import json
     from pathlib import Path
 
+    from expbook.run.catalogue import notebook_metadata
     from expbook.run.store import Store
 
     store = Store(store_root)
@@ -45,8 +45,7 @@ def longest_first(experiments: list[str], *, store_root: str, notebooks: str) ->
         runs = [r for r in store.runs(experiment) if r.ok and r.is_default and "duration_s" in r.results]
         if runs:
             return float(runs[-1].results["duration_s"])
-        metadata = json.loads((Path(notebooks) / f"{experiment}.ipynb").read_text()).get("metadata", {})
-        return float(metadata.get("expbook", {}).get("expected_seconds", 0))
+        return float(notebook_metadata(Path(notebooks) / f"{experiment}.ipynb").get("expected_seconds", 0))
 
     seconds = {e: expected(e) for e in experiments}
     return sorted(experiments, key=lambda e: -seconds[e])

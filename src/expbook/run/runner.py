@@ -3,153 +3,36 @@
 from __future__ import annotations
 
 import datetime as dt
-import difflib
 import importlib
 import json
-import logging
 import os
 import re
 import signal
 import sys
-import tempfile
 import threading
 import time
-import uuid
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import nbformat
-import papermill
 import yaml
-from jupyter_client.manager import AsyncKernelManager
-from papermill.engines import NBClientEngine, papermill_engines
-from papermill.exceptions import PapermillExecutionError
 
 from expbook.errors import DataError, ParameterError, RunFailed
-from expbook.project import Project
-from expbook.record import RUN_DIR_ENV
+from expbook.run.catalogue import notebook_metadata, notebook_path
 from expbook.run.keys import execution_key, key_components, render_key
 from expbook.run.params import overrides_against_defaults, read_parameter_specs, resolve_parameters
 from expbook.run.prose import PAPERMILL_CELL_TAGS, rerender_run
-from expbook.run.provenance import THREAD_COUNT_VARIABLES, environment, git_state
+from expbook.run.provenance import environment, git_state
 from expbook.run.store import RunRecord, Store
 
-KERNEL_NAME = "expbook"
 ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
-
-
-def list_experiments(notebooks: Path | None = None) -> list[str]:
-    """Notebook names in reading order: ``metadata.expbook.order`` (then name) of each notebook."""
-    notebooks = notebooks or Project.current().notebooks
-
-    def order(path: Path) -> tuple[int, str]:
-        metadata = json.loads(path.read_text()).get("metadata", {}).get("expbook", {})
-        return int(metadata.get("order", 999)), path.stem
-    return [p.stem for p in sorted(notebooks.glob("*.ipynb"), key=order)]
-
-
-def notebook_path(experiment: str, notebooks: Path | None = None) -> Path:
-    notebooks = notebooks or Project.current().notebooks
-    path = notebooks / f"{experiment}.ipynb"
-    if not path.is_file():
-        known = list_experiments(notebooks)
-        close = difflib.get_close_matches(experiment, known, n=1)
-        hint = f"did you mean '{close[0]}'? " if close else ""
-        raise ParameterError(f"unknown experiment '{experiment}': {hint}(known: {', '.join(known)})")
-    return path
-
-
-class _LabelledEngine(NBClientEngine):
-    """papermill's nbclient engine, showing the experiment, the current cell and the elapsed time.
-
-    On a terminal the tqdm bar carries it; elsewhere (CI logs, files) one plain line per code cell.
-    The label and line mode come as engine arguments of each call (no class state: runs may share a process).
-    """
-
-    @classmethod
-    def execute_managed_notebook(cls, nb_man, kernel_name, *, expbook_label: str = "", expbook_plain_lines: bool = False,
-                                 **kwargs):
-        label, plain_lines = expbook_label, expbook_plain_lines
-        original_start = nb_man.cell_start
-        total = len(nb_man.nb.cells)
-        started = time.perf_counter()
-
-        def cell_start(cell, cell_index=None, **kw):
-            original_start(cell, cell_index, **kw)
-            if cell_index is None:
-                return
-            first_line = next((line for line in cell.source.splitlines() if line.strip()), "")[:40]
-            if nb_man.pbar is not None:
-                nb_man.pbar.set_description(f"{label} cell {cell_index + 1}/{total} {first_line!r}")
-            elif plain_lines and cell.cell_type == "code":
-                print(f"  {label}: cell {cell_index + 1}/{total} at {time.perf_counter() - started:5.1f} s "
-                      f"{first_line!r}", file=sys.stderr, flush=True)
-
-        nb_man.cell_start = cell_start
-        return super().execute_managed_notebook(nb_man, kernel_name, **kwargs)
-
-
-papermill_engines.register("expbook", _LabelledEngine)
-
-
-class _DropUnknownParameterWarning(logging.Filter):
-    """papermill warns about names its regex cannot parse; we validated them against the cell already."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        return "Passed unknown parameter" not in record.getMessage()
-
-
-logging.getLogger("papermill").addFilter(_DropUnknownParameterWarning())
-logging.getLogger("papermill.translators").setLevel(logging.ERROR)  # same regex, "Unable to parse line"
-
-
-class _IPCKernelManager(AsyncKernelManager):
-    """Local kernel over Unix sockets instead of loopback TCP (no open ports, no unencrypted-TCP warning),
-    started with its run's environment (``kernel_env``) and working folder (``kernel_cwd``) instead of this
-    process's: papermill's own ``cwd=`` does ``os.chdir`` for the whole process, so two runs in threads of one
-    Dask worker would restore each other's (by then renamed) folders."""
-
-    kernel_env: dict[str, str] = {}
-    kernel_cwd: str | None = None
-
-    def __init__(self, **kwargs):
-        # ipc sockets are files named <ip>-<n>: a prefix of its own per kernel, or two kernels started at once in
-        # one process (a threaded Dask worker) pick the same files and read each other's messages ("Invalid Signature")
-        ip = os.path.join(tempfile.gettempdir(), f"expbook-kernel-{uuid.uuid4().hex}")
-        super().__init__(transport="ipc", ip=ip, **kwargs)
-
-    async def _async_pre_start_kernel(self, **kw):
-        kw["env"] = {**os.environ, **kw.get("env", {}), **self.kernel_env}
-        if self.kernel_cwd is not None:
-            kw["cwd"] = self.kernel_cwd
-        return await super()._async_pre_start_kernel(**kw)
-
-
-def kernel_manager_for(env: dict[str, str], cwd: str | None = None) -> type[_IPCKernelManager]:
-    """A kernel manager class whose kernels start in ``cwd`` with ``env`` on top of this process's environment."""
-    return type("RunKernelManager", (_IPCKernelManager,), {"kernel_env": dict(env), "kernel_cwd": cwd})
-
-
-def _kernel_name() -> str:
-    from jupyter_client.kernelspec import KernelSpecManager
-    return KERNEL_NAME if KERNEL_NAME in KernelSpecManager().find_kernel_specs() else "python3"
 
 
 def default_threads() -> int:
     """The thread budget of one run: ``OMP_NUM_THREADS`` if set, else every core."""
     return int(os.environ.get("OMP_NUM_THREADS") or os.cpu_count() or 1)
-
-
-def kernel_environment(run_dir: Path, threads: int) -> dict[str, str]:
-    """The kernel's environment: its run folder, pinned thread counts and hashing, for determinism."""
-    env = {RUN_DIR_ENV: str(run_dir), "PYTHONHASHSEED": "0", "EXPBOOK_THREADS": str(threads),
-           # idle OpenMP threads sleep instead of spinning: runs sharing the cores (run --all -j 2, sweeps)
-           # would otherwise burn each other's CPU time in busy-wait loops
-           "OMP_WAIT_POLICY": "PASSIVE"}
-    env.update({name: str(threads) for name in THREAD_COUNT_VARIABLES})
-    return env
 
 
 @contextmanager
@@ -237,7 +120,7 @@ def check_data(path: Path, params: dict[str, Any]) -> None:
     folder = Path(data_dir).expanduser()
     if not folder.is_dir():
         raise DataError(f"{folder}: data_dir is not a folder")
-    target = json.loads(path.read_text()).get("metadata", {}).get("expbook", {}).get("data_check")
+    target = notebook_metadata(path).get("data_check")
     if target:
         module, _, function = target.partition(":")
         getattr(importlib.import_module(module), function)(folder)
@@ -288,6 +171,7 @@ def run_experiment(experiment: str, overrides: dict[str, Any], *, store: Store |
         echo(f"{experiment}: up to date (run {existing.run_id}), nothing executed")
         return RunOutcome(existing, cached=True)
     threads = threads or default_threads()
+    from expbook.run import kernel  # papermill and jupyter_client: only when a notebook executes
 
     started = _now()
     run_id = f"{started.strftime('%Y%m%dT%H%M%S')}{started.microsecond // 1000:03d}Z-{key[:8]}"
@@ -295,24 +179,15 @@ def run_experiment(experiment: str, overrides: dict[str, Any], *, store: Store |
     label = ", ".join(f"{k}={v!r}" for k, v in variant.items()) or "defaults"
     echo(f"{experiment}: executing ({label}) -> run {run_id}")
     (tmp / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
-    kernel = _kernel_name()
+    kernel_spec = kernel.kernel_name()
     terminal = bars and sys.stderr.isatty()
-    env = kernel_environment(tmp, threads)
+    env = kernel.kernel_environment(tmp, threads)
     error = None
     try:
         with _sigterm_as_interrupt():
             clock = time.perf_counter()
-            try:
-                papermill.execute_notebook(
-                    str(path), str(tmp / "report.ipynb"), parameters=params, kernel_name=kernel, language="python",
-                    engine_name="expbook", expbook_label=experiment,
-                    expbook_plain_lines=progress and not terminal,
-                    progress_bar={"desc": experiment, "leave": False} if progress and terminal else False,
-                    kernel_manager_class=kernel_manager_for(env, str(tmp)))
-            except PapermillExecutionError as exc:
-                error = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
-            except Exception as exc:  # the kernel died, timed out, or the notebook is unreadable: still a failed run
-                error = f"{type(exc).__name__}: {exc}"
+            error = kernel.execute(path, tmp / "report.ipynb", params, kernel_name=kernel_spec, env=env, cwd=tmp,
+                                   label=experiment, plain_lines=progress and not terminal, bar=progress and terminal)
             duration = time.perf_counter() - clock
         notebook = _write_log(tmp / "report.ipynb", tmp / "log.txt")
         results_file = tmp / "results.json"
@@ -323,7 +198,7 @@ def run_experiment(experiment: str, overrides: dict[str, Any], *, store: Store |
             "experiment": experiment, "run_id": run_id, "status": "failed" if error else "ok",
             "params": params, "overrides": variant, "duration_s": round(duration, 2),
             "provenance": {"cache_key": key, "key_components": components, "render_key": prose,
-                           "data_fingerprint": components["data"], "git": git_state(), "kernel": kernel,
+                           "data_fingerprint": components["data"], "git": git_state(), "kernel": kernel_spec,
                            "started": started.isoformat(), "ended": _now().isoformat(),
                            **environment(env)},
         })

@@ -19,6 +19,7 @@ from typing import Any
 from expbook.project import Project
 
 TMP_PREFIX = ".tmp-"
+UNREADABLE = "unreadable"
 OWNER_FILE = ".owner.json"
 
 
@@ -59,6 +60,11 @@ class RunRecord:
         return self.status == "ok"
 
     @property
+    def unreadable(self) -> bool:
+        """Its ``results.json`` could not be parsed (truncated by a crash, edited by hand): listed, never used."""
+        return self.status == UNREADABLE
+
+    @property
     def overrides(self) -> dict[str, Any]:
         return self.results.get("overrides", {})
 
@@ -74,6 +80,7 @@ class RunRecord:
 class Store:
     def __init__(self, root: str | Path | None = None):
         self.root = Path(root or Project.current().runs)
+        self._parsed: dict[Path, tuple[tuple[int, int], dict[str, Any]]] = {}
 
     def experiments(self) -> list[str]:
         if not self.root.is_dir():
@@ -81,21 +88,48 @@ class Store:
         return sorted(p.name for p in self.root.iterdir() if p.is_dir() and not p.name.startswith("."))
 
     def runs(self, experiment: str) -> list[RunRecord]:
-        """Every complete run of ``experiment``, oldest first (run ids start with the UTC time)."""
+        """Every complete run of ``experiment``, oldest first (run ids start with the UTC time).
+
+        A run whose ``results.json`` cannot be parsed is returned with status ``unreadable`` and the reason, so
+        pages can list it with its path; a folder deleted meanwhile is skipped. Parsed files are kept per Store by
+        (size, mtime), so the many reads of one build parse each file once.
+        """
         folder = self.root / experiment
-        if not folder.is_dir():
+        try:
+            paths = sorted(p for p in folder.iterdir() if not p.name.startswith("."))
+        except (FileNotFoundError, NotADirectoryError):
             return []
         records = []
-        for path in sorted(folder.iterdir()):
-            results_file = path / "results.json"
-            if path.name.startswith(".") or not results_file.is_file():
-                continue
-            try:
-                results = json.loads(results_file.read_text())
-            except json.JSONDecodeError:
-                continue
-            records.append(RunRecord(experiment, path.name, path, results))
+        for path in paths:
+            results = self._read(path / "results.json")
+            if results is not None:
+                records.append(RunRecord(experiment, path.name, path, results))
         return records
+
+    def _read(self, results_file: Path) -> dict[str, Any] | None:
+        try:
+            stat = results_file.stat()
+        except OSError:  # no results.json (not a run folder) or the folder is gone
+            return None
+        key = (stat.st_size, stat.st_mtime_ns)
+        cached = self._parsed.get(results_file)
+        if cached and cached[0] == key:
+            return cached[1]
+        try:
+            results = json.loads(results_file.read_text())
+            if not isinstance(results, dict):
+                raise ValueError("not a JSON object")
+        except FileNotFoundError:
+            return None
+        except (OSError, ValueError, UnicodeDecodeError) as exc:
+            results = {"status": UNREADABLE, "overrides": {},
+                       "error": {"exception": f"results.json is unreadable ({type(exc).__name__}: {exc})",
+                                 "path": str(results_file), "cell": None, "last_lines": []}}
+        self._parsed[results_file] = (key, results)
+        return results
+
+    def unreadable(self, experiment: str) -> list[RunRecord]:
+        return [r for r in self.runs(experiment) if r.unreadable]
 
     def canonical(self, experiment: str) -> RunRecord | None:
         candidates = [r for r in self.runs(experiment) if r.ok and r.is_default]

@@ -25,7 +25,7 @@ from expbook.run.dispatch import Task, run_many, threads_per_run
 from expbook.run.params import parse_value, read_parameter_specs, resolve_parameters
 from expbook.run.store import RunRecord, Store
 from expbook.site.compare import flatten_metrics
-from expbook.verdicts import FAILS, HOLDS, INCONCLUSIVE, STATES, badge_html, state_from_record
+from expbook.verdicts import STATES, state_from_record
 
 
 def parse_grid(experiment: str, notebook: Path, axes: list[list[str]]) -> dict[str, list[Any]]:
@@ -78,14 +78,22 @@ def run_sweep(experiment: str, grid: dict[str, list[Any]], *, store: Store | Non
     tasks = [Task(experiment, v, str(store.root), str(Project.current().notebooks), threads) for v in variants]
     where = f"Dask scheduler {scheduler}" if scheduler else f"{jobs} local process{'es' if jobs > 1 else ''}"
     echo(f"sweep {sweep_id}: {len(variants)} variants of {experiment} on {where}")
+    manifest = store.root / ".sweeps" / experiment / f"{sweep_id}.json"
+    header = {"experiment": experiment, "sweep_id": sweep_id, "grid": grid, "where": where,
+              "started": started.isoformat(), "variants": variants}
+    _write_manifest(manifest, {**header, "status": "running", "runs": []})  # gc keeps the runs of an unfinished sweep
     results = [{k: v for k, v in r.items() if k != "experiment"} for r in run_many(tasks, jobs=jobs, scheduler=scheduler)]
     for result in results:
         echo(f"  {result['status']:6s} {result['run_id']}  {result['overrides']}")
-    manifest = store.root / ".sweeps" / experiment / f"{sweep_id}.json"
-    manifest.parent.mkdir(parents=True, exist_ok=True)
-    manifest.write_text(json.dumps({"experiment": experiment, "sweep_id": sweep_id, "grid": grid, "where": where,
-                                    "started": started.isoformat(), "runs": results}, indent=1, default=str))
+    _write_manifest(manifest, {**header, "status": "finished", "runs": results})
     return SweepResult(experiment, sweep_id, grid, results, manifest)
+
+
+def _write_manifest(path: Path, manifest: dict[str, Any]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(json.dumps(manifest, indent=1, default=str))
+    tmp.replace(path)
 
 
 def load_sweeps(experiment: str, store: Store | None = None) -> list[dict[str, Any]]:
@@ -132,28 +140,18 @@ def sweep_records(sweep: dict[str, Any], store: Store) -> list[RunRecord]:
     return records
 
 
-def render_sweep_markdown(sweep: dict[str, Any], store: Store, *, key_metrics: int = 30) -> str:
+def render_sweep_text(sweep: dict[str, Any], store: Store, *, key_metrics: int = 12) -> str:
+    """The sweep's summary for a terminal: verdict agreement and the metrics that vary most."""
     records = sweep_records(sweep, store)
     metrics, verdicts = summarise(records)
-    grid = ", ".join(f"`{k}` ∈ {v}" for k, v in sweep["grid"].items())
-    lines = [f"# Sweep {sweep['sweep_id']}", "",
-             f"{len(sweep['runs'])} variants of `{sweep['experiment']}` over {grid}, run on {sweep['where']}; "
-             f"{len(records)} succeeded. Means with a t-based 95% CI across runs.", "",
-             "## Verdict agreement", "", "Each verdict's state in every run of the sweep (holds / does not hold / "
-             "inconclusive) and the share of runs that agree with the majority state.", "",
-             "| | question | holds | does not hold | inconclusive | majority | agreement |", "|---|---|---|---|---|---|---|"]
-    lines += [f"| {r['id']} | {r['question']} | {r[HOLDS]} | {r[FAILS]} | {r[INCONCLUSIVE]} | {badge_html(r['majority'])} "
-              f"| {r['agreement']:.0%} |" for _, r in verdicts.iterrows()] or ["| | no verdicts | | | | | |"]
-    lines += ["", "## Metrics across runs", ""]
+    grid = ", ".join(f"{k} in {v}" for k, v in sweep["grid"].items())
+    lines = [f"sweep {sweep['sweep_id']}: {len(sweep['runs'])} variants of {sweep['experiment']} over {grid}; "
+             f"{len(records)} succeeded", "", "verdict agreement (majority state, share of runs):"]
+    lines += [f"  {r['id']}: {r['majority']} in {r['agreement']:.0%} of {r['runs']} runs  {r['question']}"
+              for _, r in verdicts.iterrows()] or ["  no verdicts"]
     if len(metrics):
-        varying = metrics[metrics["std"] > 0].sort_values("std", ascending=False) if "std" in metrics else metrics
-        shown = pd.concat([varying, metrics.drop(varying.index)]).head(key_metrics)
-        lines += ["| metric | mean | std | 95% CI | n |", "|---|---|---|---|---|"]
-        lines += [f"| `{name}` | {r['mean']:.4g} | {r['std']:.3g} | [{r['ci_low']:.4g}, {r['ci_high']:.4g}] | {r['n']} |"
-                  for name, r in shown.iterrows()]
-        if len(metrics) > key_metrics:
-            lines.append(f"\n{len(metrics) - key_metrics} more metrics are in the runs' results.json.")
-    lines += ["", "## Runs", "", "| run | parameters | status |", "|---|---|---|"]
-    lines += [f"| `{r['run_id']}` | {', '.join(f'{k}={v}' for k, v in r['overrides'].items())} | {r['status']} |"
-              for r in sweep["runs"]]
-    return "\n".join(lines) + "\n"
+        varying = metrics[metrics["std"] > 0].sort_values("std", ascending=False).head(key_metrics)
+        lines += ["", "metrics that vary most (mean, std, 95% CI of the mean):"]
+        lines += [f"  {name}: {r['mean']:.4g} ± {r['std']:.3g} [{r['ci_low']:.4g}, {r['ci_high']:.4g}] (n={int(r['n'])})"
+                  for name, r in varying.iterrows()] or ["  none: every metric is the same in every run"]
+    return "\n".join(lines)

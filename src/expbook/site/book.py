@@ -1,39 +1,52 @@
-"""Assemble the static site from the run store: overview, canonical reports, history, run pages.
+"""Build the static site from the run store: Sphinx renders the few pages that do not grow with the history, the
+standalone renderer the many that do, and the finished site replaces the old one in one atomic step.
 
-Generated pages go into ``book/`` (git-ignored) next to the hand-written ones; then Jupyter
-Book 1 renders them strictly (``-W -n --keep-going``) with execution off. A digest of every
-input is kept in ``book/.build-stamp``: when nothing changed, the build is skipped.
+Layout under ``book/_build/`` (never a Sphinx source: ``exclude_patterns`` covers ``_build``)::
+
+    html -> slots/<id>/_build/html   the live site: a symlink, re-pointed atomically by a rename
+    slots/<id>/                      one complete Jupyter Book output (html, doctrees, executed notebooks)
+    pages/                           standalone run pages, comparisons and run data, one file per run, cached
+    keys.json                        the cache key of every generated file
+
+Sphinx renders the overview, the canonical reports, the history and sweep pages and the hand-written pages, in a
+new slot that starts as a copy of the live one, so its incremental build reads only what changed. Run and compare
+pages are rendered once per run into ``pages/`` and hard-linked into the slot (they are never written in place).
+A build that fails or is killed leaves the live site as it was; the next build removes what it left behind.
 """
 
 from __future__ import annotations
 
-import copy
 import hashlib
 import json
 import os
 import shutil
 import subprocess
 import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import nbformat
 import yaml
 
-from expbook import PROJECT_ROOT
+from expbook import PACKAGE_DIR, PROJECT_ROOT
 from expbook.errors import ExpbookError
 from expbook.project import Project
+from expbook.run.catalogue import list_experiments, notebook_path
 from expbook.run.provenance import git
-from expbook.run.runner import list_experiments, notebook_path
-from expbook.run.store import RunRecord, Store
-from expbook.run.sweep import load_sweeps, render_sweep_markdown
-from expbook.site.compare import compare_runs, flatten_metrics, render_markdown
-from expbook.site.status import ExperimentStatus, experiment_status
-from expbook.verdicts import badge_html, state_from_record
+from expbook.run.store import Store
+from expbook.run.sweep import load_sweeps
+from expbook.site import pages, runpage
+from expbook.site.compare import compare_runs
+from expbook.site.escape import html_text, json_script
+from expbook.site.status import experiment_status
 
-HAND_WRITTEN = ("method.md", "_static/expbook.css", "_static/expbook_compare.js", "_static/expbook_versions.js")
-WIDE_PAGE = "---\nhtml_theme.sidebar_secondary.remove: true\n---\n\n"  # no right sidebar: room for the table
+HAND_WRITTEN = ("method.md", "_static/expbook.css", "_static/expbook_compare.js", "_static/expbook_history.js",
+                "_static/expbook_versions.js")
 STAMP_NAME = ".build-stamp"
+FAILURES = "failed.json"
+RENDERERS = ("site/pages.py", "site/runpage.py", "site/compare.py", "site/escape.py", "verdicts.py")
 
 
 def version_stamp() -> str:
@@ -45,291 +58,281 @@ def version_stamp() -> str:
     return f"{git('log', '-1', '--format=%cs')} · {commit}{dirty}"
 
 
-def _cell(text: Any) -> str:
-    """Text safe inside a Markdown table cell."""
-    return str(text).replace("|", "\\|").replace("\n", " ").strip()
+def _renderer_version() -> str:
+    digest = hashlib.sha256()
+    for name in RENDERERS:
+        digest.update((PACKAGE_DIR / name).read_bytes())
+    return digest.hexdigest()[:12]
 
 
-def _title(experiment: str) -> str:
-    notebook = nbformat.read(notebook_path(experiment), as_version=4)
-    for cell in notebook.cells:
-        if cell.cell_type == "markdown":
-            for line in cell.source.splitlines():
-                if line.startswith("# "):
-                    return line[2:].strip()
-    return experiment.replace("_", " ")
+def _file_key(*paths: Path) -> list:
+    """What a stored run's page depends on, cheaply: each file's size and modification time."""
+    out = []
+    for path in paths:
+        try:
+            stat = path.stat()
+            out.append([path.name, stat.st_size, stat.st_mtime_ns])
+        except OSError:
+            out.append([path.name, None])
+    return out
 
 
-def _short_title(experiment: str) -> str:
-    """The title up to its colon: "Two-stage diagnosis: why ...?" -> "Two-stage diagnosis"."""
-    return _title(experiment).split(":")[0]
+def _key(*parts: object) -> str:
+    return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()[:20]
 
 
-def _verdicts(results: dict[str, Any]) -> str:
-    """Every verdict as a text badge (``H1 yes``, ``H2 inconclusive`` …), the gate first."""
-    badges = [badge_html(state_from_record(v), v["id"]) for v in results.get("verdicts", [])]
-    gate = results.get("gate")
-    if gate:
-        badges.insert(0, badge_html(state_from_record(gate), "gate"))
-    return " ".join(badges)
-
-
-def _key_metric(results: dict[str, Any]) -> str:
-    key = results.get("key_metric") or {}
-    value = key.get("value")
-    return f"{key.get('name', '')}: {value:.3f}" if isinstance(value, (int, float)) else ""
-
-
-def _override_label(record: RunRecord, default: str) -> str:
-    """``seed=7, scale=0.5`` — the run's parameters that differ from the defaults — or ``default``."""
-    return ", ".join(f"{k}={v}" for k, v in record.overrides.items()) or default
-
-
-def _params_diff(record: RunRecord) -> str:
-    return ", ".join(f"`{k}={v!r}`" for k, v in record.overrides.items()) or "defaults"
-
-
-def _started(record: RunRecord) -> str:
-    return record.results.get("provenance", {}).get("started", "")[:16].replace("T", " ")
-
-
-def _run_page(record: RunRecord, canonical: RunRecord | None, prefix: str) -> str | None:
-    if canonical and record.run_id == canonical.run_id:
-        return f"{prefix}reports/{record.experiment}.ipynb"
-    if record.ok:
-        return f"{prefix}runs/{record.experiment}/{record.run_id}.ipynb"
-    return None
-
-
-def overview_page(statuses: list[ExperimentStatus], stamp: str) -> str:
-    lines = [WIDE_PAGE + "# Experiment reports", "",
-             f"Every report is a parameterized notebook executed by papermill; each execution is a versioned run. "
-             f"This site was built from the run store at version **{stamp}**. *Fresh* means the canonical run "
-             f"still matches the current notebook, code, pinned requirements and data; *stale* says what changed.", "",
-             "| Experiment | Question | Headline | Verdicts | Key metric | Canonical run | Status |",
-             "|---|---|---|---|---|---|---|"]
-    for status in statuses:
-        title = _title(status.experiment)
-        failure = ""
-        if status.latest_failure:
-            error = status.latest_failure.results.get("error", {})
-            failure = f" ⚠️ latest run `{status.latest_failure.run_id}` failed: {error.get('exception', '')}"
-        if status.canonical is None:
-            lines.append(f"| {_cell(title)} | | no successful run yet | | | | {_cell(status.state + failure)} |")
-            continue
-        results = status.canonical.results
-        lines.append(
-            f"| [{_cell(title)}](reports/{status.experiment}.ipynb) | {_cell(results.get('question', ''))} "
-            f"| {_cell(results.get('headline', ''))} | {_cell(_verdicts(results))} | {_cell(_key_metric(results))} "
-            f"| [`{status.canonical.run_id}`](history/{status.experiment}.md) ({_started(status.canonical)}) "
-            f"| **{status.label}**: {_cell(status.reason + failure)} |")
-    lines += ["", "Each report's **history** page lists every run of it, variants included.", ""]
-    return "\n".join(lines)
-
-
-def history_page(experiment: str, runs: list[RunRecord], canonical: RunRecord | None,
-                 sweeps: list[dict[str, Any]] = ()) -> str:
-    lines = [WIDE_PAGE + f"# History: {_title(experiment)}", "",
-             f"Every execution of `notebooks/{experiment}.ipynb`, newest first. The canonical run (★) is the latest "
-             f"successful run with default parameters; the others are variants "
-             f"(`make run EXP={experiment} P=\"name=value ...\"`).", "",
-             "| Run | Started (UTC) | Status | Parameters vs defaults | Key metric | Verdicts | Duration | Compare |",
-             "|---|---|---|---|---|---|---|---|"]
-    for record in reversed(runs):
-        compare = (f"[vs canonical](../compare/{experiment}/{record.run_id}.md)"
-                   if canonical and record.ok and record.run_id != canonical.run_id else "")
-        page = _run_page(record, canonical, "../")
-        star = " ★" if canonical and record.run_id == canonical.run_id else ""
-        name = f"[`{record.run_id}`]({page}){star}" if page else f"`{record.run_id}`"
-        status = record.status if record.ok else f"**failed**: {record.results.get('error', {}).get('exception', '')}"
-        lines.append(f"| {name} | {_started(record)} | {_cell(status)} | {_cell(_params_diff(record))} "
-                     f"| {_cell(_key_metric(record.results))} | {_cell(_verdicts(record.results))} "
-                     f"| {record.results.get('duration_s', 0):.0f} s | {compare} |")
-    lines += ["", "## Compare any two runs", "",
-              "Pick run A and run B; changed verdicts and parameters are highlighted. From a shell: "
-              "`python -m expbook compare RUN_A RUN_B` (ids or unique prefixes).", "", _compare_widget(runs)]
-    if sweeps:
-        lines += ["", "## Sweeps", "", "| Sweep | Grid | Runs |", "|---|---|---|"]
-        lines += [f"| [`{s['sweep_id']}`](../sweeps/{experiment}/{s['sweep_id']}.md) "
-                  f"| {_cell(', '.join(f'{k} ∈ {v}' for k, v in s['grid'].items()))} | {len(s['runs'])} |"
-                  for s in reversed(sweeps)]
-    return "\n".join(lines) + "\n"
-
-
-def _compare_widget(runs: list[RunRecord]) -> str:
-    """Raw HTML: two run pickers and the runs' params, verdicts and flat metrics as embedded JSON."""
-    data = {}
-    for record in reversed([r for r in runs if r.ok]):
-        verdicts = {v["id"]: [v["question"], state_from_record(v)] for v in record.results.get("verdicts", [])}
-        if record.results.get("gate"):
-            gate = record.results["gate"]
-            verdicts["Gate"] = [gate["question"], state_from_record(gate)]
-        data[record.run_id] = {"label": _override_label(record, "defaults"),
-                               "params": record.results.get("params", {}), "verdicts": verdicts,
-                               "metrics": flatten_metrics(record.results.get("metrics", {}))}
-    payload = json.dumps(data, sort_keys=True, default=str).replace("</", "<\\/")
-    return "\n".join([
-        "```{raw} html",
-        '<div class="expbook-compare-pickers">A <select id="expbook-run-a"></select> '
-        'B <select id="expbook-run-b"></select></div>',
-        '<div id="expbook-compare-output"></div>',
-        f'<script type="application/json" id="expbook-runs">{payload}</script>',
-        '<script src="../_static/expbook_compare.js"></script>',
-        "```"])
-
-
-def answer_markdown(results: dict[str, Any]) -> str:
-    """The run's computed answer, for the top of its page: the headline and the conclusions table (state badges)."""
-    verdicts = ([results["gate"]] if results.get("gate") else []) + list(results.get("verdicts", []))
-    lines = [f"**Answer.** {results.get('headline', '')}", ""]
-    if verdicts:
-        lines += ["| | question | measured | rule | verdict |", "|---|---|---|---|---|"]
-        lines += [f"| {v['id']} | {_cell(v['question'])} | {_cell(v.get('value_text') or v.get('value'))} "
-                  f"| {_cell(v['rule'])} | {badge_html(state_from_record(v))} |" for v in verdicts]
-        lines += ["", "Evidence, tables, figures and the code follow below; *Conclusions* at the end explains each rule."]
-    return "\n".join(lines)
-
-
-def report_notebook(record: RunRecord, status_line: str, *, depth: int) -> nbformat.NotebookNode:
-    """The executed notebook with a run banner and the computed answer (headline, conclusions table) right under
-    the question, as QuantEcon's lectures open; the injected parameters cell collapsed."""
-    notebook = nbformat.read(record.path / "report.ipynb", as_version=4)
-    notebook = copy.deepcopy(notebook)
-    git = record.results.get("provenance", {}).get("git", {})
-    banner = (f"**Run** `{record.run_id}` · started {_started(record)} UTC · {record.results.get('duration_s', 0):.0f} s "
-              f"· parameters: {_params_diff(record)} · code `{git.get('commit', '')[:10]}"
-              f"{'+dirty' if git.get('dirty') else ''}` · {status_line} · "
-              f"[all runs]({'../' * depth}history/{record.experiment}.md)")
-    for cell in notebook.cells:
-        if "injected-parameters" in cell.metadata.get("tags", []):
-            cell.metadata["tags"] = sorted(set(cell.metadata["tags"]) | {"hide-input"})
-    notebook.cells[1:1] = [nbformat.v4.new_markdown_cell(banner),
-                           nbformat.v4.new_markdown_cell(answer_markdown(record.results))]
-    for cell in notebook.cells:
-        cell.pop("id", None)
-    notebook.nbformat_minor = 4
-    return notebook
-
-
-def _write_if_changed(path: Path, text: str, written: set[Path]) -> bool:
-    """Write ``text`` unless the file already holds it (keeps mtimes for Sphinx's incremental build)."""
+def _atomic_write(path: Path, text: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    written.add(path)
-    if path.is_file() and path.read_text() == text:
-        return False
-    path.write_text(text)
-    return True
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(text)
+    os.replace(tmp, path)
 
 
-def _remove_stale_pages(folder: Path, keep: set[Path]) -> None:
-    if folder.is_dir():
-        for path in folder.rglob("*"):
-            if path.is_file() and path not in keep:
-                path.unlink()
+@dataclass
+class Generated:
+    """Every generated file of the site: its cache key and how to render it (called only when the key changed)."""
+
+    sources: dict[str, tuple[str, Callable[[], str]]]  # Sphinx sources, relative to book_dir
+    standalone: dict[str, tuple[str, Callable[[], str]]]  # standalone pages, relative to the html root
+    structure: str  # the toc and the config: a change makes Sphinx rebuild every page
+    failures: dict[str, str]  # "<experiment>/<run id>" of every failed or unreadable run the site lists → its error
 
 
-def assemble(store: Store | None = None, book_dir: Path | None = None) -> tuple[str, bool]:
-    """Write every generated page and the toc into ``book_dir``.
-
-    Returns a digest of all the site's inputs and whether the toc or config changed (Sphinx's incremental
-    build does not notice those, so the caller then rebuilds every page).
-    """
-    store = store or Store()
-    book_dir = book_dir or Project.current().book
-    stamp = version_stamp()
-    statuses = [experiment_status(e, store) for e in list_experiments()]
-    written: set[Path] = set()
-    toc_reports, toc_history = [], []
+def collect(store: Store, book_dir: Path, stamp: str, echo) -> Generated:
+    """What the site consists of now, keyed, without rendering anything."""
+    version = _renderer_version()
+    sources: dict[str, tuple[str, Callable[[], str]]] = {}
+    standalone: dict[str, tuple[str, Callable[[], str]]] = {}
+    experiments = list_experiments()
+    titles = {e: pages.notebook_title(notebook_path(e)) for e in experiments}
+    statuses = [experiment_status(e, store) for e in experiments]
+    toc_reports, toc_history, failures = [], [], {}
     for status in statuses:
-        experiment = status.experiment
+        experiment, canonical, title = status.experiment, status.canonical, titles[status.experiment]
         runs = store.runs(experiment)
-        if status.canonical:
-            notebook = report_notebook(status.canonical, f"canonical run, **{status.label}**", depth=1)
-            _write_if_changed(book_dir / "reports" / f"{experiment}.ipynb", nbformat.writes(notebook), written)
-            toc_reports.append({"file": f"reports/{experiment}", "title": _short_title(experiment)})
-        variants = []
         for record in runs:
-            page = _run_page(record, status.canonical, "")
-            if page and page.startswith("runs/"):
-                notebook = report_notebook(record, "variant run" if record.overrides else "earlier default run",
-                                           depth=2)
-                _write_if_changed(book_dir / page, nbformat.writes(notebook), written)
-                label = _override_label(record, "defaults (superseded)")
-                compare_page = f"compare/{experiment}/{record.run_id}.md"
-                comparison = compare_runs(status.canonical, record)
-                _write_if_changed(book_dir / compare_page,
-                                  render_markdown(comparison, title=f"Compare: canonical vs {record.run_id[:15]} ({label})"),
-                                  written)
-                variants.append({"file": page.removesuffix(".ipynb"), "title": f"{record.run_id[:15]} · {label}",
-                                 "sections": [{"file": compare_page.removesuffix(".md"), "title": "vs canonical"}]})
+            if record.unreadable:
+                echo(f"warning: run {experiment}/{record.run_id}: {record.results['error']['exception']} "
+                     f"({record.results['error']['path']}); listed as unreadable")
+            if not record.ok:
+                failures[f"{experiment}/{record.run_id}"] = (
+                    f"({pages.override_label(record, 'defaults')}) {pages.failure_text(record)}")
+        if canonical:
+            line = f"canonical run, **{status.label}**"
+            sources[f"reports/{experiment}.ipynb"] = (
+                _key(version, _file_key(canonical.path / "report.ipynb", canonical.path / "results.json"), line),
+                lambda c=canonical, line=line: nbformat.writes(pages.report_notebook(
+                    c, line, history_link=f"../{pages.url('history', c.experiment + '.md')}")))
+            toc_reports.append({"file": f"reports/{experiment}", "title": pages.short_title(title)})
+        for record in runs:
+            if not record.ok:
+                continue
+            files = _file_key(record.path / "report.ipynb", record.path / "results.json")
+            label = pages.override_label(record, "defaults")
+            standalone[f"runs/{experiment}/{record.run_id}.data.js"] = (
+                _key(version, files, label), lambda r=record, label=label: runpage.run_data_script(r, label))
+            if canonical and record.run_id == canonical.run_id:
+                continue
+            line = "variant run" if record.overrides else "earlier default run"
+            standalone[f"runs/{experiment}/{record.run_id}.html"] = (
+                _key(version, files, line, title), lambda r=record, line=line, t=title: runpage.run_page(r, line, t))
+            if canonical:
+                heading = (f"Compare: canonical vs {record.run_id[:15]} "
+                           f"({pages.override_label(record, 'defaults (superseded)')})")
+                standalone[f"compare/{experiment}/{record.run_id}.html"] = (
+                    _key(version, files, canonical.run_id, _file_key(canonical.path / "results.json"), title),
+                    lambda r=record, c=canonical, h=heading, t=title: runpage.compare_page(
+                        compare_runs(c, r), title=h, history_title=pages.short_title(t)))
         sweeps = load_sweeps(experiment, store)
-        sweep_pages = []
+        sweep_entries = []
         for sweep in sweeps:
             page = f"sweeps/{experiment}/{sweep['sweep_id']}.md"
-            _write_if_changed(book_dir / page, render_sweep_markdown(sweep, store), written)
-            sweep_pages.append({"file": page.removesuffix(".md"), "title": f"sweep {sweep['sweep_id'][:15]}"})
-        _write_if_changed(book_dir / "history" / f"{experiment}.md",
-                          history_page(experiment, runs, status.canonical, sweeps), written)
-        entry: dict[str, Any] = {"file": f"history/{experiment}", "title": _short_title(experiment)}
-        if variants or sweep_pages:
-            entry["sections"] = list(reversed(sweep_pages)) + list(reversed(variants))
+            members = [_file_key(store.root / experiment / r.get("run_id", "") / "results.json")
+                       for r in sweep.get("runs", [])]
+            sources[page] = (_key(version, sweep, members), lambda s=sweep: pages.sweep_page(s, store))
+            sweep_entries.append({"file": page.removesuffix(".md"), "title": f"sweep {sweep['sweep_id'][:15]}"})
+        history = f"history/{experiment}.md"
+        sources[history] = (
+            _key(version, title, canonical.run_id if canonical else None,
+                 [[r.run_id, _file_key(r.path / "results.json")] for r in runs], [s["sweep_id"] for s in sweeps],
+                 [s.get("status") for s in sweeps]),
+            lambda e=experiment, t=title, r=runs, c=canonical, s=sweeps: pages.history_page(e, t, r, c, s))
+        entry = {"file": f"history/{experiment}", "title": pages.short_title(title)}
+        if sweep_entries:
+            entry["sections"] = list(reversed(sweep_entries))
         toc_history.append(entry)
-    _write_if_changed(book_dir / "overview.md", overview_page(statuses, stamp), written)
+    overview = pages.overview_page(statuses, titles, stamp)
+    sources["overview.md"] = (_key(version, overview), lambda: overview)
     parts = [{"caption": "Reports", "chapters": toc_reports}] if toc_reports else []
     parts += [{"caption": "Run history", "chapters": toc_history},
               {"caption": "About", "chapters": [{"file": name.removesuffix(".md")} for name in HAND_WRITTEN
                                                 if name.endswith(".md")]}]
-    toc = {"format": "jb-book", "root": "overview", "parts": parts}
-    structure_changed = _write_if_changed(book_dir / "_toc.yml", yaml.safe_dump(toc, sort_keys=False), written)
+    toc = yaml.safe_dump({"format": "jb-book", "root": "overview", "parts": parts}, sort_keys=False)
     config = yaml.safe_load((PROJECT_ROOT / "_config.yml").read_text())
-    footer = f"<p>expbook site version {stamp}</p>"
+    footer = f"<p>expbook site version {html_text(stamp)}</p>"
     config.setdefault("html", {})["extra_footer"] = footer
     # an explicit sphinx html_theme_options replaces the one Jupyter Book derives from html:, so set it there too
     config.setdefault("sphinx", {}).setdefault("config", {}).setdefault("html_theme_options", {})["extra_footer"] = footer
-    structure_changed |= _write_if_changed(book_dir / "_config.generated.yml", yaml.safe_dump(config, sort_keys=False),
-                                           written)
-    for folder in ("reports", "history", "runs", "compare", "sweeps"):
-        _remove_stale_pages(book_dir / folder, written)
-    missing = [name for name in HAND_WRITTEN if not (book_dir / name).is_file()]
-    if missing:
-        raise ExpbookError(f"{book_dir}: hand-written book files missing: {', '.join(missing)}")
-    digest = hashlib.sha256()
-    for path in sorted(written) + [book_dir / name for name in HAND_WRITTEN]:
-        digest.update(str(path.relative_to(book_dir)).encode() + b"\0" + path.read_bytes())
-    return digest.hexdigest(), structure_changed
+    config_text = yaml.safe_dump(config, sort_keys=False)
+    sources["_toc.yml"] = (_key(toc), lambda: toc)
+    sources["_config.generated.yml"] = (_key(config_text), lambda: config_text)
+    return Generated(sources, standalone, _key(toc, config_text), failures)
+
+
+class KeyedFiles:
+    """Files under ``root`` written only when their key changed (``keys.json`` remembers the keys)."""
+
+    def __init__(self, root: Path, keys_file: Path):
+        self.root, self.keys_file = root, keys_file
+        try:
+            self.keys = json.loads(keys_file.read_text())
+        except (OSError, ValueError):
+            self.keys = {}
+
+    def update(self, wanted: dict[str, tuple[str, Callable[[], str]]], *, prune: list[str] = (),
+               removed: Callable[[str], None] = lambda _: None) -> list[str]:
+        """Render the files whose key changed or that are missing; remove files under ``prune`` folders that are
+        no longer wanted (telling ``removed``). Returns the paths rendered."""
+        rendered = []
+        for relative, (key, render) in wanted.items():
+            path = self.root / relative
+            if self.keys.get(relative) != key or not path.is_file():
+                _atomic_write(path, render())
+                self.keys[relative] = key
+                rendered.append(relative)
+        for folder in prune:
+            base = self.root / folder
+            if base.is_dir():
+                for path in base.rglob("*"):
+                    relative = path.relative_to(self.root).as_posix()
+                    if path.is_file() and relative not in wanted:
+                        path.unlink()
+                        self.keys.pop(relative, None)
+                        removed(relative)
+        self.keys = {k: v for k, v in self.keys.items() if k in wanted}
+        _atomic_write(self.keys_file, json.dumps(self.keys, indent=0, sort_keys=True))
+        return rendered
+
+
+def _live_slot(build: Path) -> Path | None:
+    """The slot the live ``html`` symlink points into, or None (no site yet, or a site built before slots)."""
+    link = build / "html"
+    if not link.is_symlink():
+        return None
+    target = (build / os.readlink(link)).resolve()
+    return target.parents[1] if target.is_dir() else None
+
+
+def _remove_leftovers(build: Path, live: Path | None, echo) -> None:
+    """Slots and links that a killed or failed build left behind (never the live one)."""
+    slots = build / "slots"
+    for slot in sorted(slots.iterdir()) if slots.is_dir() else []:
+        if live is None or slot.resolve() != live.resolve():
+            shutil.rmtree(slot, ignore_errors=True)
+            echo(f"book: removed {slot.relative_to(build.parent).as_posix()}, left by an unfinished build")
+    for stray in build.glob(".html.*.tmp"):
+        stray.unlink(missing_ok=True)
+
+
+def _copy_sphinx_state(live: Path, slot: Path) -> None:
+    """The live slot's Sphinx output, so the new build is incremental; the standalone pages are linked later."""
+    def skip(folder: str, names: list[str]) -> list[str]:
+        return [n for n in names if Path(folder).name == "html" and n in ("runs", "compare")]
+    shutil.copytree(live, slot, symlinks=True, ignore=skip)
+
+
+def _link(source: Path, target: Path) -> None:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        os.link(source, target)
+    except OSError:  # another filesystem: a copy (cached pages are never written in place, so links are safe)
+        shutil.copy2(source, target)
+
+
+def _swap(build: Path, slot: Path) -> None:
+    """Point ``build/html`` at the slot's html in one rename (a site built before slots is replaced once)."""
+    link, tmp = build / "html", build / f".html.{os.getpid()}.tmp"
+    tmp.unlink(missing_ok=True)
+    os.symlink(os.path.relpath(slot / "_build" / "html", build), tmp)
+    if link.exists() and not link.is_symlink():  # the layout of earlier versions: a real folder
+        legacy = build / f".legacy-{os.getpid()}"
+        os.rename(link, legacy)
+        shutil.rmtree(legacy, ignore_errors=True)
+        for name in (".doctrees", "jupyter_execute"):
+            shutil.rmtree(build / name, ignore_errors=True)
+    os.replace(tmp, link)
 
 
 def build_book(*, store: Store | None = None, book_dir: Path | None = None, force: bool = False, echo=print) -> Path:
-    """Assemble the pages and render them with Jupyter Book into ``book_dir/_build/html``.
-
-    Skipped when the digest of every input equals the one of the last successful build.
-    """
+    """Write the pages and render them into ``book_dir/_build/html``; skipped when no input changed."""
+    store = store or Store()
     book_dir = book_dir or Project.current().book
-    digest, structure_changed = assemble(store, book_dir)
-    index = book_dir / "_build" / "html" / "index.html"
+    missing = [name for name in HAND_WRITTEN if not (book_dir / name).is_file()]
+    if missing:
+        raise ExpbookError(f"{book_dir}: hand-written book files missing: {', '.join(missing)}")
+    build = book_dir / "_build"
+    build.mkdir(exist_ok=True)
+    live = _live_slot(build)
+    _remove_leftovers(build, live, echo)
+    stamp = version_stamp()
+    generated = collect(store, book_dir, stamp, echo)
+    sources = KeyedFiles(book_dir, build / "keys-sources.json")
+    changed = sources.update(generated.sources, prune=["reports", "history", "sweeps", "runs", "compare"])
+    standalone = KeyedFiles(build / "pages", build / "keys-pages.json")
+    rendered = standalone.update(generated.standalone, prune=["runs", "compare"], removed=lambda relative: echo(
+        f"book: run {relative.split('/', 1)[1].removesuffix('.html')} is no longer in the store; removed its page")
+        if relative.startswith("runs/") and relative.endswith(".html") else None)
+    digest = _key(sorted(sources.keys.items()), sorted(standalone.keys.items()),
+                  [_file_key(book_dir / name) for name in HAND_WRITTEN])
+    index = build / "html" / "index.html"
     stamp_file = book_dir / STAMP_NAME
-    if not force and index.is_file() and stamp_file.is_file() and stamp_file.read_text() == digest:
+    if not force and live is not None and index.is_file() and stamp_file.is_file() and stamp_file.read_text() == digest:
         echo("book: site up to date, nothing rebuilt")
         return index
-    # Build into a copy and swap it in only when complete: a failed or killed build leaves the old site whole.
-    current, next_dir, old = book_dir / "_build", book_dir / ".site-next", book_dir / ".site-old"
-    shutil.rmtree(next_dir, ignore_errors=True)
-    if current.is_dir() and not structure_changed:
-        shutil.copytree(current, next_dir / "_build", symlinks=True)  # keeps Sphinx's incremental state
+    slot = build / "slots" / f"{time.strftime('%Y%m%dT%H%M%S')}-{os.getpid()}"
+    full = force or live is None or generated.structure != _previous_structure(build)
+    if not full:
+        _copy_sphinx_state(live, slot)
+    echo(f"book: building the site with Jupyter Book ({'every page' if full else f'{len(changed)} changed source(s)'}"
+         f"; {len(rendered)} standalone page(s) rendered) ...")
     command = [sys.executable, "-c", "from jupyter_book.cli.main import main; main()", "build", str(book_dir),
                "--config", str(book_dir / "_config.generated.yml"), "--toc", str(book_dir / "_toc.yml"),
-               "--path-output", str(next_dir), "-W", "-n", "--keep-going"] + (["--all"] if structure_changed else [])
-    echo("book: building the site with Jupyter Book ...")
+               "--path-output", str(slot), "-W", "-n", "--keep-going"] + (["--all"] if full else [])
     result = subprocess.run(command, cwd=PROJECT_ROOT, capture_output=True, text=True)
     if result.returncode != 0:
-        shutil.rmtree(next_dir, ignore_errors=True)
+        shutil.rmtree(slot, ignore_errors=True)
         tail = "\n".join((result.stdout + result.stderr).strip().splitlines()[-25:])
         raise ExpbookError(f"jupyter-book build failed (the previous site is unchanged):\n{tail}")
-    shutil.rmtree(old, ignore_errors=True)
-    if current.exists():
-        os.rename(current, old)
-    os.rename(next_dir / "_build", current)
-    shutil.rmtree(old, ignore_errors=True)
-    shutil.rmtree(next_dir, ignore_errors=True)
-    stamp_file.write_text(digest)
+    html = slot / "_build" / "html"
+    for relative in generated.standalone:
+        _link(build / "pages" / relative, html / relative)
+    (html / "_static" / "expbook_site.js").write_text(_site_script(stamp))
+    _swap(build, slot)
+    (build / "structure").write_text(generated.structure)
+    if live is not None:
+        shutil.rmtree(live, ignore_errors=True)
+    _atomic_write(build / FAILURES, json.dumps(generated.failures, indent=1, sort_keys=True))
+    _atomic_write(stamp_file, digest)
     return index
+
+
+def listed_failures(book_dir: Path | None = None) -> dict[str, str]:
+    """The failed and unreadable runs the live site lists ("<experiment>/<run id>" → what failed)."""
+    try:
+        return json.loads(((book_dir or Project.current().book) / "_build" / FAILURES).read_text())
+    except (OSError, ValueError):
+        return {}
+
+
+def _previous_structure(build: Path) -> str | None:
+    try:
+        return (build / "structure").read_text()
+    except OSError:
+        return None
+
+
+def _site_script(stamp: str) -> str:
+    """``_static/expbook_site.js``: the footer of the standalone pages (they are rendered once, the version moves)."""
+    return ("(function () { var v = " + json_script(stamp) + "; document.addEventListener('DOMContentLoaded', "
+            "function () { var f = document.getElementById('expbook-footer'); if (f) f.textContent = "
+            "'expbook site version ' + v; }); })();\n")

@@ -12,7 +12,7 @@ from typing import Any
 
 from expbook.errors import ParameterError
 from expbook.run.store import RunRecord, Store
-from expbook.verdicts import badge_html, state_from_record
+from expbook.verdicts import state_from_record
 
 
 def flatten_metrics(metrics: dict[str, Any], prefix: str = "") -> dict[str, float]:
@@ -139,10 +139,6 @@ def _state(state: str | None) -> str:
     return "–" if state is None else state
 
 
-def _badge(state: str | None) -> str:
-    return "–" if state is None else badge_html(state)
-
-
 def _number(value: float | None) -> str:
     return "–" if value is None else f"{value:.4g}"
 
@@ -165,27 +161,3 @@ def render_text(c: Comparison, *, limit: int = 25) -> str:
     if len(c.metrics) > limit:
         lines.append(f"  ... {len(c.metrics) - limit} more")
     return "\n".join(lines)
-
-
-def render_markdown(c: Comparison, *, title: str) -> str:
-    def cell(text: Any) -> str:
-        return str(text).replace("|", "\\|")
-
-    lines = [f"# {title}", "",
-             f"**A** `{c.a.run_id}` → **B** `{c.b.run_id}`. A verdict whose state changed (holds, does not hold, "
-             f"inconclusive) is marked **changed**; a metric whose B value falls outside A's 95% interval is marked "
-             f"**outside**.", "",
-             "## Verdicts", "", "| | question | A | B | |", "|---|---|---|---|---|"]
-    lines += [f"| {v.id} | {cell(v.question)} | {_badge(v.a)} | {_badge(v.b)} | {'**changed**' if v.changed else ''} |"
-              for v in c.verdicts]
-    lines += ["", "## Parameters that differ", ""]
-    lines += (["| parameter | A | B |", "|---|---|---|"] + [f"| `{k}` | `{va!r}` | `{vb!r}` |" for k, va, vb in c.params]
-              if c.params else ["None: the two runs used the same parameters."])
-    lines += ["", f"## Metrics that differ ({len(c.metrics)}, largest relative change first, counts last)", ""]
-    if c.metrics:
-        lines += ["| metric | A | B | Δ (B − A) | |", "|---|---|---|---|---|"]
-        lines += [f"| `{cell(d.name)}` | {_number(d.a)}{_ci(d.ci_a)} | {_number(d.b)}{_ci(d.ci_b)} | {d.delta:+.4g} "
-                  f"| {'**outside**' if d.outside_ci else ''} |" for d in c.metrics]
-    else:
-        lines.append("None: every recorded metric is identical.")
-    return "\n".join(lines) + "\n"

@@ -18,21 +18,25 @@ import datetime as dt
 import html
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from expbook.errors import ExpbookError, ParameterError
 from expbook.project import Project
+from expbook.run.catalogue import list_experiments
 from expbook.run.provenance import git
-from expbook.run.runner import list_experiments
 from expbook.run.store import Store
+from expbook.site.escape import json_script
 from expbook.site.status import FRESH, experiment_status
 from expbook.verdicts import state_from_record
 
 LATEST = "latest"
+RELEASE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 SNAPSHOT = "release.json"
 CHANGES = "changes.html"
 
@@ -48,12 +52,14 @@ def read_versions(root: Path) -> dict[str, Any]:
 
 def snapshot(store: Store) -> dict[str, Any]:
     """What a release says, per experiment: its canonical run, headline, verdicts (state, value, interval),
-    key metric, parameters, code commit and data fingerprint."""
+    key metric, parameters, code commit and data fingerprint; every run its history lists (``runs``: what
+    ``gc`` keeps) and the failed runs among them."""
     experiments = {}
     for experiment in list_experiments():
         canonical = store.canonical(experiment)
         if canonical is None:
             continue
+        runs = store.runs(experiment)
         results = canonical.results
         verdicts = ([results["gate"]] if results.get("gate") else []) + list(results.get("verdicts", []))
         provenance = results.get("provenance", {})
@@ -63,8 +69,25 @@ def snapshot(store: Store) -> dict[str, Any]:
                                    "value": v.get("value"), "value_text": v.get("value_text", ""), "ci": v.get("ci")}
                          for v in verdicts},
             "key_metric": results.get("key_metric", {}), "params": results.get("params", {}),
-            "commit": provenance.get("git", {}).get("commit", ""), "data": provenance.get("data_fingerprint", "")}
+            "commit": provenance.get("git", {}).get("commit", ""), "data": provenance.get("data_fingerprint", ""),
+            "runs": [r.run_id for r in runs],
+            "failed": [{"run_id": r.run_id, "overrides": r.overrides,
+                        "error": r.results.get("error", {}).get("exception", "")} for r in runs if r.status == "failed"]}
     return experiments
+
+
+def cited_runs(book_dir: Path | None = None) -> set[tuple[str, str]]:
+    """(experiment, run id) of every run any release in ``book/_versions`` lists: ``gc`` never removes these."""
+    root = versions_dir(book_dir)
+    cited = set()
+    for path in sorted(root.glob(f"*/{SNAPSHOT}")):
+        try:
+            frozen = json.loads(path.read_text())
+        except (OSError, ValueError):
+            raise ExpbookError(f"{path}: unreadable release snapshot; gc keeps every run until it is fixed") from None
+        for experiment, entry in frozen.items():
+            cited.update((experiment, run_id) for run_id in [entry.get("run_id"), *entry.get("runs", [])] if run_id)
+    return cited
 
 
 def release_diff(old: dict[str, Any], new: dict[str, Any]) -> list[dict[str, Any]]:
@@ -73,9 +96,11 @@ def release_diff(old: dict[str, Any], new: dict[str, Any]) -> list[dict[str, Any
     report = []
     for experiment, now in new.items():
         before = old.get(experiment)
+        known = {f["run_id"] for f in (before or {}).get("failed", [])}
+        failures = [f for f in now.get("failed", []) if f["run_id"] not in known]
         if before is None:
             report.append({"experiment": experiment, "new": True, "verdicts": [], "moved": [], "params": [],
-                           "headline": None, "commit": None, "data": False})
+                           "headline": None, "commit": None, "data": False, "failed": failures})
             continue
         verdicts = [(i, v["question"], before["verdicts"].get(i, {}).get("state"), v["state"])
                     for i, v in now["verdicts"].items() if before["verdicts"].get(i, {}).get("state") != v["state"]]
@@ -91,7 +116,8 @@ def release_diff(old: dict[str, Any], new: dict[str, Any]) -> list[dict[str, Any
         report.append({"experiment": experiment, "new": False, "verdicts": verdicts, "moved": moved, "params": params,
                        "headline": (before["headline"], now["headline"]) if before["headline"] != now["headline"] else None,
                        "commit": (before["commit"], now["commit"]) if before["commit"] != now["commit"] else None,
-                       "data": before["data"] != now["data"], "runs": (before["run_id"], now["run_id"])})
+                       "data": before["data"] != now["data"], "runs": (before["run_id"], now["run_id"]),
+                       "failed": failures})
     return report
 
 
@@ -108,8 +134,13 @@ def render_diff_text(name_a: str, name_b: str, diff: list[dict[str, Any]]) -> st
             found.append(f"  code: {item['commit'][0][:10]} -> {item['commit'][1][:10]}")
         if item["data"]:
             found.append("  data: changed")
+        found += [f"  failed run {f['run_id']} ({_overrides(f['overrides'])}): {f['error']}" for f in item.get("failed", [])]
         lines += found or ([] if item["new"] else ["  nothing changed"])
     return "\n".join(lines)
+
+
+def _overrides(overrides: dict[str, Any]) -> str:
+    return ", ".join(f"{k}={v!r}" for k, v in overrides.items()) or "defaults"
 
 
 def render_diff_html(name: str, previous: str | None, diff: list[dict[str, Any]]) -> str:
@@ -123,16 +154,24 @@ def render_diff_html(name: str, previous: str | None, diff: list[dict[str, Any]]
     body = [f"<h1>What changed in {e(name)}</h1>"]
     if previous is None:
         body.append("<p>This is the first release: there is nothing earlier to compare with.</p>")
+        diff = [item for item in diff if item.get("failed")]
     else:
         body.append(f"<p>Every report's canonical run in <b>{e(name)}</b> against release <b>{e(previous)}</b>: verdicts "
                     "whose state changed, headlines that changed, measured values outside the earlier release's "
                     "interval, and the parameter, code and data changes behind them.</p>")
     for item in diff:
         body.append(f"<h2>{e(item['experiment'])}</h2>")
+        failed = ""
+        if item.get("failed"):
+            rows = "".join(f"<tr><td><code>{e(f['run_id'])}</code></td><td><code>{e(_overrides(f['overrides']))}</code></td>"
+                           f"<td>{e(f['error'])}</td></tr>" for f in item["failed"])
+            failed = ("<h3>Failed runs" + (" since the previous release" if previous else "") + "</h3><p>They do not "
+                      "change any report: a failed run never replaces the canonical one.</p><table class='table'><tr>"
+                      f"<th>run</th><th>parameters</th><th>error</th></tr>{rows}</table>")
         if item["new"]:
-            body.append("<p>New in this release.</p>")
+            body.append("<p>New in this release.</p>" + failed)
             continue
-        parts = []
+        parts = [failed] if failed else []
         if item["verdicts"]:
             rows = "".join(f"<tr><td>{e(i)}</td><td>{e(q)}</td><td>{state(a)}</td><td>{state(b)}</td></tr>"
                            for i, q, a, b in item["verdicts"])
@@ -162,62 +201,102 @@ def render_diff_html(name: str, previous: str | None, diff: list[dict[str, Any]]
             f'<p><a href="index.html">← the {e(name)} site</a></p>{"".join(body)}</article></div></body></html>\n')
 
 
+def _write_atomic(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    tmp.write_text(text)
+    os.replace(tmp, path)
+
+
+def _redirect(target: str, label: str) -> str:
+    return (f'<!DOCTYPE html><html><head><meta charset="utf-8"><title>Redirecting to {html.escape(label)}</title>'
+            f'<meta http-equiv="refresh" content="0; url={html.escape(target, quote=True)}">'
+            f'<script>location.replace({json_script(target)} + location.hash)</script></head>'
+            f'<body><a href="{html.escape(target, quote=True)}">{html.escape(label)}</a></body></html>\n')
+
+
 def _write_aliases(root: Path, index: dict[str, Any]) -> None:
-    """``versions.json``/``versions.js``, the root redirect, and ``latest/`` as one redirect page per page."""
-    text = json.dumps(index, indent=1)
-    (root / "versions.json").write_text(text + "\n")
-    (root / "versions.js").write_text(f"window.EXPBOOK_VERSIONS = {text};\n")
+    """``latest/`` as one redirect page per page of the newest release, and the root redirect (built aside and
+    swapped in, so a killed release leaves the previous ``latest`` or none, never half of one)."""
     newest = index["aliases"][LATEST]
-    latest = root / LATEST
-    shutil.rmtree(latest, ignore_errors=True)
+    latest, building = root / LATEST, root / f".{LATEST}.tmp-{os.getpid()}"
+    shutil.rmtree(building, ignore_errors=True)
     for page in (root / newest).rglob("*.html"):
         relative = page.relative_to(root / newest)
-        target = "../" * len(relative.parts) + f"{newest}/{relative.as_posix()}"
-        redirect = latest / relative
+        redirect = building / relative
         redirect.parent.mkdir(parents=True, exist_ok=True)
-        redirect.write_text(f'<!DOCTYPE html><html><head><meta charset="utf-8"><title>Redirecting to {newest}</title>'
-                            f'<meta http-equiv="refresh" content="0; url={target}">'
-                            f'<script>location.replace("{target}" + location.hash)</script></head>'
-                            f'<body><a href="{target}">{newest}</a></body></html>\n')
-    (root / "index.html").write_text(f'<!DOCTYPE html><html><head><meta charset="utf-8">'
-                                     f'<meta http-equiv="refresh" content="0; url={LATEST}/index.html"></head>'
-                                     f'<body><a href="{LATEST}/index.html">latest</a></body></html>\n')
+        redirect.write_text(_redirect("../" * len(relative.parts) + f"{quote(newest)}/{quote(relative.as_posix())}",
+                                      newest))
+    old = root / f".{LATEST}.old-{os.getpid()}"
+    if latest.exists():
+        os.rename(latest, old)
+    os.rename(building, latest)
+    shutil.rmtree(old, ignore_errors=True)
+    _write_atomic(root / "index.html", _redirect(f"{LATEST}/index.html", LATEST))
 
 
-def release(name: str, *, store: Store | None = None, book_dir: Path | None = None, force: bool = False) -> Path:
+def _write_index(root: Path, index: dict[str, Any]) -> None:
+    """``versions.json`` and ``versions.js`` (for file:// readers), each replaced in one rename."""
+    _write_atomic(root / "versions.json", json.dumps(index, indent=1) + "\n")
+    _write_atomic(root / "versions.js", f"window.EXPBOOK_VERSIONS = {json_script(index, indent=1)};\n")
+
+
+def _remove_leftovers(root: Path) -> list[str]:
+    """Folders a killed release left behind: its unfinished copy, an unfinished ``latest``."""
+    removed = []
+    for stray in sorted(root.glob(".*.tmp-*")) + sorted(root.glob(f".{LATEST}.old-*")):
+        shutil.rmtree(stray, ignore_errors=True) if stray.is_dir() else stray.unlink(missing_ok=True)
+        removed.append(stray.name)
+    return removed
+
+
+def readiness_problems(store: Store) -> list[str]:
+    """Why the site may not be released: a canonical report that is stale (with the command that fixes it) or
+    whose latest default run failed. A failed *variant* is no reason: it never replaces a report."""
+    problems = []
+    for experiment in list_experiments():
+        status = experiment_status(experiment, store)
+        if status.state != FRESH:
+            problems.append(f"{experiment} is {status.label} ({status.reason}): run `make book`")
+        elif status.latest_failure:
+            error = status.latest_failure.results.get("error", {}).get("exception", "")
+            problems.append(f"{experiment}: its latest default run {status.latest_failure.run_id} failed ({error}): "
+                            f"fix it, then run `make book`")
+    return problems
+
+
+def release(name: str, *, store: Store | None = None, book_dir: Path | None = None, force: bool = False,
+            echo=lambda _: None) -> Path:
     """Freeze the built site as version ``name``; refused (unless ``force``) for an existing name or a site with
-    stale or failed reports. Earlier versions are never touched; ``latest`` moves to ``name``."""
-    if not name or name == LATEST or "/" in name or name.startswith("."):
-        raise ParameterError(f"release name {name!r}: use a plain name such as v1 or 2026-11 (not '{LATEST}')")
+    stale or failed canonical reports. Earlier versions are never touched; ``latest`` moves to ``name``.
+
+    Kill-safe: the copy is made aside and renamed into place, and ``versions.json`` is replaced in one rename
+    afterwards, so a release is listed only once it is whole; the next release removes what a killed one left.
+    """
+    if not RELEASE_NAME.fullmatch(name or "") or name == LATEST:
+        raise ParameterError(f"release name {name!r}: use a plain name of letters, digits, '.', '_' or '-', "
+                             f"such as v1 or 2026-11 (not '{LATEST}')")
     store = store or Store()
     site = (book_dir or Project.current().book) / "_build" / "html"
     if not (site / "index.html").is_file():
         raise ExpbookError(f"{site}: no built site to release; run `make book` first")
     root = versions_dir(book_dir)
+    root.mkdir(parents=True, exist_ok=True)
+    for stray in _remove_leftovers(root):
+        echo(f"release: removed {stray}, left by a release that did not finish")
     index = read_versions(root)
     names = [v["name"] for v in index["versions"]]
     if name in names and not force:
         raise ParameterError(f"release {name} exists ({root / name}); pick another name or pass --force")
-    if not force:
-        problems = []
-        for experiment in list_experiments():
-            status = experiment_status(experiment, store)
-            if status.state != FRESH:
-                problems.append(f"{experiment} ({status.reason})")
-            elif status.latest_failure:
-                problems.append(f"{experiment} (latest run {status.latest_failure.run_id} failed)")
-        if problems:
-            raise ExpbookError("the site has reports that are not fresh: " + "; ".join(problems)
-                               + " — run `make book` first, or pass --force")
+    if not force and (problems := readiness_problems(store)):
+        raise ExpbookError("not released: " + "; ".join(problems) + " (or pass --force)")
     previous = next((v["name"] for v in reversed(index["versions"]) if v["name"] != name), None)
     now = snapshot(store)
     old = json.loads((root / previous / SNAPSHOT).read_text()) if previous else {}
     target = root / name
     tmp = root / f".{name}.tmp-{os.getpid()}"
-    shutil.rmtree(tmp, ignore_errors=True)
     shutil.copytree(site, tmp)
     (tmp / SNAPSHOT).write_text(json.dumps(now, indent=1, default=str))
-    (tmp / CHANGES).write_text(render_diff_html(name, previous, release_diff(old, now) if previous else []))
+    (tmp / CHANGES).write_text(render_diff_html(name, previous, release_diff(old, now)))
     if target.exists():
         shutil.rmtree(target)
     os.rename(tmp, target)
@@ -225,6 +304,7 @@ def release(name: str, *, store: Store | None = None, book_dir: Path | None = No
              "commit": git("rev-parse", "HEAD")}
     index["versions"] = [v for v in index["versions"] if v["name"] != name] + [entry]
     index["aliases"][LATEST] = name
+    _write_index(root, index)
     _write_aliases(root, index)
     return target
 

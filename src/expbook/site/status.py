@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from expbook.run.catalogue import notebook_path
 from expbook.run.keys import changed_inputs, key_components, render_key
 from expbook.run.params import read_parameter_specs, resolve_parameters
-from expbook.run.runner import notebook_path
 from expbook.run.store import RunRecord, Store
 
 FRESH, RERENDER, REEXECUTE, NO_RUN = "fresh", "re-render", "re-execute", "no run"
@@ -23,7 +23,7 @@ class ExperimentStatus:
     state: str  # FRESH, RERENDER, REEXECUTE or NO_RUN
     reason: str
     canonical: RunRecord | None
-    latest_failure: RunRecord | None  # a failed run newer than the canonical one
+    latest_failure: RunRecord | None  # a failed run with default parameters, newer than the canonical one
 
     @property
     def run_id(self) -> str | None:
@@ -40,9 +40,9 @@ def experiment_status(experiment: str, store: Store | None = None) -> Experiment
     store = store or Store()
     path = notebook_path(experiment)
     canonical = store.canonical(experiment)
-    runs = store.runs(experiment)
-    failure = runs[-1] if runs and runs[-1].status == "failed" and (
-        canonical is None or runs[-1].run_id > canonical.run_id) else None
+    defaults = [r for r in store.runs(experiment) if r.is_default and not r.unreadable]
+    failure = defaults[-1] if defaults and defaults[-1].status == "failed" and (
+        canonical is None or defaults[-1].run_id > canonical.run_id) else None
     if canonical is None:
         return ExperimentStatus(experiment, NO_RUN, "no successful run with default parameters yet", None, failure)
     current = key_components(path, resolve_parameters(experiment, read_parameter_specs(path), {}))

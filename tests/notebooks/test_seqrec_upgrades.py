@@ -3,8 +3,8 @@
 import pandas as pd
 import pytest
 
-from conftest import folders, run_cli
 from expbook.run.runner import run_experiment
+from tests.helpers import folders, run_cli
 
 pytestmark = pytest.mark.slow
 QUIET = {"progress": False, "echo": lambda *_: None}

@@ -10,13 +10,13 @@ from pathlib import Path
 
 import pytest
 
-from conftest import fixture_notebook
 from expbook import PROJECT_ROOT
 from expbook.errors import ExpbookError, ParameterError
 from expbook.run.runner import run_experiment
 from expbook.run.store import Store
 from expbook.site.book import HAND_WRITTEN, build_book
 from expbook.site.release import diff_releases, publish, release
+from tests.helpers import fixture_notebook
 
 pytestmark = pytest.mark.slow
 QUIET = {"progress": False, "echo": lambda *_: None}
@@ -74,7 +74,7 @@ def test_existing_names_and_stale_sites_are_refused_unless_forced(released):
     original = notebook.read_text()
     notebook.write_text(original.replace("y = x + 1", "y = x + 3"))
     try:
-        with pytest.raises(ExpbookError, match=r"not fresh: fixture \(re-execute: notebook code changed\)"):
+        with pytest.raises(ExpbookError, match=r"fixture is stale \(re-execute: notebook code changed\): run `make book`"):
             release("v3", store=released["store"], book_dir=released["book"])
     finally:
         notebook.write_text(original)

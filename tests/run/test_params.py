@@ -2,7 +2,6 @@ import time
 
 import pytest
 
-from conftest import run_cli
 from expbook import PROJECT_ROOT
 from expbook.errors import ParameterError
 from expbook.run.params import (
@@ -13,6 +12,7 @@ from expbook.run.params import (
     read_parameter_specs,
     resolve_parameters,
 )
+from tests.helpers import run_cli
 
 CELL = '''
 data_dir: str | None = None  # real data folder

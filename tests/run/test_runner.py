@@ -8,11 +8,11 @@ import time
 
 import pytest
 
-from conftest import TINY, fixture_notebook, folders, run_cli
 from expbook import PROJECT_ROOT
 from expbook.errors import RunFailed
 from expbook.run.runner import run_experiment
 from expbook.run.store import Store
+from tests.helpers import TINY, fixture_notebook, folders, run_cli
 
 pytestmark = pytest.mark.slow
 QUIET = {"progress": False, "echo": lambda *_: None}

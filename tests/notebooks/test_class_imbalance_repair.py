@@ -4,9 +4,9 @@ import shutil
 
 import pytest
 
-from conftest import folders, run_cli
 from expbook.data.ecg_synth import EcgSpec, generate_ecg
 from expbook.run.runner import run_experiment
+from tests.helpers import folders, run_cli
 
 pytestmark = pytest.mark.slow
 QUIET = {"progress": False, "echo": lambda *_: None}

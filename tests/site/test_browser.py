@@ -8,11 +8,11 @@ from urllib.parse import urlparse
 
 import pytest
 
-from expbook.run.runner import list_experiments
+from expbook.run.catalogue import list_experiments
 
 pytestmark = pytest.mark.slow
 CHROMIUM = Path("/usr/bin/chromium")
-SCREENSHOTS = Path(__file__).parent / "output" / "browser"
+SCREENSHOTS = Path(__file__).parents[1] / "output" / "browser"
 FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
          "--disable-component-update", "--disable-sync"]
 

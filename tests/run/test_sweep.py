@@ -4,10 +4,10 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from conftest import fixture_notebook, run_cli
 from expbook.errors import ParameterError
 from expbook.run.store import Store
 from expbook.run.sweep import load_sweeps, parse_grid, run_sweep, summarise, sweep_records
+from tests.helpers import fixture_notebook, run_cli
 
 pytestmark = pytest.mark.slow
 QUIET = {"echo": lambda *_: None}
@@ -84,4 +84,5 @@ def test_cli_sweep_prints_the_summary_and_exits_zero(tmp_path):
     env = {"EXPBOOK_RUNS": str(tmp_path / "runs"), "EXPBOOK_NOTEBOOKS": str(tmp_path / "notebooks")}
     result = run_cli("sweep", "fixture", "-p", "seed", "1,2", "-j", "2", env=env)
     assert result.returncode == 0, result.stderr
-    assert "Verdict agreement" in result.stdout and "| `value` | 2.5 |" in result.stdout
+    assert "verdict agreement" in result.stdout and "E: holds in 50% of 2 runs" in result.stdout
+    assert "value: 2.5 ± 0.707" in result.stdout

@@ -2,9 +2,10 @@
 
 import pytest
 
-from conftest import run_cli
 from expbook.run.store import RunRecord
-from expbook.site.compare import compare_runs, flatten_metrics, render_markdown, render_text
+from expbook.site.compare import compare_runs, flatten_metrics, render_text
+from expbook.site.runpage import compare_page
+from tests.helpers import run_cli
 
 
 def _record(run_id, params, metrics, verdicts):
@@ -26,7 +27,7 @@ def test_comparison_lists_only_what_differs_and_flags_changed_verdicts():
     assert top.delta == pytest.approx(0.2) and top.ci_a == (0.4, 0.6) and top.outside_ci
     assert [v.id for v in c.changed_verdicts] == ["H1"]
     assert "CHANGED H1: holds -> does not hold" in render_text(c)
-    assert "**changed**" in render_markdown(c, title="t")
+    assert '<tr class="expbook-changed"><td>H1</td>' in compare_page(c, title="t", history_title="E")
 
 
 def test_a_move_to_inconclusive_is_a_changed_verdict():

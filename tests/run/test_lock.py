@@ -6,11 +6,11 @@ import time
 
 import pytest
 
-from conftest import fixture_notebook, run_cli
 from expbook import PROJECT_ROOT
 from expbook.errors import StoreLocked
 from expbook.run.lock import store_lock
 from expbook.run.store import Store
+from tests.helpers import fixture_notebook, run_cli
 
 pytestmark = pytest.mark.slow
 

@@ -5,12 +5,12 @@ import time
 import nbformat
 import pytest
 
-from conftest import fixture_notebook
 from expbook import PROJECT_ROOT
 from expbook.run import keys
 from expbook.run.runner import run_experiment
 from expbook.run.store import Store
 from expbook.site.status import experiment_status
+from tests.helpers import fixture_notebook
 
 QUIET = {"progress": False, "echo": lambda *_: None}
 

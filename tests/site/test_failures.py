@@ -4,10 +4,10 @@ import shutil
 
 import pytest
 
-from conftest import fixture_notebook, run_cli
 from expbook import PROJECT_ROOT
 from expbook.run.store import Store
 from expbook.site.book import HAND_WRITTEN, build_book
+from tests.helpers import fixture_notebook, run_cli
 
 pytestmark = pytest.mark.slow
 

@@ -3,9 +3,9 @@
 import pandas as pd
 import pytest
 
-from conftest import folders, run_cli
 from expbook.data.turnover_synth import SurveySpec, generate_survey
 from expbook.run.runner import run_experiment
+from tests.helpers import folders, run_cli
 
 pytestmark = pytest.mark.slow
 QUIET = {"progress": False, "echo": lambda *_: None}
