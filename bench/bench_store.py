@@ -1,6 +1,7 @@
-"""The site as it grows: no-op `make book`, sweep parallelism, book build time vs number of runs.
+"""The site as it grows: no-op `make book`, sweep parallelism, and the book build as the history grows.
 
-    python bench/bench_store.py            # all three tables (a few minutes on 2 cores)
+    python bench/bench_store.py                 # all three tables (a few minutes on 2 cores)
+    python bench/bench_store.py --growth-only   # only the last: 10, 200 and 1,000 runs
 
 Everything happens in a temporary folder (its own run store, notebooks and book), via the same
 CLI `make book` calls. Runs beyond the first executions are copies of a real executed run with
@@ -30,10 +31,10 @@ def cli(*args: str, env: dict[str, str]) -> float:
     return time.perf_counter() - start
 
 
-def clone_runs(store: Path, experiment: str, count: int) -> None:
+def clone_runs(store: Path, experiment: str, count: int, start: int = 0) -> None:
     """Add ``count`` variant runs of ``experiment`` by copying its first run with new ids and seeds."""
     source = next(p for p in sorted((store / experiment).iterdir()) if (p / "results.json").is_file())
-    for i in range(count):
+    for i in range(start, start + count):
         run_id = f"20260101T{i // 3600:02d}{i // 60 % 60:02d}{i % 60:02d}000Z-bench{i:04d}"
         target = store / experiment / run_id
         shutil.copytree(source, target)
@@ -51,44 +52,67 @@ def book_env(tmp: Path, name: str) -> dict[str, str]:
     return {"EXPBOOK_BOOK_DIR": str(book)}
 
 
+def growth(tmp: Path, notebooks: Path, sizes: tuple[int, ...] = (10, 200, 1000)) -> None:
+    """The book build of one experiment's history of N runs: the first (full) build, the build after one more run,
+    and the no-op, with the budgets of issue 22 as ratios within this one bench run."""
+    rows = {}
+    for total in sizes:
+        store = tmp / f"grow_{total}"
+        shutil.copytree(tmp / "runs" / "exp0", store / "exp0", ignore=lambda d, names: [n for n in names if "bench" in n])
+        clone_runs(store, "exp0", total - 1)
+        grow_env = {"EXPBOOK_RUNS": str(store), "EXPBOOK_NOTEBOOKS": str(notebooks), **book_env(tmp, f"book_{total}")}
+        full = cli("book", env=grow_env)
+        clone_runs(store, "exp0", 1, start=total)
+        one_more = cli("book", env=grow_env)
+        noop = min(cli("book", env=grow_env) for _ in range(3))
+        rows[total] = (full, one_more, noop)
+        print(f"| {total} | {full:.1f} s | {one_more:.1f} s | {noop:.2f} s |", flush=True)
+    small, big = min(sizes), max(sizes)
+    mid = sorted(sizes)[len(sizes) // 2]
+    checks = [(f"after one more run at {big} ≤ 2 × full build at {small}", rows[big][1] / rows[small][0], 2.0),
+              (f"full build per run at {big} ≤ per run at {mid}", (rows[big][0] / big) / (rows[mid][0] / mid), 1.0),
+              (f"no-op at {big} ≤ 1.2 × no-op at {small}", rows[big][2] / rows[small][2], 1.2)]
+    print("\n| budget | ratio | within |\n|---|---|---|")
+    for name, ratio, limit in checks:
+        print(f"| {name} | {ratio:.2f} | {'yes' if ratio <= limit else 'NO'} |")
+
+
 def main() -> None:
+    import argparse
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--growth-only", action="store_true", help="only the table of the history's growth")
+    args = parser.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="bench-store-"))
     notebooks = tmp / "notebooks"
     for i in range(5):
         fixture_notebook(notebooks, f"exp{i}", title=f"Experiment {i}")
     env = {"EXPBOOK_RUNS": str(tmp / "runs"), "EXPBOOK_NOTEBOOKS": str(notebooks), **book_env(tmp, "book5")}
-
-    # 1. five experiments, fifty runs: first `make book`, then a no-op one
     cli("run", "--all", "-q", env=env)
-    for i in range(5):
-        clone_runs(tmp / "runs", f"exp{i}", 9)
-    first = cli("book", env=env)
-    noop = cli("run", "--all", "-q", env=env) + cli("book", env=env)
-    print("| store | first book build | no-op `make book` (run --all + book) |\n|---|---|---|")
-    print(f"| 5 experiments, 50 runs | {first:.1f} s | {noop:.1f} s |\n")
+    if not args.growth_only:
+        # 1. five experiments, fifty runs: first `make book`, then a no-op one
+        for i in range(5):
+            clone_runs(tmp / "runs", f"exp{i}", 9)
+        first = cli("build", "-q", env=env)
+        noop = min(cli("build", "-q", env=env) for _ in range(3))
+        print("| store | first `make book` | no-op `make book` (`expbook build`) |\n|---|---|---|")
+        print(f"| 5 experiments, 50 runs | {first:.1f} s | {noop:.2f} s |\n")
 
-    # 2. a sweep of 4 tiny two_stage_diagnosis variants on 1 and 2 local processes
-    real = tmp / "real_notebooks"
-    with_defaults(ROOT / "notebooks" / "two_stage_diagnosis.ipynb", real / "two_stage_diagnosis.ipynb", TINY)
-    rows = []
-    for jobs in (1, 2):
-        sweep_env = {"EXPBOOK_RUNS": str(tmp / f"sweep_runs_{jobs}"), "EXPBOOK_NOTEBOOKS": str(real)}
-        rows.append((jobs, cli("sweep", "two_stage_diagnosis", "-p", "seed", "1,2,3,4", "-j", str(jobs), env=sweep_env)))
-    print("| sweep: 4 tiny two_stage_diagnosis variants | wall time |\n|---|---|")
-    for jobs, seconds in rows:
-        print(f"| -j {jobs} | {seconds:.1f} s |")
-    print()
+        # 2. a sweep of 4 tiny two_stage_diagnosis variants on 1 and 2 local processes
+        real = tmp / "real_notebooks"
+        with_defaults(ROOT / "notebooks" / "two_stage_diagnosis.ipynb", real / "two_stage_diagnosis.ipynb", TINY)
+        rows = []
+        for jobs in (1, 2):
+            sweep_env = {"EXPBOOK_RUNS": str(tmp / f"sweep_runs_{jobs}"), "EXPBOOK_NOTEBOOKS": str(real)}
+            rows.append((jobs, cli("sweep", "two_stage_diagnosis", "-p", "seed", "1,2,3,4", "-j", str(jobs),
+                                   env=sweep_env)))
+        print("| sweep: 4 tiny two_stage_diagnosis variants | wall time |\n|---|---|")
+        for jobs, seconds in rows:
+            print(f"| -j {jobs} | {seconds:.1f} s |")
+        print()
 
-    # 3. book build time as the store grows (one experiment, N run pages)
-    print("| runs in the store | full book build | no-op rebuild |\n|---|---|---|")
-    for total in (10, 50, 200):
-        store = tmp / f"grow_{total}"
-        shutil.copytree(tmp / "runs" / "exp0", store / "exp0", ignore=lambda d, names: [n for n in names if "bench" in n])
-        clone_runs(store, "exp0", total - 1)
-        grow_env = {"EXPBOOK_RUNS": str(store), "EXPBOOK_NOTEBOOKS": str(notebooks), **book_env(tmp, f"book_{total}")}
-        build = cli("book", env=grow_env)
-        again = cli("book", env=grow_env)
-        print(f"| {total} | {build:.1f} s | {again:.1f} s |")
+    # 3. the book build as one experiment's history grows
+    print("| runs in the store | full book build | after one more run | no-op rebuild |\n|---|---|---|---|")
+    growth(tmp, notebooks)
     shutil.rmtree(tmp, ignore_errors=True)
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from expbook import PROJECT_ROOT
-from expbook.errors import ExpbookError, ParameterError
+from expbook.errors import ExpbookError, ParameterError, RunFailed
 from expbook.run.runner import run_experiment
 from expbook.run.store import Store
 from expbook.site.book import HAND_WRITTEN, build_book
@@ -131,3 +131,36 @@ def test_publish_puts_every_version_on_gh_pages_of_a_bare_repository(released, t
     files = git("ls-tree", "-r", "--name-only", "gh-pages", cwd=remote).splitlines()
     assert {"versions.json", "v1/index.html", "v2/index.html", "v2/changes.html", "latest/index.html",
             ".nojekyll"} <= set(files)
+
+
+def test_a_failed_variant_does_not_block_a_release_and_what_changed_lists_it(released):
+    store, book, notebook = released["store"], released["book"], released["notebook"]
+    original = notebook.read_text()
+    notebook.write_text(original.replace("y = x + 1", "y = x + 1\\nif x == 99:\\n    raise ValueError('x = 99 breaks')"))
+    try:
+        run_experiment("fixture", {}, store=store, **QUIET)
+        with pytest.raises(RunFailed):
+            run_experiment("fixture", {"x": 99}, store=store, **QUIET)
+        build_book(store=store, book_dir=book, echo=lambda *_: None)
+        v3 = release("v3", store=store, book_dir=book)
+        page = (v3 / "changes.html").read_text()
+        assert "Failed runs since the previous release" in page and "ValueError: x = 99 breaks" in page
+        assert "failed run" in diff_releases("v2", "v3", book_dir=book)
+    finally:
+        notebook.write_text(original)
+        run_experiment("fixture", {}, store=store, **QUIET)
+
+
+def test_a_failed_default_run_still_refuses_and_names_the_fix(released, tmp_path):
+    from expbook.site.release import readiness_problems
+    store, notebook = released["store"], released["notebook"]
+    original = notebook.read_text()
+    notebook.write_text(original.replace("y = x + 1", "raise ValueError('broken default')"))
+    try:
+        with pytest.raises(RunFailed):
+            run_experiment("fixture", {}, store=store, **QUIET)
+        problems = readiness_problems(store)
+        assert len(problems) == 1 and "latest default run" in problems[0] and "then run `make book`" in problems[0]
+    finally:
+        notebook.write_text(original)
+        run_experiment("fixture", {}, store=store, force=True, **QUIET)

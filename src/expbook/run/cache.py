@@ -13,9 +13,10 @@ import shutil
 from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
+if TYPE_CHECKING:
+    import pandas as pd
 
 from expbook import PROJECT_ROOT
 
@@ -44,6 +45,8 @@ def fingerprint_folder(folder: str | Path) -> str:
 
 def cached_parquet(kind: str, key: str, build: Callable[[], pd.DataFrame]) -> tuple[pd.DataFrame, bool]:
     """Load ``<cache>/<kind>/<key>.parquet`` or build, write (atomically) and return it; second value: hit?"""
+    import pandas as pd
+
     path = cache_root() / kind / f"{key}.parquet"
     if path.is_file():
         return pd.read_parquet(path), True

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import difflib
 import json
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -18,14 +19,46 @@ from expbook.errors import ParameterError
 from expbook.project import Project
 
 
+@dataclass(frozen=True)
+class Cell:
+    """A source notebook's cell as the keys, the parameters and the pages read it."""
+
+    cell_type: str
+    source: str
+    tags: tuple[str, ...]
+
+
 @lru_cache(maxsize=256)
-def _read_metadata(path: Path, mtime_ns: int) -> dict[str, Any]:
-    return json.loads(path.read_text()).get("metadata", {}).get("expbook", {})
+def _read(path: Path, mtime_ns: int) -> tuple[dict[str, Any], tuple[Cell, ...]]:
+    try:
+        notebook = json.loads(path.read_text())
+    except ValueError as exc:
+        raise ParameterError(f"{path}: not a notebook (invalid JSON: {exc})") from None
+    cells = tuple(Cell(c.get("cell_type", ""), "".join(c.get("source", "")) if isinstance(c.get("source"), list)
+                       else c.get("source", ""), tuple(c.get("metadata", {}).get("tags", [])))
+                  for c in notebook.get("cells", []))
+    return notebook.get("metadata", {}).get("expbook", {}), cells
 
 
 def notebook_metadata(path: Path) -> dict[str, Any]:
     """``metadata.expbook`` of the notebook at ``path`` ({} when absent), cached by modification time."""
-    return dict(_read_metadata(path, path.stat().st_mtime_ns))
+    return dict(_read(path, path.stat().st_mtime_ns)[0])
+
+
+def notebook_cells(path: Path) -> tuple[Cell, ...]:
+    """The cells of the source notebook at ``path``: type, source (lines joined as nbformat joins them), tags.
+    Plain JSON, no schema validation: a source notebook is small and read on every ``status`` and build."""
+    return _read(path, path.stat().st_mtime_ns)[1]
+
+
+def notebook_title(path: Path) -> str:
+    """The first ``# `` line of the notebook's first markdown cell, else its name."""
+    for cell in notebook_cells(path):
+        if cell.cell_type == "markdown":
+            for line in cell.source.splitlines():
+                if line.startswith("# "):
+                    return line[2:].strip()
+    return path.stem.replace("_", " ")
 
 
 def list_experiments(notebooks: Path | None = None) -> list[str]:

@@ -20,10 +20,9 @@ import hashlib
 from pathlib import Path
 from typing import Any
 
-import nbformat
-
 from expbook import PACKAGE_DIR, PROJECT_ROOT
 from expbook.run.cache import fingerprint_folder, stable_hash
+from expbook.run.catalogue import Cell, notebook_cells
 
 PACKAGE = PACKAGE_DIR.name
 COMPONENT_LABELS = {"notebook": "notebook code", "params": "parameters", "modules": "expbook modules",
@@ -34,8 +33,8 @@ def _sha(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()[:16]
 
 
-def _read(notebook_path: Path) -> nbformat.NotebookNode:
-    return nbformat.read(notebook_path, as_version=4)
+def _read(notebook_path: Path) -> tuple[Cell, ...]:
+    return notebook_cells(notebook_path)
 
 
 def code_source(cell_source: str) -> str:
@@ -43,15 +42,14 @@ def code_source(cell_source: str) -> str:
     return "\n".join("" if line.lstrip().startswith(("%", "!")) else line for line in cell_source.splitlines())
 
 
-def code_cells_hash(notebook: nbformat.NotebookNode) -> str:
-    return stable_hash([cell.source for cell in notebook.cells if cell.cell_type == "code"])
+def code_cells_hash(cells: tuple[Cell, ...]) -> str:
+    return stable_hash([cell.source for cell in cells if cell.cell_type == "code"])
 
 
 def render_key(notebook_path: Path) -> str:
     """Hash of what only changes the page: markdown cells (source and position) and code cells' tags."""
-    notebook = _read(notebook_path)
-    return stable_hash([[i, cell.source] if cell.cell_type == "markdown" else [i, sorted(cell.metadata.get("tags", []))]
-                        for i, cell in enumerate(notebook.cells)])
+    return stable_hash([[i, cell.source] if cell.cell_type == "markdown" else [i, sorted(cell.tags)]
+                        for i, cell in enumerate(_read(notebook_path))])
 
 
 # --- the import graph ---------------------------------------------------------------------------------------------
@@ -89,8 +87,7 @@ def _imported_names(tree: ast.AST, current: str) -> set[str]:
 
 def imported_modules(notebook_path: Path) -> list[str]:
     """The ``expbook`` modules the notebook's code cells import, transitively (parent packages included), sorted."""
-    notebook = _read(notebook_path)
-    roots = _imported_names(ast.parse("\n".join(code_source(c.source) for c in notebook.cells if c.cell_type == "code")),
+    roots = _imported_names(ast.parse("\n".join(code_source(c.source) for c in _read(notebook_path) if c.cell_type == "code")),
                             "__main__")
     seen: set[str] = set()
     pending = [name for name in roots if module_file(name)]

@@ -23,7 +23,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import nbformat
 import yaml
 
 from expbook.errors import ParameterError
@@ -140,9 +139,10 @@ def _trailing_comments(source: str) -> dict[int, str]:
     return comments
 
 
-def parameters_cell(notebook: nbformat.NotebookNode) -> str:
-    for cell in notebook.cells:
-        if cell.cell_type == "code" and "parameters" in cell.metadata.get("tags", []):
+def parameters_cell(cells) -> str:
+    """The source of the code cell tagged ``parameters`` (``catalogue.notebook_cells``)."""
+    for cell in cells:
+        if cell.cell_type == "code" and "parameters" in cell.tags:
             return cell.source
     raise ParameterError("the notebook has no cell tagged 'parameters'")
 
@@ -176,7 +176,8 @@ def parse_parameters_cell(source: str) -> dict[str, ParameterSpec]:
 
 
 def read_parameter_specs(notebook_path: str | Path) -> dict[str, ParameterSpec]:
-    return parse_parameters_cell(parameters_cell(nbformat.read(notebook_path, as_version=4)))
+    from expbook.run.catalogue import notebook_cells
+    return parse_parameters_cell(parameters_cell(notebook_cells(Path(notebook_path))))
 
 
 def parse_value(text: str) -> Any:

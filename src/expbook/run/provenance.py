@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.metadata
 import os
 import platform
 import re
@@ -31,6 +30,8 @@ def git_state() -> dict[str, Any]:
 
 def pinned_versions() -> dict[str, str]:
     """Installed version of every package pinned in requirements.txt."""
+    import importlib.metadata
+
     path = PROJECT_ROOT / "requirements.txt"
     names = re.findall(r"^([A-Za-z0-9_.\-]+)==", path.read_text(), flags=re.M) if path.is_file() else []
     versions = {}

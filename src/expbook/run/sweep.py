@@ -21,8 +21,9 @@ from expbook.errors import ParameterError
 from expbook.metrics.seeds import mean_ci
 from expbook.project import Project
 from expbook.run.cache import stable_hash
+from expbook.run.catalogue import notebook_path
 from expbook.run.dispatch import Task, run_many, threads_per_run
-from expbook.run.params import parse_value, read_parameter_specs, resolve_parameters
+from expbook.run.params import overrides_against_defaults, parse_value, read_parameter_specs, resolve_parameters
 from expbook.run.store import RunRecord, Store
 from expbook.site.compare import flatten_metrics
 from expbook.verdicts import STATES, state_from_record
@@ -79,8 +80,10 @@ def run_sweep(experiment: str, grid: dict[str, list[Any]], *, store: Store | Non
     where = f"Dask scheduler {scheduler}" if scheduler else f"{jobs} local process{'es' if jobs > 1 else ''}"
     echo(f"sweep {sweep_id}: {len(variants)} variants of {experiment} on {where}")
     manifest = store.root / ".sweeps" / experiment / f"{sweep_id}.json"
+    specs = read_parameter_specs(notebook_path(experiment))
+    resolved = [overrides_against_defaults(specs, resolve_parameters(experiment, specs, v)) for v in variants]
     header = {"experiment": experiment, "sweep_id": sweep_id, "grid": grid, "where": where,
-              "started": started.isoformat(), "variants": variants}
+              "started": started.isoformat(), "variants": resolved}  # as runs store their overrides
     _write_manifest(manifest, {**header, "status": "running", "runs": []})  # gc keeps the runs of an unfinished sweep
     results = [{k: v for k, v in r.items() if k != "experiment"} for r in run_many(tasks, jobs=jobs, scheduler=scheduler)]
     for result in results:

@@ -27,20 +27,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-import nbformat
-import yaml
-
 from expbook import PACKAGE_DIR, PROJECT_ROOT
 from expbook.errors import ExpbookError
 from expbook.project import Project
-from expbook.run.catalogue import list_experiments, notebook_path
+from expbook.run.cache import fingerprint_folder
+from expbook.run.catalogue import list_experiments, notebook_path, notebook_title
 from expbook.run.provenance import git
 from expbook.run.store import Store
-from expbook.run.sweep import load_sweeps
-from expbook.site import pages, runpage
-from expbook.site.compare import compare_runs
 from expbook.site.escape import html_text, json_script
-from expbook.site.status import experiment_status
 
 HAND_WRITTEN = ("method.md", "_static/expbook.css", "_static/expbook_compare.js", "_static/expbook_history.js",
                 "_static/expbook_versions.js")
@@ -96,15 +90,24 @@ class Generated:
     standalone: dict[str, tuple[str, Callable[[], str]]]  # standalone pages, relative to the html root
     structure: str  # the toc and the config: a change makes Sphinx rebuild every page
     failures: dict[str, str]  # "<experiment>/<run id>" of every failed or unreadable run the site lists → its error
+    data_dirs: list[str]  # real data folders of the canonical runs (their change makes a report stale)
 
 
 def collect(store: Store, book_dir: Path, stamp: str, echo) -> Generated:
     """What the site consists of now, keyed, without rendering anything."""
+    import nbformat
+    import yaml
+
+    from expbook.run.sweep import load_sweeps
+    from expbook.site import pages, runpage
+    from expbook.site.compare import compare_runs
+    from expbook.site.status import experiment_status
+
     version = _renderer_version()
     sources: dict[str, tuple[str, Callable[[], str]]] = {}
     standalone: dict[str, tuple[str, Callable[[], str]]] = {}
     experiments = list_experiments()
-    titles = {e: pages.notebook_title(notebook_path(e)) for e in experiments}
+    titles = {e: notebook_title(notebook_path(e)) for e in experiments}
     statuses = [experiment_status(e, store) for e in experiments]
     toc_reports, toc_history, failures = [], [], {}
     for status in statuses:
@@ -176,7 +179,9 @@ def collect(store: Store, book_dir: Path, stamp: str, echo) -> Generated:
     config_text = yaml.safe_dump(config, sort_keys=False)
     sources["_toc.yml"] = (_key(toc), lambda: toc)
     sources["_config.generated.yml"] = (_key(config_text), lambda: config_text)
-    return Generated(sources, standalone, _key(toc, config_text), failures)
+    data_dirs = sorted({str(s.canonical.results.get("params", {}).get("data_dir")) for s in statuses
+                        if s.canonical and s.canonical.results.get("params", {}).get("data_dir")})
+    return Generated(sources, standalone, _key(toc, config_text), failures, data_dirs)
 
 
 class KeyedFiles:
@@ -212,6 +217,26 @@ class KeyedFiles:
         self.keys = {k: v for k, v in self.keys.items() if k in wanted}
         _atomic_write(self.keys_file, json.dumps(self.keys, indent=0, sort_keys=True))
         return rendered
+
+
+def quick_fingerprint(store: Store, book_dir: Path, stamp: str, data_dirs: list[str]) -> str:
+    """Every input of the site from file metadata alone, nothing parsed: the version stamp, the package and the
+    pinned requirements (what makes a report stale), the notebooks, the hand-written pages, each run's
+    ``results.json`` and ``report.ipynb``, the sweep manifests, and the real data folders of the reports. Equal to
+    the last build's, the build is a no-op without reading a single run."""
+    entries: list = [stamp, data_dirs]
+    for root, pattern in ((PACKAGE_DIR, "**/*.py"), (Project.current().notebooks, "*.ipynb"),
+                          (store.root / ".sweeps", "*/*.json")):
+        entries += [_file_key(p)[0] + [str(p.relative_to(root))] for p in sorted(root.glob(pattern))]
+    entries += [_file_key(PROJECT_ROOT / "requirements.txt", PROJECT_ROOT / "_config.yml"),
+                _file_key(*(book_dir / name for name in HAND_WRITTEN))]
+    for experiment in store.experiments():
+        folder = store.root / experiment
+        for run in sorted(os.listdir(folder)):
+            if not run.startswith("."):
+                entries.append([experiment, run, _file_key(folder / run / "results.json", folder / run / "report.ipynb")])
+    entries += [fingerprint_folder(d) if Path(d).is_dir() else d for d in data_dirs]
+    return _key(entries)
 
 
 def _live_slot(build: Path) -> Path | None:
@@ -275,7 +300,15 @@ def build_book(*, store: Store | None = None, book_dir: Path | None = None, forc
     live = _live_slot(build)
     _remove_leftovers(build, live, echo)
     stamp = version_stamp()
+    stamp_file = book_dir / STAMP_NAME
+    index = build / "html" / "index.html"
+    previous = _read_json(stamp_file)
+    if not force and live is not None and index.is_file() and previous.get("quick") == quick_fingerprint(
+            store, book_dir, stamp, previous.get("data_dirs", [])):
+        echo("book: site up to date, nothing rebuilt")
+        return index
     generated = collect(store, book_dir, stamp, echo)
+    quick = quick_fingerprint(store, book_dir, stamp, generated.data_dirs)
     sources = KeyedFiles(book_dir, build / "keys-sources.json")
     changed = sources.update(generated.sources, prune=["reports", "history", "sweeps", "runs", "compare"])
     standalone = KeyedFiles(build / "pages", build / "keys-pages.json")
@@ -284,9 +317,9 @@ def build_book(*, store: Store | None = None, book_dir: Path | None = None, forc
         if relative.startswith("runs/") and relative.endswith(".html") else None)
     digest = _key(sorted(sources.keys.items()), sorted(standalone.keys.items()),
                   [_file_key(book_dir / name) for name in HAND_WRITTEN])
-    index = build / "html" / "index.html"
-    stamp_file = book_dir / STAMP_NAME
-    if not force and live is not None and index.is_file() and stamp_file.is_file() and stamp_file.read_text() == digest:
+    state = {"digest": digest, "quick": quick, "data_dirs": generated.data_dirs}
+    if not force and live is not None and index.is_file() and previous.get("digest") == digest:
+        _atomic_write(stamp_file, json.dumps(state))
         echo("book: site up to date, nothing rebuilt")
         return index
     slot = build / "slots" / f"{time.strftime('%Y%m%dT%H%M%S')}-{os.getpid()}"
@@ -312,7 +345,7 @@ def build_book(*, store: Store | None = None, book_dir: Path | None = None, forc
     if live is not None:
         shutil.rmtree(live, ignore_errors=True)
     _atomic_write(build / FAILURES, json.dumps(generated.failures, indent=1, sort_keys=True))
-    _atomic_write(stamp_file, digest)
+    _atomic_write(stamp_file, json.dumps(state))
     return index
 
 
@@ -322,6 +355,14 @@ def listed_failures(book_dir: Path | None = None) -> dict[str, str]:
         return json.loads(((book_dir or Project.current().book) / "_build" / FAILURES).read_text())
     except (OSError, ValueError):
         return {}
+
+
+def _read_json(path: Path) -> dict:
+    try:
+        value = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return {}
+    return value if isinstance(value, dict) else {}
 
 
 def _previous_structure(build: Path) -> str | None:

@@ -9,7 +9,6 @@ standalone HTML (``site.runpage``), linked from the history page, so adding a ru
 from __future__ import annotations
 
 import copy
-from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
@@ -24,17 +23,6 @@ from expbook.verdicts import FAILS, HOLDS, INCONCLUSIVE, NOT_APPLICABLE, badge_h
 
 WIDE_PAGE = "---\nhtml_theme.sidebar_secondary.remove: true\n---\n\n"  # no right sidebar: room for the table
 PAPERMILL_TAGS = {"injected-parameters"}
-
-
-def notebook_title(path: Path) -> str:
-    """The first ``# `` line of the notebook's first markdown cell, else its name."""
-    notebook = nbformat.read(path, as_version=4)
-    for cell in notebook.cells:
-        if cell.cell_type == "markdown":
-            for line in cell.source.splitlines():
-                if line.startswith("# "):
-                    return line[2:].strip()
-    return path.stem.replace("_", " ")
 
 
 def short_title(title: str) -> str:

@@ -255,12 +255,12 @@ def readiness_problems(store: Store) -> list[str]:
     problems = []
     for experiment in list_experiments():
         status = experiment_status(experiment, store)
-        if status.state != FRESH:
-            problems.append(f"{experiment} is {status.label} ({status.reason}): run `make book`")
-        elif status.latest_failure:
+        if status.latest_failure:
             error = status.latest_failure.results.get("error", {}).get("exception", "")
             problems.append(f"{experiment}: its latest default run {status.latest_failure.run_id} failed ({error}): "
-                            f"fix it, then run `make book`")
+                            f"fix the notebook, then run `make book`")
+        elif status.state != FRESH:
+            problems.append(f"{experiment} is {status.label} ({status.reason}): run `make book`")
     return problems
 
 
