@@ -30,6 +30,7 @@ def measure_one_scale(scale: float, n_boot: int, threads: int) -> dict:
     from expbook.data.kuailive_synth import KuaiLiveSpec, generate_kuailive
     from expbook.experiments import two_stage_diagnosis as two_stage
     from expbook.experiments.kuailive_pipeline import PreparedData, fit_gift_models, score_test
+    from expbook.features import kuailive_audit
     from expbook.features.kuailive import assign_split, build_features
     from expbook.models.gbdt import GBDTConfig
 
@@ -60,11 +61,11 @@ def measure_one_scale(scale: float, n_boot: int, threads: int) -> dict:
         scores = score_test(prepared, models)
         methods = two_stage.method_scores(scores)
         two_stage.evaluate_methods(scores.y, methods, ndcg_k=100, whale_quantile=0.9)
-        draws = two_stage.bootstrap(scores.y, methods, ndcg_k=100, n_boot=n_boot, seed=0)
-        two_stage.bootstrap_table(scores.y, methods, draws, ndcg_k=100)
+        draws = two_stage.resampled_draws(scores.y, methods, ndcg_k=100, n_boot=n_boot, seed=0)
+        two_stage.interval_table(scores.y, methods, draws, ndcg_k=100)
 
     stage("evaluate", evaluate)
-    stage("leakage audit", lambda: two_stage.leakage_audit(data, prepared.frame, prepared.feature_columns, leaky=False,
+    stage("leakage audit", lambda: kuailive_audit.leakage_audit(data, prepared.frame, prepared.feature_columns, leaky=False,
                                                             max_single_feature_auc=0.95))
     return {"scale": scale, "clicks": rows["click"], "gifts": rows["gift"],
             "stages": results, "total_s": sum(s for s, _ in results.values()),

@@ -12,6 +12,16 @@ from tests.helpers import TINY, TINY_ECG, TINY_GNN, TINY_RERANK, TINY_SEQ, with_
 
 
 @pytest.fixture(scope="session", autouse=True)
+def isolated_cache(tmp_path_factory):
+    """A data and feature cache of this test session's own: no test reads what another session (or `make book`)
+    generated, and nothing a test generates lands in the project's ``.cache``."""
+    patch = pytest.MonkeyPatch()
+    patch.setenv("EXPBOOK_CACHE", str(tmp_path_factory.mktemp("cache")))
+    yield
+    patch.undo()
+
+
+@pytest.fixture(scope="session", autouse=True)
 def tiny_notebooks(tmp_path_factory):
     """The real notebooks with tiny size defaults, so a tiny run is a *default* (canonical) run."""
     folder = tmp_path_factory.mktemp("notebooks")

@@ -34,10 +34,11 @@ def with_defaults(source: Path, target: Path, defaults: dict) -> Path:
     return target
 
 
-def run_cli(*args: str, env: dict[str, str] | None = None, timeout: float = 300) -> subprocess.CompletedProcess:
-    """``python -m expbook ARGS`` in the project, with extra environment variables."""
-    return subprocess.run([sys.executable, "-m", "expbook", *args], cwd=PROJECT_ROOT, capture_output=True, text=True,
-                          env={**os.environ, **(env or {})}, timeout=timeout)
+def run_cli(*args: str, env: dict[str, str] | None = None, timeout: float = 300,
+            python: tuple[str, ...] = ()) -> subprocess.CompletedProcess:
+    """``python [PYTHON] -m expbook ARGS`` in the project, with extra environment variables."""
+    return subprocess.run([sys.executable, *python, "-m", "expbook", *args], cwd=PROJECT_ROOT, capture_output=True,
+                          text=True, env={**os.environ, **(env or {})}, timeout=timeout)
 
 
 def folders(path: Path) -> list[str]:
@@ -63,3 +64,21 @@ def fixture_notebook(folder: Path, name: str = "fixture", body: str = "y = x + 1
     folder.mkdir(parents=True, exist_ok=True)
     nbformat.write(notebook, folder / f"{name}.ipynb")
     return folder / f"{name}.ipynb"
+
+
+def assert_nested_close(a, b, *, rel: float = 1e-9, path: str = "") -> None:
+    """``a`` and ``b`` hold the same keys, and numbers within ``rel`` (trained values: never exact equality)."""
+    import math
+
+    if isinstance(a, dict) and isinstance(b, dict):
+        assert set(a) == set(b), f"{path}: keys {sorted(set(a) ^ set(b))[:5]}"
+        for key in a:
+            assert_nested_close(a[key], b[key], rel=rel, path=f"{path}.{key}")
+    elif isinstance(a, list) and isinstance(b, list):
+        assert len(a) == len(b), f"{path}: lengths {len(a)} and {len(b)}"
+        for i, (x, y) in enumerate(zip(a, b)):
+            assert_nested_close(x, y, rel=rel, path=f"{path}[{i}]")
+    elif isinstance(a, (int, float)) and isinstance(b, (int, float)) and not isinstance(a, bool):
+        assert (math.isnan(a) and math.isnan(b)) or math.isclose(a, b, rel_tol=rel, abs_tol=1e-12), f"{path}: {a} vs {b}"
+    else:
+        assert a == b, f"{path}: {a!r} vs {b!r}"

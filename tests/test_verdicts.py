@@ -80,9 +80,11 @@ def test_badges_are_text_with_a_css_class_per_state():
     assert badge_html(HOLDS, "H1") == '<span class="expbook-verdict expbook-verdict-holds" title="holds">H1 yes</span>'
     assert ">inconclusive<" in badge_html(INCONCLUSIVE)
     table = verdict_table([threshold_rule("H1", "q", 1.0, ">", 0.0, label="v"),
-                           threshold_rule("H2", "q", -1.0, ">", 0.0, label="v")])
-    assert ["yes" in t for t in table["verdict"]] == [True, False]
-    assert all("✅" not in t and "❌" not in t for t in table["verdict"])
+                           threshold_rule("H2", "<img src=x onerror=alert(1)>", -1.0, ">", 0.0, label="v")])
+    assert table.frame["verdict"].tolist() == [HOLDS, FAILS]
+    page = table._repr_html_()
+    assert page.count('class="expbook-verdict expbook-verdict-') == 2 and ">yes</span>" in page and ">no</span>" in page
+    assert "<img" not in page and "&lt;img src=x onerror=alert(1)&gt;" in page and "✅" not in page
 
 
 def test_a_family_verdict_follows_the_adjusted_p_value_and_the_sign():

@@ -131,6 +131,7 @@ def _cmd_gc(args: argparse.Namespace) -> int:
 
     store = Store()
     age = gc.parse_age(args.older_than) if args.older_than else None
+    gc.check_limits(age, args.keep)  # bad input fails before the store is touched
     with store_lock(store.root, wait=args.wait):
         plan = gc.plan(store, cited=cited_runs(), older_than=age, keep=args.keep)
         gc.collect(store, plan, yes=args.yes)

@@ -1,16 +1,22 @@
-"""One place that sets the figure theme for every report."""
+"""One place that sets the figure theme and the table escaping of every report, and gives every report its colours."""
 
 from __future__ import annotations
 
 import matplotlib as mpl
+import pandas as pd
 import seaborn as sns
-
-PALETTE = {"Direct": "#4C72B0", "Two-Stage": "#DD8452", "Two-Stage (EV)": "#E8B07F", "Stage1-only": "#55A868",
-           "Stage2-only": "#8172B3", "Oracle-p": "#C44E52", "Oracle-m": "#937860", "Oracle-both": "#DA8BC3",
-           "Binary upper bound": "#8C8C8C"}
 
 
 def set_theme() -> None:
-    """Seaborn whitegrid and readable sizes for every report figure."""
+    """Seaborn whitegrid and readable sizes for every report figure; pandas Stylers escape their cells as HTML
+    (a label from the data or a parameter must never become markup on the page)."""
     sns.set_theme(style="whitegrid", context="notebook", font_scale=0.95)
     mpl.rcParams.update({"figure.dpi": 100, "axes.titleweight": "bold"})
+    pd.set_option("styler.format.escape", "html")
+
+
+def colors(names: list[str] | tuple[str, ...]) -> dict[str, str]:
+    """A fixed colour per name, in order, from seaborn's deep palette (cycled): the same name keeps its colour in
+    every figure of a report, and across reports that list their names in the same order."""
+    palette = sns.color_palette("deep", n_colors=10).as_hex()
+    return {name: palette[i % len(palette)] for i, name in enumerate(names)}

@@ -110,18 +110,22 @@ def threshold_rule(id: str, question: str, value: float, op: str, threshold: flo
 
 
 def family_rule(id: str, question: str, diff: float, ci: tuple[float, float], p_adjusted: float, alpha: float, *,
-                label: str, correction: str = "Holm", evidence: str = "", fmt: Formatter = "{:+.3f}") -> Verdict:
-    """Verdict "``diff`` > 0" from one test of a family: the state follows the multiplicity-adjusted p-value.
+                label: str, correction: str | None = "Holm", evidence: str = "", fmt: Formatter = "{:+.3f}",
+                test: str = "") -> Verdict:
+    """Verdict "``diff`` > 0" from one significance test: the state follows the (multiplicity-adjusted) p-value.
 
-    *Holds* when the difference is positive and significant after the correction, *does not hold* when it is
-    significantly negative, *inconclusive* otherwise. ``ci`` is the difference's unadjusted interval (shown).
+    *Holds* when the difference is positive and significant (after ``correction``, None for a single test),
+    *does not hold* when it is significantly negative, *inconclusive* otherwise. ``ci`` is the difference's
+    interval (shown); ``test`` names the test in the rule ("paired p (users)").
     """
     significant = not math.isnan(p_adjusted) and p_adjusted < alpha
     state = (HOLDS if diff > 0 else FAILS) if significant and diff != 0 else INCONCLUSIVE
     p_text = "< 0.001" if p_adjusted < 0.001 else f"{p_adjusted:.3f}"
-    text = f"{_format(fmt, diff)} [{_format(fmt, ci[0])}, {_format(fmt, ci[1])}]; {correction} p {p_text}"
-    return Verdict(id, question, float(diff), f"{label} > 0 and {correction}-adjusted p < {alpha:g}", state, evidence,
-                   text, (float(ci[0]), float(ci[1])))
+    p_name = f"{correction} p" if correction else "p"
+    rule = (f"{label} > 0 and {correction}-adjusted p < {alpha:g}" if correction
+            else f"{label} > 0 and {test or 'p'} < {alpha:g}")
+    text = f"{_format(fmt, diff)} [{_format(fmt, ci[0])}, {_format(fmt, ci[1])}]; {p_name} {p_text}"
+    return Verdict(id, question, float(diff), rule, state, evidence, text, (float(ci[0]), float(ci[1])))
 
 
 def combined_state(states: list[str]) -> str:
@@ -146,6 +150,11 @@ def not_applicable(id: str, question: str, reason: str) -> Verdict:
     return Verdict(id, question, math.nan, "—", NOT_APPLICABLE, reason, "—")
 
 
+def join_names(names: list[str]) -> str:
+    """"a", "a and b", "a, b and c": names in a sentence a headline composes."""
+    return " and ".join([", ".join(names[:-1]), names[-1]]) if len(names) > 1 else "".join(names)
+
+
 def badge_html(state: str, label: str = "", *, note: str = "") -> str:
     """A text badge styled by ``expbook.css`` (colour plus a word, readable without an emoji font); the tooltip
     names the state and ``note`` (why it is n/a, what would decide it). Label and note are escaped."""
@@ -154,13 +163,35 @@ def badge_html(state: str, label: str = "", *, note: str = "") -> str:
     return f'<span class="expbook-verdict expbook-verdict-{_CSS[state]}" title="{title}">{text}</span>'
 
 
-def verdict_table(verdicts: list[Verdict]) -> pd.DataFrame:
-    """The conclusions table: question → measured value [interval] → rule → state badge → evidence."""
-    return pd.DataFrame({
-        "": [v.id for v in verdicts],
-        "question": [v.question for v in verdicts],
-        "measured": [v.value_text or f"{v.value:.3f}" for v in verdicts],
-        "rule": [v.rule for v in verdicts],
-        "verdict": [badge_html(v.state) for v in verdicts],
-        "evidence": [v.evidence for v in verdicts],
-    })
+@dataclass(frozen=True)
+class VerdictTable:
+    """The conclusions table of a notebook: question → measured value [interval] → rule → state badge → evidence.
+
+    Displayed as HTML built cell by cell: every text escaped, only the badges as markup (a Styler would have to
+    either escape the badges or trust the texts). ``frame`` is the same table as plain text, for tests and exports.
+    """
+
+    verdicts: tuple[Verdict, ...]
+
+    @property
+    def frame(self) -> pd.DataFrame:
+        return pd.DataFrame({"": [v.id for v in self.verdicts], "question": [v.question for v in self.verdicts],
+                             "measured": [v.value_text or f"{v.value:.3f}" for v in self.verdicts],
+                             "rule": [v.rule for v in self.verdicts], "verdict": [v.state for v in self.verdicts],
+                             "evidence": [v.evidence for v in self.verdicts]})
+
+    def _repr_html_(self) -> str:
+        from expbook.escape import Markup, tag
+
+        head = "".join(str(tag("th", h)) for h in ("", "question", "measured", "rule", "verdict", "evidence"))
+        rows = []
+        for v in self.verdicts:
+            cells = (v.id, v.question, v.value_text or f"{v.value:.3f}", v.rule, Markup(badge_html(v.state)), v.evidence)
+            rows.append(str(tag("tr", Markup("".join(str(tag("td", cell)) for cell in cells)))))
+        rows = "".join(rows)
+        return f'<table class="expbook-verdicts"><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>'
+
+
+def verdict_table(verdicts: list[Verdict]) -> VerdictTable:
+    """The conclusions table of ``verdicts``, to display as a notebook's last expression (``VerdictTable``)."""
+    return VerdictTable(tuple(verdicts))

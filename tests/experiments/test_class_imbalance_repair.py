@@ -5,40 +5,16 @@ import pandas as pd
 import pytest
 from sklearn.metrics import f1_score
 
-from expbook.data.ecg_synth import EcgSpec
-from expbook.data.wfdb_beats import Beats
+from expbook.data.ecg_synth import EcgSpec, ecg_folder
+from expbook.data.wfdb_beats import Beats, inter_patient_splits
 from expbook.experiments import class_imbalance_repair as ci
-from expbook.models.ecg_cnn import TrainConfig
+from expbook.models.ecg_cnn import TrainConfig, train_grid
 
 DETECTOR = {"ratio": 3.0, "min_excess": 0.05, "min_fraction": 0.1}
 
 
 def _truth(n=1000):
     return np.repeat([0, 1, 2, 3], [900, 40, 50, 10])[:n]
-
-
-def test_a_collapsing_prediction_vector_is_flagged_and_a_balanced_one_is_not():
-    y = _truth()
-    assert not ci.detect_collapse(y, y.copy(), **DETECTOR).collapsed
-    collapsed = y.copy()
-    collapsed[:300] = 1  # 300 N beats predicted S: S share 34% against a 4% prior
-    finding = ci.detect_collapse(y, collapsed, **DETECTOR)
-    assert finding.collapsed and finding.over_predicted == ("S",)
-    assert finding.worst_ratio == pytest.approx(0.34 / 0.04)
-    assert "S predicted 34.0% vs prior 4.0%" in finding.describe()
-
-
-def test_a_class_never_predicted_is_a_collapse_and_small_drift_is_not():
-    y = _truth()
-    no_v = np.where(y == 2, 0, y)  # V swallowed by N
-    finding = ci.detect_collapse(y, no_v, **DETECTOR)
-    assert finding.collapsed and finding.never_predicted == ("V",)
-    drift = y.copy()
-    drift[:30] = 1  # S predicted 7% vs 4%: not 3×, and an excess of 3 points only
-    assert not ci.detect_collapse(y, drift, **DETECTOR).collapsed
-    tiny = y.copy()
-    tiny[:40] = 3  # O predicted 5% vs 1%: 5× its prior, but 4 points of all predictions: no material excess
-    assert ci.detect_collapse(y, tiny, **DETECTOR).worst_ratio == 1.0
 
 
 def _table(stacked_ratios, rec_ratios=(1.1, 1.0, 1.2), rec_flagged=0):
@@ -115,7 +91,7 @@ def test_the_ds2_interval_resamples_patients_not_beats():
     records = np.array(["100"] * 300 + ["103"] * 30 + ["105"] * 300)
     pred = y.copy()
     pred[300:315] = 0  # half of the S beats missed
-    table = ci.record_bootstrap({"m": ci.record_confusions(_beats(records, y), [pred])}, n_boot=300, seed=0)
+    table = ci.ds2_intervals({"m": ci.record_confusions(_beats(records, y), [pred])}, n_boot=300, seed=0)
     recall = table.set_index("metric").loc["recall_S"]
     assert recall["value"] == pytest.approx(0.5)
     assert recall["ci_low"] == pytest.approx(0.5) and recall["ci_high"] == pytest.approx(0.5)  # one S record: no spread
@@ -123,13 +99,23 @@ def test_the_ds2_interval_resamples_patients_not_beats():
     assert by_record.loc["103", "S recall"] == pytest.approx(0.5) and by_record.loc["103", "S beats"] == 30
 
 
-def test_paired_difference_is_zero_for_identical_predictions():
+def test_the_paired_difference_has_the_known_value_and_pairs_the_records():
+    """B equals A except that it misses half the S beats of one record: the difference is sklearn's macro-F1 gap on
+    the pooled beats, and since A is never worse than B on any record, no paired replicate can favour B (an
+    unpaired bootstrap, resampling the two sides with different records, would)."""
     rng = np.random.default_rng(1)
-    y = rng.choice(4, size=400)
-    beats = _beats(rng.choice(["100", "103", "105", "111"], size=400), y)
-    confusion = ci.record_confusions(beats, [np.where(rng.random(400) < 0.6, y, 0)])
-    point, (low, high) = ci.paired_difference(confusion, confusion, "macro", n_boot=100, seed=0)
-    assert point == 0 and low == 0 and high == 0
+    records = np.repeat(["100", "103", "105", "111"], 100)
+    y = rng.choice(4, size=400, p=[0.7, 0.1, 0.15, 0.05])
+    a = np.where(rng.random(400) < 0.8, y, 0)
+    b = a.copy()
+    s_in_103 = np.flatnonzero((records == "103") & (y == 1) & (a == 1))
+    b[s_in_103[: s_in_103.size // 2]] = 0
+    beats = _beats(records, y)
+    point, (low, high) = ci.paired_difference(ci.record_confusions(beats, [a]), ci.record_confusions(beats, [b]),
+                                              "macro", n_boot=300, seed=0)
+    expected = (f1_score(y, a, labels=[0, 1, 2, 3], average="macro") - f1_score(y, b, labels=[0, 1, 2, 3], average="macro"))
+    assert point == pytest.approx(expected) and point > 0.01
+    assert 0 <= low <= point <= high
 
 
 @pytest.mark.slow
@@ -138,12 +124,13 @@ def test_on_the_default_generated_data_the_stack_collapses_and_ce_weights_alone_
     trajectory): the stack is flagged in most seeds with a median worst ratio well above the detector's 3×,
     CE weights alone in at most one seed, with a median worst ratio well below it."""
     monkeypatch.setenv("EXPBOOK_CACHE", str(tmp_path))
-    splits = ci.prepare_beats(None, EcgSpec(), lead="MLII", before=90, after=144, val_fraction=0.25, split_seed=0)
+    folder, fingerprint = ecg_folder(None, EcgSpec())
+    splits = inter_patient_splits(folder, fingerprint, lead="MLII", before=90, after=144, val_fraction=0.25, split_seed=0)
     configs = ci.standard_configs(TrainConfig(epochs=9, patience=3, early_stop="blend"), stacked_max_ratio=20.0,
                                   sampler_power=0.7, sampler_max_ratio=6.0, target_mix=(0.4, 0.2, 0.3, 0.1),
                                   focal_gamma=2.0, warmup_epochs=5, final_mix=(0.5, 0.2, 0.2, 0.1))
     chosen = {name: configs[name] for name in (ci.STACKED, "CE weights only")}
-    table = ci.summary_table(ci.train_all(splits, chosen, [0, 1, 2, 3, 4], workers=2), splits, **DETECTOR)
+    table = ci.summary_table(train_grid(splits, chosen, [0, 1, 2, 3, 4], workers=2), splits, **DETECTOR)
     stacked, weights = table.loc[ci.STACKED], table.loc["CE weights only"]
     assert stacked["flagged seeds"] >= 4 and stacked["worst ratio"] > 1.5 * DETECTOR["ratio"]  # median over seeds
     assert weights["flagged seeds"] <= 1 and weights["worst ratio"] < DETECTOR["ratio"] / 1.5

@@ -40,14 +40,6 @@ def test_when_m_exceeds_k_a_better_m_can_raise_top1_and_ndcg():
     assert ndcg_at_k(y, reranked, 100) > ndcg_at_k(y, direct, 100)
 
 
-def test_coverage_is_the_share_of_the_true_top_k_in_the_head():
-    y = np.array([10.0, 9, 8, 0, 0, 0, 0, 0, 0, 0])
-    direct = np.array([1.0, 0, 0, 5, 4, 3, 2, 1.5, 0, 0])  # item 0 ranks 6th, items 1 and 2 last
-    assert rr.recall_coverage(y, direct, top_m=5, fraction=0.3) == 0.0
-    assert rr.recall_coverage(y, direct, top_m=6, fraction=0.3) == pytest.approx(1 / 3)
-    assert rr.recall_coverage(y, direct, top_m=10, fraction=0.3) == pytest.approx(1.0)
-
-
 def test_fusion_endpoints_are_the_two_rankings():
     y, direct, m = _candidates(1, 2000)
     assert np.array_equal(np.argsort(rr.fusion_score(direct, m, 1.0), kind="stable"),

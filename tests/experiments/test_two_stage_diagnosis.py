@@ -8,18 +8,18 @@ import pytest
 from expbook.experiments.kuailive_pipeline import HeldOutScores
 from expbook.experiments.two_stage_diagnosis import (
     Decomposition,
-    LeakageAudit,
     Thresholds,
-    bootstrap,
     decompose,
     decomposition_intervals,
     evaluate_methods,
     headline,
     hypothesis_verdicts,
     method_scores,
+    resampled_draws,
     shapley_split,
     smearing_factor,
 )
+from expbook.features.kuailive_audit import LeakageAudit
 
 THRESHOLDS = Thresholds(bottleneck_share=0.6, h2_min_drop=0.02, h3_min_gap=0.05)
 CLEAN = LeakageAudit((), 0, 0, 100, (), {})
@@ -137,8 +137,8 @@ def test_user_intervals_of_the_decomposition_are_wider_than_row_intervals():
     p = np.clip(gift * 0.5 + rng.random(n) * 0.6, 0, 1)
     scores = HeldOutScores(y, np.log1p(y) + rng.normal(0, 1, n), p, np.log1p(y) + rng.normal(0, 1, n), users)
     methods = method_scores(scores)
-    by_user = decomposition_intervals(bootstrap(y, methods, ndcg_k=100, users=users, n_boot=200, seed=0))
-    by_row = decomposition_intervals(bootstrap(y, methods, ndcg_k=100, users=None, n_boot=200, seed=0))
+    by_user = decomposition_intervals(resampled_draws(y, methods, ndcg_k=100, users=users, n_boot=200, seed=0))
+    by_row = decomposition_intervals(resampled_draws(y, methods, ndcg_k=100, users=None, n_boot=200, seed=0))
     width = {k: (v[1] - v[0]) for k, v in by_user.items()}
     assert width["direct − binary"] > (by_row["direct − binary"][1] - by_row["direct − binary"][0])
 
@@ -175,18 +175,3 @@ def test_seed_intervals_decide_the_stage_verdicts():
         across_seeds({0: _table(SEED_LIKE)})
 
 
-def test_gift_scores_are_cached_per_seed_and_a_new_seed_regenerates_the_data(tmp_path, monkeypatch):
-    from expbook.data.kuailive_synth import KuaiLiveSpec
-    from expbook.experiments.kuailive_pipeline import gift_scores
-    from expbook.models.gbdt import GBDTConfig
-
-    monkeypatch.setenv("EXPBOOK_CACHE", str(tmp_path))
-    kwargs = {"leaky": False, "val_days": 7, "test_days": 7}
-    spec, config = KuaiLiveSpec(scale=0.004), GBDTConfig(num_boost_round=30)
-    first = gift_scores(None, spec, config, seed=0, **kwargs)
-    again = gift_scores(None, spec, config, seed=0, **kwargs)
-    other = gift_scores(None, spec, config, seed=1, **kwargs)
-    assert not first.cache_hit and again.cache_hit and not other.cache_hit
-    np.testing.assert_array_equal(first.test.p, again.test.p)
-    assert first.best_iterations == again.best_iterations
-    assert first.data.data_fingerprint != other.data.data_fingerprint

@@ -5,8 +5,8 @@ import pytest
 
 from expbook.data.kuailive import load_kuailive
 from expbook.data.kuailive_synth import KuaiLiveSpec, generate_kuailive
-from expbook.experiments.two_stage_diagnosis import future_information_rows, time_overlap_rows
-from expbook.features.kuailive import SNAPSHOT_COLUMNS, assign_split, build_features, click_labels
+from expbook.features.kuailive import assign_split, build_features, click_labels
+from expbook.features.kuailive_audit import time_overlap_rows
 
 
 @pytest.fixture(scope="module")
@@ -25,25 +25,6 @@ def test_labels_credit_every_gift_exactly_once(data):
 def test_watch_time_is_excluded_unless_leaky(data):
     assert "watch_live_time" not in build_features(data).feature_columns
     assert "watch_live_time" in build_features(data, leaky=True).feature_columns
-
-
-def test_past_only_features_ignore_the_future_and_leaky_ones_do_not(data):
-    clean = build_features(data)
-    leaky = build_features(data, leaky=True)
-    changed, checked = future_information_rows(data, clean.frame, clean.feature_columns, leaky=False, check_day=14)
-    assert checked > 0 and changed == 0
-    changed_leaky, _ = future_information_rows(data, leaky.frame, leaky.feature_columns, leaky=True, check_day=14)
-    assert changed_leaky > 0
-
-
-def test_the_snapshot_counts_go_through_the_truncation_and_only_the_leaky_protocol_uses_them(data):
-    assert not set(SNAPSHOT_COLUMNS) & set(build_features(data).feature_columns)
-    leaky = build_features(data, leaky=True)
-    assert set(SNAPSHOT_COLUMNS) <= set(leaky.feature_columns)
-    # the leaky protocol with nothing but the snapshot counts: still caught, by the snapshot columns alone
-    only_snapshots = tuple(SNAPSHOT_COLUMNS)
-    changed, checked = future_information_rows(data, leaky.frame, only_snapshots, leaky=True, check_day=14)
-    assert changed == checked > 0
 
 
 def test_first_day_has_no_history(data):

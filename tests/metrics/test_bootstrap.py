@@ -24,3 +24,25 @@ def test_bootstrap_separates_a_good_ranker_from_a_random_one():
     table = bootstrap_metrics(y, scores, {"revcap@5%": lambda t, s: revenue_capture_at_k(t, s, 0.05)},
                               n_boot=60, seed=0).set_index("method")
     assert table.loc["good", "ci_low"] > table.loc["random", "ci_high"]
+
+
+def test_cluster_sums_are_the_per_cluster_statistics_weighted_by_the_draw_counts():
+    from expbook.metrics.bootstrap import cluster_resample_counts, cluster_sums
+
+    per_cluster = np.arange(24, dtype=float).reshape(4, 2, 3)
+    sums = cluster_sums(per_cluster, n_boot=7, seed=5)
+    counts = cluster_resample_counts(4, 7, 5)
+    assert sums.shape == (7, 2, 3) and counts.sum(axis=1).tolist() == [4] * 7
+    assert np.allclose(sums, np.einsum("br,rij->bij", counts, per_cluster))
+
+
+def test_paired_draws_give_every_statistic_the_same_resample():
+    from expbook.metrics.bootstrap import paired_draws
+
+    x = np.random.default_rng(0).normal(size=200)
+    draws = paired_draws(200, lambda idx: {"a": x[idx].mean(), "b": x[idx].mean() + 1.0}, n_boot=50, seed=1)
+    assert np.allclose(draws["b"] - draws["a"], 1.0)  # paired: the difference has no sampling noise at all
+    users = np.repeat(np.arange(20), 10)
+    by_user = paired_draws(200, lambda idx: {"users": np.unique(users[idx]).size, "rows": idx.size}, n_boot=30, seed=2,
+                           clusters=users)
+    assert set(by_user["rows"]) == {200.0} and by_user["users"].max() < 20  # whole users drawn, with repeats

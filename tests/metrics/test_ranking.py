@@ -9,12 +9,17 @@ from scipy.stats import spearmanr
 from sklearn.metrics import ndcg_score
 
 from expbook.metrics.ranking import (
+    full_ranking_ranks,
+    hit_ndcg_recall,
     k_for_fraction,
     ndcg_at_k,
+    recall_coverage,
     revenue_capture_at_k,
     spearman,
+    top_k,
     top_k_capture,
     topk_membership,
+    value_ranking_scores,
     whale_precision_recall_at_k,
 )
 
@@ -135,3 +140,76 @@ def test_metrics_reject_nan_and_mismatched_shapes():
         top_k_capture([1.0, 2.0], [np.nan, 1.0], 0.5)
     with pytest.raises(ValueError, match="items"):
         ndcg_at_k([1.0, 2.0, 3.0], [1.0, 2.0], 2)
+
+
+def _brute_force_full_ranking(scores, targets, k=10, recall_k=50):
+    hits, ndcgs, recalls = [], [], []
+    for row, target in zip(scores, targets):
+        # position of the target when items are sorted by score, ties broken by item index
+        order = sorted(range(len(row)), key=lambda i: (-row[i], i))
+        rank = order.index(target)
+        hits.append(rank < k)
+        ndcgs.append(1 / np.log2(rank + 2) if rank < k else 0.0)
+        recalls.append(rank < recall_k)
+    return {f"hr@{k}": np.mean(hits), f"ndcg@{k}": np.mean(ndcgs), f"recall@{recall_k}": np.mean(recalls)}
+
+
+def test_full_ranking_metrics_match_a_brute_force_reference():
+    scores = np.array([[0.9, 0.5, 0.5, 0.5, 0.3, 0.0],   # target 2 ties with items 1 and 3; item 1 goes first
+                       [0.2, 0.8, 0.7, 0.6, 0.5, 0.4],   # target 5: four items above, rank 4
+                       [0.0, 0.0, 0.0, 0.0, 0.0, 1.0]])  # target 5: rank 0
+    targets = np.array([2, 5, 5])
+    assert full_ranking_ranks(scores, targets).tolist() == [2, 4, 0]
+    for k, recall_k in ((1, 2), (2, 6), (6, 6)):
+        got = hit_ndcg_recall(full_ranking_ranks(scores, targets), k=k, recall_k=recall_k)
+        assert got == pytest.approx(_brute_force_full_ranking(scores, targets, k, recall_k))
+    rng = np.random.default_rng(0)
+    scores, targets = rng.integers(0, 5, (40, 30)).astype(float), rng.integers(0, 30, 40)
+    assert hit_ndcg_recall(full_ranking_ranks(scores, targets), k=10, recall_k=20) == pytest.approx(
+        _brute_force_full_ranking(scores, targets, 10, 20))
+
+
+def test_coverage_is_the_share_of_the_true_top_k_in_the_head():
+    y = np.array([10.0, 9, 8, 0, 0, 0, 0, 0, 0, 0])
+    direct = np.array([1.0, 0, 0, 5, 4, 3, 2, 1.5, 0, 0])  # item 0 ranks 6th, items 1 and 2 last
+    assert recall_coverage(y, direct, top_m=5, fraction=0.3) == 0.0
+    assert recall_coverage(y, direct, top_m=6, fraction=0.3) == pytest.approx(1 / 3)
+    assert recall_coverage(y, direct, top_m=10, fraction=0.3) == pytest.approx(1.0)
+
+
+@pytest.mark.parametrize("seed", range(6))
+@pytest.mark.parametrize("k", [1, 3, 7, 40])
+def test_top_k_is_the_stable_sort_ties_to_the_lower_index(seed, k):
+    rng = np.random.default_rng(seed)
+    values = rng.integers(0, 4, 30).astype(float)  # many ties
+    expected = sorted(range(30), key=lambda i: (-values[i], i))[:k]
+    assert top_k(values, k).tolist() == expected
+    grid = rng.integers(0, 3, (5, 12)).astype(float)
+    assert top_k(grid, k).tolist() == [sorted(range(12), key=lambda i: (-row[i], i))[:k] for row in grid]
+
+
+def test_top_k_handles_infinities_and_nothing_asked():
+    values = np.array([-np.inf, 2.0, -np.inf, 2.0])
+    assert top_k(values, 3).tolist() == [1, 3, 0] and top_k(values, 0).tolist() == []
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_recall_coverage_with_ties_is_its_mean_over_tie_breaks(seed):
+    rng = np.random.default_rng(seed)
+    y = rng.integers(0, 3, 8).astype(float)
+    score = rng.integers(0, 3, 8).astype(float)
+    k = k_for_fraction(8, 0.25)
+    outcomes = []
+    for order_y in _tie_break_orders(y):
+        for order_s in _tie_break_orders(score):
+            outcomes.append(len(set(order_y[:k]) & set(order_s[:4])) / k)
+    assert recall_coverage(y, score, 4, 0.25) == pytest.approx(np.mean(outcomes))
+
+
+def test_value_ranking_scores_are_the_single_metrics_labelled():
+    rng = np.random.default_rng(0)
+    y, score = rng.exponential(size=300) * (rng.random(300) < 0.2), rng.random(300)
+    out = value_ranking_scores(y, score, fractions=(0.01, 0.1), ndcg_k=20, whale_threshold=1.0)
+    assert out["top10%_capture"] == top_k_capture(y, score, 0.1) and out["revcap@1%"] == revenue_capture_at_k(y, score, 0.01)
+    assert out["ndcg@20"] == ndcg_at_k(y, score, 20) and out["spearman"] == spearman(y, score)
+    assert (out["whale_precision@1%"], out["whale_recall@1%"]) == whale_precision_recall_at_k(y, score, 0.01, 1.0)

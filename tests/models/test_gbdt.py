@@ -33,3 +33,22 @@ def test_stage2_learns_the_amount_from_gift_rows_only():
                                    config=GBDTConfig(num_boost_round=100))
     gifts = y[2000:] > 0
     assert np.corrcoef(model.predict(X[2000:][gifts]), np.log1p(y[2000:][gifts]))[0, 1] > 0.8
+
+
+def test_lambdarank_ranks_the_relevant_item_of_each_group_first():
+    from expbook.models.gbdt import train_lambdarank
+
+    rng = np.random.default_rng(0)
+    groups, size = 800, 10
+    x = rng.normal(size=(groups * size, 3))
+    relevant = np.zeros(groups * size)
+    relevant[np.arange(groups) * size + rng.integers(0, size, groups)] = 1
+    x[:, 0] += 2 * relevant  # the first feature marks the relevant item
+    half = groups // 2 * size
+    model = train_lambdarank(x[:half], relevant[:half], np.full(groups // 2, size), x[half:], relevant[half:],
+                             np.full(groups - groups // 2, size), feature_names=("f0", "f1", "f2"),
+                             config=GBDTConfig(num_boost_round=200, learning_rate=0.1, feature_fraction=1.0, num_threads=1))
+    truth = relevant[half:].reshape(-1, size).argmax(axis=1)
+    learnt = model.predict(x[half:]).reshape(-1, size).argmax(axis=1) == truth
+    oracle = x[half:, 0].reshape(-1, size).argmax(axis=1) == truth  # the feature that marks the item, used directly
+    assert learnt.mean() >= oracle.mean() - 0.05 and learnt.mean() > 0.5

@@ -50,7 +50,7 @@ def read_table(path: Path, columns: dict[str, str], *, needs: str) -> pd.DataFra
             if not np.all(np.mod(values.to_numpy(), 1) == 0):
                 row = int(np.flatnonzero(np.mod(values.to_numpy(), 1) != 0)[0])
                 raise DataError(f"{path.name}: column {column!r} must hold integers, "
-                                f"found {values.iloc[row]!r} in data row {row + 1}")
+                                f"found {float(values.iloc[row])!r} in data row {row + 1}")
             values = values.astype(np.int64)
         table[column] = values
     return table

@@ -38,9 +38,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 
 from expbook.data.wfdb_beats import CLASSES, DS1, DS2, quiet_wfdb
-from expbook.run.cache import ensure_generated
+from expbook.run.cache import cache_root, ensure_generated, fingerprint_folder
 
 TARGET_SHARES = {"DS1": (0.899, 0.019, 0.074, 0.008), "DS2": (0.890, 0.037, 0.065, 0.008)}
 # Annotation symbols written per class, with their probabilities (every one maps back through AAMI).
@@ -217,3 +218,21 @@ def generate_ecg(out_dir: str | Path, spec: EcgSpec) -> dict[str, list[int]]:
 def ensure_synthetic_ecg(spec: EcgSpec, cache_root: str | Path) -> Path:
     """Folder of generated files for ``spec``, generated once (atomically), keyed by the spec and this module's code."""
     return ensure_generated("ecg", spec, generate_ecg, source=__file__, root=cache_root)
+
+
+def ecg_folder(data_dir: str | None, spec: EcgSpec, root: str | Path | None = None) -> tuple[Path, str]:
+    """(folder, fingerprint): the user's WFDB records, or the generated records of ``spec`` (made once, in the
+    cache at ``root``)."""
+    if data_dir:
+        folder = Path(data_dir).expanduser()
+        return folder, "files:" + fingerprint_folder(folder)
+    folder = ensure_synthetic_ecg(spec, root or cache_root())
+    return folder, "synthetic:" + folder.name
+
+
+# the inter-patient DS2 results of the literature (MIT-BIH): how hard a generated DS2 should be, and the report's scale
+LITERATURE = pd.DataFrame(
+    {"S sensitivity": [0.76, 0.83, 0.79], "S PPV": [0.38, 0.34, 0.36], "V sensitivity": [0.78, 0.87, 0.86],
+     "V PPV": [0.82, 0.76, 0.93]},
+    index=pd.Index(["de Chazal et al. 2004 (IEEE TBME 51:1196)", "Mar et al. 2011 (IEEE TBME 58:2168)",
+                    "Zhang et al. 2014 (Comput. Biol. Med. 48:133)"], name="inter-patient DS2, MIT-BIH"))

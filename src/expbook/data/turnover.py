@@ -188,3 +188,24 @@ def to_hetero(graph: EmployeeGraph, employee_x: np.ndarray):
         data["employee", f"in_{group}", group].edge_index = edge
         data[group, f"has_{group}", "employee"].edge_index = edge.flip(0)
     return data
+
+
+def load_survey_graph(data_dir: str | None, spec) -> EmployeeGraph:
+    """The user's survey folder, or the generator's cached tables for ``spec`` (a ``turnover_synth.SurveySpec``)."""
+    from expbook.data.turnover_synth import ensure_synthetic_survey
+    from expbook.run.cache import cache_root
+
+    return load_survey(Path(data_dir).expanduser() if data_dir else ensure_synthetic_survey(spec, cache_root()))
+
+
+def describe_graph(graph: EmployeeGraph) -> dict[str, str]:
+    """A column of the data summary table."""
+    out = {"employees": f"{graph.n:,}", "intend to leave": f"{graph.label.mean():.1%} ({int(graph.label.sum())})"}
+    for group, (employee, _, size) in graph.groups.items():
+        out[f"{group} nodes"] = f"{size} ({employee.size / graph.n:.2f} edges per employee)"
+    out["employee features"] = str(graph.features.shape[1])
+    out["group features (baselines + groups)"] = str(sum(size for _, _, size in graph.groups.values()))
+    if graph.posts is not None:
+        out["hypothetical posts × attributes"] = f"{graph.posts.shape[0]} × {graph.posts.shape[1]}"
+        out["preference pairs"] = f"{len(graph.pairs):,} ({graph.pairs['task'].nunique()} tasks per employee)"
+    return out

@@ -179,3 +179,32 @@ def split_train_val(records: list[str], labels_by_record: dict[str, np.ndarray],
         if all(present <= {c for r in side for c in np.unique(labels_by_record[r])} for side in (train, val)):
             break
     return list(train), list(val)
+
+
+@dataclass(frozen=True)
+class Splits:
+    """The inter-patient split: DS1 records for training and validation (whole records apart), DS2 to generalise."""
+
+    train: Beats
+    val: Beats
+    gen: Beats
+    records: dict[str, list[str]]
+    data_dir: Path
+    data_fingerprint: str
+
+    def counts(self) -> pd.DataFrame:
+        return pd.DataFrame({name: getattr(self, name).class_counts() for name in ("train", "val", "gen")},
+                            index=list(CLASSES)).T
+
+
+def inter_patient_splits(folder: Path, fingerprint: str, *, lead: str, before: int, after: int, val_fraction: float,
+                         split_seed: int) -> Splits:
+    """Read the records of ``folder``: DS1 → train and validation by whole records, DS2 → the generalisation set."""
+    ds1, ds2 = inter_patient_records(folder)
+    development = load_beats(folder, records=ds1, lead=lead, before=before, after=after)
+    by_record = {r: development.y[development.record == r] for r in ds1}
+    train_records, val_records = split_train_val(ds1, by_record, val_fraction=val_fraction, seed=split_seed)
+    in_val = np.isin(development.record, val_records)
+    gen = load_beats(folder, records=ds2, lead=lead, before=before, after=after)
+    return Splits(development.take(~in_val), development.take(in_val), gen,
+                  {"train": train_records, "val": val_records, "gen": ds2}, folder, fingerprint)

@@ -7,68 +7,28 @@ only; DS2 intervals resample whole records (patients), because a few patients ca
 
 from __future__ import annotations
 
-import warnings
-from dataclasses import dataclass, replace
-from pathlib import Path
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
-from sklearn.metrics import confusion_matrix, precision_recall_fscore_support
 
-from expbook.data.ecg_synth import EcgSpec, ensure_synthetic_ecg
-from expbook.data.wfdb_beats import CLASSES, Beats, inter_patient_records, load_beats, split_train_val
-from expbook.metrics.bootstrap import cluster_resample_counts, percentile_interval
+from expbook.data.ecg_synth import LITERATURE
+from expbook.data.wfdb_beats import CLASSES, Beats, Splits
+from expbook.metrics import classification as cls
+from expbook.metrics.bootstrap import cluster_sums, percentile_interval
+from expbook.metrics.classification import Collapse, detect_collapse
 from expbook.metrics.seeds import median_ci
 from expbook.models.ecg_cnn import (
     SCORE_LABELS,
+    ConfigResult,
     TrainConfig,
-    TrainedClassifier,
     early_stop_scores,
-    effective_class_tilt,
-    expected_batch_mix,
-    loss_class_weights,
-    train_classifier,
+    early_stopping_results,
 )
-from expbook.run.cache import cache_root, fingerprint_folder
-from expbook.run.workers import process_map
+from expbook.models.rebalancing import effective_class_tilt, expected_batch_mix, loss_class_weights
 from expbook.verdicts import Verdict, not_applicable, threshold_rule
 
-
-@dataclass(frozen=True)
-class Splits:
-    train: Beats
-    val: Beats
-    gen: Beats
-    records: dict[str, list[str]]
-    data_dir: Path
-    data_fingerprint: str
-
-    def counts(self) -> pd.DataFrame:
-        return pd.DataFrame({name: getattr(self, name).class_counts() for name in ("train", "val", "gen")},
-                            index=list(CLASSES)).T
-
-
-def prepare_beats(data_dir: str | None, spec: EcgSpec, *, lead: str, before: int, after: int,
-                  val_fraction: float, split_seed: int) -> Splits:
-    """Read (or generate, then read) the records; DS1 → train/val by record, DS2 → generalisation set."""
-    if data_dir:
-        folder = Path(data_dir).expanduser()
-        fingerprint = "files:" + fingerprint_folder(folder)
-    else:
-        folder = ensure_synthetic_ecg(spec, cache_root())
-        fingerprint = "synthetic:" + folder.name
-    ds1, ds2 = inter_patient_records(folder)
-    development = load_beats(folder, records=ds1, lead=lead, before=before, after=after)
-    by_record = {r: development.y[development.record == r] for r in ds1}
-    train_records, val_records = split_train_val(ds1, by_record, val_fraction=val_fraction, seed=split_seed)
-    in_val = np.isin(development.record, val_records)
-    gen = load_beats(folder, records=ds2, lead=lead, before=before, after=after)
-    return Splits(development.take(~in_val), development.take(in_val), gen,
-                  {"train": train_records, "val": val_records, "gen": ds2}, folder, fingerprint)
-
-
-# --- the configurations -------------------------------------------------------------------------------------------
-
+K = len(CLASSES)
 STACKED = "stacked sampler + CE weights"
 SEED_FINAL = "seed's final configuration"
 
@@ -102,153 +62,52 @@ def lever_table(configs: dict[str, TrainConfig], counts: np.ndarray) -> pd.DataF
     """Per configuration: loss class weights, expected batch mix, and the class prior the loss effectively optimises."""
     rows = {}
     for name, config in configs.items():
-        weights, mix = loss_class_weights(counts, config), expected_batch_mix(counts, config)
-        tilt = effective_class_tilt(counts, config)
-        rows[name] = {**{f"weight {c}": w for c, w in zip(CLASSES, weights, strict=True)},
-                      **{f"batch {c}": m for c, m in zip(CLASSES, mix, strict=True)},
-                      **{f"effective {c}": t for c, t in zip(CLASSES, tilt, strict=True)}}
+        parts = {"weight": loss_class_weights(counts, config), "batch": expected_batch_mix(counts, config),
+                 "effective": effective_class_tilt(counts, config)}
+        rows[name] = {f"{part} {c}": v for part, values in parts.items() for c, v in zip(CLASSES, values, strict=True)}
     return pd.DataFrame.from_dict(rows, orient="index")
 
 
-# --- evaluation ---------------------------------------------------------------------------------------------------
-
 def class_report(y_true: np.ndarray, y_pred: np.ndarray) -> dict[str, float]:
-    """Macro-F1 (classes present in ``y_true``), per-class precision / recall / F1 and predicted share."""
-    labels = np.arange(len(CLASSES))
-    precision, recall, f1, _ = precision_recall_fscore_support(y_true, y_pred, labels=labels, zero_division=0)
-    share = np.bincount(y_pred, minlength=len(CLASSES)) / max(y_pred.size, 1)
-    out = {f"{kind}_{name}": value for kind, values in (("precision", precision), ("recall", recall), ("f1", f1),
-                                                         ("pred_share", share))
-           for name, value in zip(CLASSES, values, strict=True)}
-    return {**early_stop_scores(y_true, y_pred), **out}
-
-
-@dataclass(frozen=True)
-class Collapse:
-    """The collapse detector's finding on one prediction vector."""
-
-    collapsed: bool
-    over_predicted: tuple[str, ...]
-    never_predicted: tuple[str, ...]
-    worst_ratio: float
-    shares: np.ndarray
-    prior: np.ndarray
-
-    def describe(self) -> str:
-        parts = [f"{c} predicted {self.shares[CLASSES.index(c)]:.1%} vs prior {self.prior[CLASSES.index(c)]:.1%}"
-                 for c in self.over_predicted]
-        parts += [f"{c} never predicted (prior {self.prior[CLASSES.index(c)]:.1%})" for c in self.never_predicted]
-        return "; ".join(parts) or "every class predicted near its prior"
-
-
-def detect_collapse(y_true: np.ndarray, y_pred: np.ndarray, *, ratio: float, min_excess: float,
-                    min_fraction: float) -> Collapse:
-    """Collapsed when a class is predicted more than ``ratio`` × its prior *and* by ``min_excess`` of all predictions,
-    or a class present in ``y_true`` gets fewer than ``min_fraction`` × its prior of the predictions.
-
-    ``worst_ratio`` is the largest predicted share / prior over the classes that are over-predicted by at least
-    ``min_excess`` of all predictions (1 when none is): an O class predicted 5× its 0.3% prior moves no one.
-    """
-    prior = np.bincount(y_true, minlength=len(CLASSES)) / y_true.size
-    shares = np.bincount(y_pred, minlength=len(CLASSES)) / y_pred.size
-    over = (shares > ratio * prior) & (shares - prior > min_excess)
-    never = (prior > 0) & (shares < min_fraction * prior)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        ratios = np.where(prior > 0, shares / prior, np.where(shares > 0, np.inf, 1.0))
-    material = shares - prior > min_excess
-    worst = float(ratios[material].max()) if material.any() else 1.0
-    return Collapse(bool(over.any() or never.any()), tuple(np.array(CLASSES)[over]), tuple(np.array(CLASSES)[never]),
-                    worst, shares, prior)
-
-
-@dataclass
-class ConfigResult:
-    """One configuration trained with every seed: per-seed predictions on validation and DS2, and the models."""
-
-    name: str
-    config: TrainConfig
-    runs: list[TrainedClassifier]
-    val_pred: list[np.ndarray]
-    gen_pred: list[np.ndarray]
-
-
-def _train_job(splits: Splits, config: TrainConfig) -> tuple[TrainedClassifier, np.ndarray, np.ndarray]:
-    run = train_classifier(splits.train, splits.val, config, also_stop_on=tuple(SCORE_LABELS))
-    return run, run.predict(splits.val), run.predict(splits.gen)
-
-
-def train_all(splits: Splits, configs: dict[str, TrainConfig], seeds: list[int], *, workers: int = 1,
-              echo=None) -> dict[str, ConfigResult]:
-    """Train every configuration with every seed; predictions on validation and generalisation.
-
-    Each run trains on one thread with its own seed, ``workers`` runs side by side in spawned processes, so the
-    results do not depend on ``workers``. Each run also tracks every other early-stopping score
-    (``early_stopping_results`` reads them: no retraining).
-    """
-    jobs = [replace(config.with_seed(seed), num_threads=1) for config in configs.values() for seed in seeds]
-    done = iter(process_map(_train_job, jobs, shared=splits, workers=workers))
-    results = {}
-    for name, config in configs.items():
-        runs, val_pred, gen_pred = zip(*[next(done) for _ in seeds], strict=True)
-        if echo:
-            echo(f"[{name}] {runs[0].log[0]}; " + "; ".join(f"seed {s}: {r.log[-1]}" for s, r in zip(seeds, runs, strict=True)))
-        results[name] = ConfigResult(name, config, list(runs), list(val_pred), list(gen_pred))
-    return results
+    """The early-stopping scores, per-class precision / recall / F1 and predicted share of one prediction vector."""
+    matrix = cls.confusion(y_true, y_pred, K)
+    parts = {"precision": cls.precision(matrix), "recall": cls.recall(matrix), "f1": cls.f1(matrix),
+             "pred_share": cls.predicted_shares(y_pred, K)}
+    return {**early_stop_scores(y_true, y_pred),
+            **{f"{kind}_{c}": v for kind, values in parts.items() for c, v in zip(CLASSES, values, strict=True)}}
 
 
 def seed_collapses(result: ConfigResult, y_val: np.ndarray, **detector: float) -> list[Collapse]:
     """The detector on each seed's validation predictions (a finding must hold seed by seed, not on a pool)."""
-    return [detect_collapse(y_val, pred, **detector) for pred in result.val_pred]
+    return [detect_collapse(y_val, pred, CLASSES, **detector) for pred in result.val_pred]
 
 
 # --- DS2 by record: the sampling unit is the patient ----------------------------------------------------------------
 
 def record_confusions(beats: Beats, predictions: list[np.ndarray]) -> np.ndarray:
     """(records, K, K) confusion counts per record (rows: true class), every seed's predictions summed."""
-    k = len(CLASSES)
     _, record_index = np.unique(beats.record, return_inverse=True)
-    n_records = int(record_index.max()) + 1
-    flat = np.zeros(n_records * k * k)
-    for pred in predictions:
-        flat += np.bincount((record_index * k + beats.y) * k + pred, minlength=n_records * k * k)
-    return flat.reshape(n_records, k, k)
+    return sum(cls.confusion(beats.y, pred, K, groups=record_index) for pred in predictions)
 
 
-def f1_from_confusion(confusion: np.ndarray) -> np.ndarray:
-    """Per-class F1 = 2·TP / (2·TP + FP + FN) of confusion matrices (..., K, K); NaN for a class absent from the truth."""
-    tp = np.diagonal(confusion, axis1=-2, axis2=-1)
-    truth, predicted = confusion.sum(axis=-1), confusion.sum(axis=-2)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        f1 = 2 * tp / (truth + predicted)
-    return np.where(truth > 0, np.nan_to_num(f1), np.nan)
-
-
-def confusion_scores(confusion: np.ndarray) -> dict[str, np.ndarray]:
-    """Macro-F1 (present classes), rare-F1 (S, V), per-class F1, S and V recall from confusion matrices (..., K, K)."""
-    f1 = f1_from_confusion(confusion)
-    truth = confusion.sum(axis=-1)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        recall = np.diagonal(confusion, axis1=-2, axis2=-1) / truth
-    with np.errstate(invalid="ignore"), warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)  # a replicate without S and V beats: NaN, dropped later
-        scores = {"macro": np.nanmean(f1, axis=-1), "rare": np.nanmean(f1[..., 1:3], axis=-1)}
+def confusion_scores(matrix: np.ndarray) -> dict[str, np.ndarray]:
+    """The report's scores of confusion matrices (..., K, K): macro-F1, rare-F1 (S, V), per-class F1, S and V recall."""
+    f1, recall = cls.f1(matrix), cls.recall(matrix)
+    scores = {"macro": cls.mean_f1(matrix), "rare": cls.mean_f1(matrix, [1, 2])}
     scores.update({f"f1_{c}": f1[..., i] for i, c in enumerate(CLASSES)})
     scores.update({"recall_S": recall[..., 1], "recall_V": recall[..., 2]})
     return scores
 
 
-def record_bootstrap(per_record: dict[str, np.ndarray], *, n_boot: int, seed: int,
-                     level: float = 0.95) -> pd.DataFrame:
+def ds2_intervals(per_record: dict[str, np.ndarray], *, n_boot: int, seed: int, level: float = 0.95) -> pd.DataFrame:
     """Point value and record-bootstrap interval of every confusion score for each named set of predictions.
 
     Every set is scored on the same resampled records (paired), so ``paired_difference`` can use the same draws.
     """
-    n_records = next(iter(per_record.values())).shape[0]
-    counts = cluster_resample_counts(n_records, n_boot, seed)
     rows = []
     for name, confusion in per_record.items():
-        point = confusion_scores(confusion.sum(axis=0))
-        draws = confusion_scores(np.einsum("br,rij->bij", counts, confusion))
+        point, draws = confusion_scores(confusion.sum(axis=0)), confusion_scores(cluster_sums(confusion, n_boot=n_boot,
+                                                                                                seed=seed))
         for metric, value in point.items():
             low, high = percentile_interval(draws[metric], level)
             rows.append({"configuration": name, "metric": metric, "value": float(value), "ci_low": low, "ci_high": high})
@@ -257,23 +116,20 @@ def record_bootstrap(per_record: dict[str, np.ndarray], *, n_boot: int, seed: in
 
 def paired_difference(a: np.ndarray, b: np.ndarray, metric: str, *, n_boot: int, seed: int,
                       level: float = 0.95) -> tuple[float, tuple[float, float]]:
-    """``metric(a) − metric(b)`` for per-record confusions of two configurations, with its paired record-bootstrap interval."""
-    counts = cluster_resample_counts(a.shape[0], n_boot, seed)
+    """``metric(a) − metric(b)`` for per-record confusions of two configurations, with its paired record-bootstrap
+    interval (both resampled with the same records)."""
     point = confusion_scores(a.sum(axis=0))[metric] - confusion_scores(b.sum(axis=0))[metric]
-    draws = (confusion_scores(np.einsum("br,rij->bij", counts, a))[metric]
-             - confusion_scores(np.einsum("br,rij->bij", counts, b))[metric])
+    both = cluster_sums(np.stack([a, b], axis=1), n_boot=n_boot, seed=seed)
+    draws = confusion_scores(both[:, 0])[metric] - confusion_scores(both[:, 1])[metric]
     return float(point), percentile_interval(draws, level)
 
 
 def per_record_recall(beats: Beats, predictions: list[np.ndarray]) -> pd.DataFrame:
     """Per DS2 record: S and V beats, and the S and V recall of every seed's predictions pooled."""
-    records = np.unique(beats.record)
-    confusion = record_confusions(beats, predictions) / max(len(predictions), 1)
-    truth = confusion.sum(axis=-1)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        recall = np.diagonal(confusion, axis1=-2, axis2=-1) / truth
+    matrix = record_confusions(beats, predictions) / max(len(predictions), 1)
+    truth, recall = matrix.sum(axis=-1), cls.recall(matrix)
     return pd.DataFrame({"S beats": truth[:, 1], "S recall": recall[:, 1], "V beats": truth[:, 2],
-                         "V recall": recall[:, 2]}, index=pd.Index(records, name="record"))
+                         "V recall": recall[:, 2]}, index=pd.Index(np.unique(beats.record), name="record"))
 
 
 # --- the summary, the recommendation --------------------------------------------------------------------------------
@@ -310,9 +166,27 @@ def recommend(table: pd.DataFrame, *, score: str = "val blend") -> str | None:
 
 def pooled_confusion(y_true: np.ndarray, predictions: list[np.ndarray]) -> np.ndarray:
     """Row-normalised confusion matrix of every seed's predictions pooled (rows: true class)."""
-    matrix = confusion_matrix(np.tile(y_true, len(predictions)), np.concatenate(predictions),
-                              labels=np.arange(len(CLASSES))).astype(float)
+    matrix = sum(cls.confusion(y_true, pred, K) for pred in predictions).astype(float)
     return matrix / np.maximum(matrix.sum(axis=1, keepdims=True), 1)
+
+
+def prediction_shares(results: dict[str, ConfigResult], y_val: np.ndarray) -> pd.DataFrame:
+    """Long table (configuration, class, share) of every seed's validation predictions pooled."""
+    rows = [{"configuration": name, "class": c, "share": s} for name, result in results.items()
+            for c, s in zip(CLASSES, cls.predicted_shares(np.concatenate(result.val_pred), K), strict=True)]
+    return pd.DataFrame(rows)
+
+
+def early_stopping_rows(splits: Splits, results: dict[str, ConfigResult], names: list[str]
+                        ) -> tuple[dict[tuple[str, str], ConfigResult], dict[str, np.ndarray]]:
+    """Each of ``names`` stopped on every score: the results by (configuration, score label), and their per-record
+    DS2 confusions by "<configuration> · stop on <score>"."""
+    rows, per_record = {}, {}
+    for name in names:
+        for score, result in early_stopping_results(splits, results[name]).items():
+            rows[(name, SCORE_LABELS[score])] = result
+            per_record[f"{name} · stop on {score}"] = record_confusions(splits.gen, result.gen_pred)
+    return rows, per_record
 
 
 # --- verdicts -----------------------------------------------------------------------------------------------------
@@ -387,36 +261,14 @@ def headline(table: pd.DataFrame, *, stacked: str, recommended: str | None, chec
             f"V-F1 {rec['gen f1_V']:.3f}.")
 
 
-def early_stopping_results(splits: Splits, base: ConfigResult) -> dict[str, ConfigResult]:
-    """``base``'s configuration stopped on each validation score: the same training runs, other kept epochs."""
-    results = {}
-    for score in SCORE_LABELS:
-        runs = [r if score == base.config.early_stop else r.alternatives[score] for r in base.runs]
-        results[score] = ConfigResult(f"{base.name} · {score}", replace(base.config, early_stop=score), runs,
-                                      [r.predict(splits.val) for r in runs], [r.predict(splits.gen) for r in runs])
-    return results
-
-
-# --- the literature, for scale --------------------------------------------------------------------------------------
-
-LITERATURE = pd.DataFrame(
-    {"S sensitivity": [0.76, 0.83, 0.79], "S PPV": [0.38, 0.34, 0.36], "V sensitivity": [0.78, 0.87, 0.86],
-     "V PPV": [0.82, 0.76, 0.93]},
-    index=pd.Index(["de Chazal et al. 2004 (IEEE TBME 51:1196)", "Mar et al. 2011 (IEEE TBME 58:2168)",
-                    "Zhang et al. 2014 (Comput. Biol. Med. 48:133)"], name="inter-patient DS2, MIT-BIH"))
-
-
 def literature_comparison(confusion: np.ndarray, *, label: str, n_boot: int, seed: int) -> pd.DataFrame:
     """The published inter-patient DS2 figures beside ours (per-record confusions → point and record-bootstrap interval)."""
-    counts = cluster_resample_counts(confusion.shape[0], n_boot, seed)
+    def rates(matrix: np.ndarray) -> dict[str, np.ndarray]:
+        sensitivity, ppv = cls.recall(matrix), cls.precision(matrix, zero_division=np.nan)
+        return {"S sensitivity": sensitivity[..., 1], "S PPV": ppv[..., 1], "V sensitivity": sensitivity[..., 2],
+                "V PPV": ppv[..., 2]}
 
-    def rates(c: np.ndarray) -> dict[str, np.ndarray]:
-        tp = np.diagonal(c, axis1=-2, axis2=-1)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            sens, ppv = tp / c.sum(axis=-1), tp / c.sum(axis=-2)
-        return {"S sensitivity": sens[..., 1], "S PPV": ppv[..., 1], "V sensitivity": sens[..., 2], "V PPV": ppv[..., 2]}
-
-    point, draws = rates(confusion.sum(axis=0)), rates(np.einsum("br,rij->bij", counts, confusion))
+    point, draws = rates(confusion.sum(axis=0)), rates(cluster_sums(confusion, n_boot=n_boot, seed=seed))
     ours = {name: f"{float(point[name]):.2f} [{low:.2f}, {high:.2f}]"
             for name in point for low, high in [percentile_interval(draws[name])]}
     table = LITERATURE.map(lambda v: f"{v:.2f}")

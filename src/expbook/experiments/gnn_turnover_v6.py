@@ -16,21 +16,18 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, replace
 from functools import partial
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import torch
-from sklearn.metrics import f1_score, precision_recall_curve, precision_score, recall_score, roc_auc_score
 from sklearn.model_selection import RepeatedStratifiedKFold, train_test_split
 
-from expbook.data.turnover import EmployeeGraph, load_survey, to_hetero
-from expbook.data.turnover_synth import SurveySpec, ensure_synthetic_survey
-from expbook.metrics.binary import average_precision
+from expbook.data.turnover import EmployeeGraph, to_hetero
+from expbook.features.turnover import group_features
+from expbook.metrics.binary import best_f1_threshold, threshold_scores
 from expbook.metrics.seeds import corrected_resampled_test, holm, mean_ci
 from expbook.models.gbdt import GBDTConfig, train_binary_classifier
 from expbook.models.gnn import GNNConfig, Task, pairwise_accuracy, train_gnn, train_mlp
-from expbook.run.cache import cache_root
 from expbook.run.workers import process_map
 from expbook.verdicts import Verdict, family_rule
 
@@ -80,31 +77,6 @@ def cv_splits(label: np.ndarray, *, folds: int, repeats: int, val_fraction: floa
     return out
 
 
-def choose_threshold(y_val: np.ndarray, p_val: np.ndarray) -> float:
-    """The probability threshold with the best F1 on the *validation* employees (ties: the higher threshold)."""
-    precision, recall, thresholds = precision_recall_curve(y_val, p_val)
-    f1 = np.where(precision + recall > 0, 2 * precision * recall / np.maximum(precision + recall, 1e-12), 0)[:-1]
-    best = np.flatnonzero(f1 == f1.max())
-    return float(thresholds[best[-1]])
-
-
-def turnover_metrics(y: np.ndarray, p: np.ndarray, threshold: float) -> dict[str, float]:
-    """AUPR, AUROC and F1 / precision / recall at ``threshold`` (chosen elsewhere: on validation)."""
-    predicted = (p >= threshold).astype(int)
-    return {"aupr": average_precision(y, p),
-            "auroc": float(_safe(lambda: roc_auc_score(y, p))),
-            "f1": float(f1_score(y, predicted, zero_division=0)),
-            "precision": float(precision_score(y, predicted, zero_division=0)),
-            "recall": float(recall_score(y, predicted, zero_division=0)), "threshold": threshold}
-
-
-def _safe(metric) -> float:
-    try:
-        return metric()
-    except ValueError:  # a single class in y
-        return float("nan")
-
-
 def _pairs(graph: EmployeeGraph, employees: np.ndarray) -> np.ndarray | None:
     if graph.pairs is None:
         return None
@@ -115,16 +87,6 @@ def _pairs(graph: EmployeeGraph, employees: np.ndarray) -> np.ndarray | None:
 def _standardise(values: np.ndarray, rows: np.ndarray) -> np.ndarray:
     mean, std = values[rows].mean(axis=0), values[rows].std(axis=0)
     return ((values - mean) / np.where(std > 0, std, 1.0)).astype(np.float32)
-
-
-def group_features(graph: EmployeeGraph) -> pd.DataFrame:
-    """The GNN's group nodes as baseline features: one 0/1 column per group level (multi-hot for post types)."""
-    columns = {}
-    for group, (employee, index, size) in graph.groups.items():
-        hot = np.zeros((graph.n, size))
-        hot[employee, index] = 1.0
-        columns.update({f"{group}={level}": hot[:, level] for level in range(size)})
-    return pd.DataFrame(columns)
 
 
 def model_configs(base: GNNConfig) -> dict[str, GNNConfig]:
@@ -164,9 +126,9 @@ def run_split(graph: EmployeeGraph, split: Split, *, base: GNNConfig, gbdt: GBDT
             trained = train_gnn(data, task, configs[name])
             proba, preference, seconds = trained.predict_proba, trained.preference, trained.seconds
             curves[name] = trained.curves
-        threshold = choose_threshold(graph.label[split.val], proba[split.val])
+        threshold = best_f1_threshold(graph.label[split.val], proba[split.val])
         row = {"data": graph.name, "split": split.id, "repeat": split.repeat, "fold": split.fold, "model": name,
-               **turnover_metrics(graph.label[split.test], proba[split.test], threshold),
+               **threshold_scores(graph.label[split.test], proba[split.test], threshold),
                "test_positives": int(graph.label[split.test].sum()), "n_test": split.test.size,
                "n_train": split.train.size + split.val.size, "seconds": seconds}
         if preference is not None and test_pairs is not None and len(test_pairs):
@@ -192,6 +154,24 @@ def run_cv(graph: EmployeeGraph, splits: list[Split], *, base: GNNConfig, gbdt: 
         if progress is not None:
             progress(split, split_rows)
     return pd.DataFrame(rows), first_curves
+
+
+BASELINE_GBDT = GBDTConfig(num_boost_round=300, num_leaves=7, min_data_in_leaf=10, learning_rate=0.05)  # small data
+
+
+def cross_validate(graph: EmployeeGraph, ibm: EmployeeGraph | None, *, base: GNNConfig, folds: int, repeats: int,
+                   val_fraction: float, cv_seed: int, workers: int) -> tuple[pd.DataFrame, dict[str, pd.DataFrame], str]:
+    """The survey's every model and, when given, IBM attrition's models over the same repeated k-fold design:
+    every result row, the first survey split's training curves, and a one-line account of what ran."""
+    splits = cv_splits(graph.label, folds=folds, repeats=repeats, val_fraction=val_fraction, seed=cv_seed)
+    results, curves = run_cv(graph, splits, base=base, gbdt=BASELINE_GBDT, models=SURVEY_MODELS, workers=workers)
+    account = f"{len(splits)} splits × {len(SURVEY_MODELS)} models on {graph.name}"
+    if ibm is not None:
+        ibm_splits = cv_splits(ibm.label, folds=folds, repeats=repeats, val_fraction=val_fraction, seed=cv_seed)
+        ibm_results = run_cv(ibm, ibm_splits, base=base, gbdt=BASELINE_GBDT, models=IBM_MODELS, workers=workers)[0]
+        results = pd.concat([results, ibm_results], ignore_index=True)
+        account += f", {len(ibm_splits)} × {len(IBM_MODELS)} on {ibm.name}"
+    return results, curves, f"{account}; {workers} worker(s)"
 
 
 def summary_table(results: pd.DataFrame, metrics: tuple[str, ...]) -> pd.DataFrame:
@@ -306,21 +286,3 @@ def headline(results: pd.DataFrame, checks: list[Verdict]) -> str:
         wins = [v for v in ibm if v.holds]
         sentence += (f" On IBM attrition the GNN beats {len(wins)} of {len(ibm)} same-information baselines.")
     return sentence
-
-
-def load_survey_graph(data_dir: str | None, spec: SurveySpec) -> EmployeeGraph:
-    """The user's survey folder, or the generator's cached tables for ``spec``."""
-    return load_survey(Path(data_dir).expanduser() if data_dir else ensure_synthetic_survey(spec, cache_root()))
-
-
-def describe_graph(graph: EmployeeGraph) -> dict[str, str]:
-    """A column of the data summary table."""
-    out = {"employees": f"{graph.n:,}", "intend to leave": f"{graph.label.mean():.1%} ({int(graph.label.sum())})"}
-    for group, (employee, _, size) in graph.groups.items():
-        out[f"{group} nodes"] = f"{size} ({employee.size / graph.n:.2f} edges per employee)"
-    out["employee features"] = str(graph.features.shape[1])
-    out["group features (baselines + groups)"] = str(group_features(graph).shape[1])
-    if graph.posts is not None:
-        out["hypothetical posts × attributes"] = f"{graph.posts.shape[0]} × {graph.posts.shape[1]}"
-        out["preference pairs"] = f"{len(graph.pairs):,} ({graph.pairs['task'].nunique()} tasks per employee)"
-    return out

@@ -21,6 +21,7 @@ from expbook.data.kuailive_synth import KuaiLiveSpec, ensure_synthetic_kuailive
 from expbook.errors import DataError
 from expbook.features import kuailive as kuailive_features
 from expbook.features.kuailive import assign_split, build_features
+from expbook.metrics.ranking import top_k_capture
 from expbook.models import gbdt as gbdt_module
 from expbook.models.gbdt import (
     GBDTConfig,
@@ -30,6 +31,10 @@ from expbook.models.gbdt import (
     train_stage2_regressor,
 )
 from expbook.run.cache import cache_root, cached_parquet, fingerprint_folder, stable_hash
+
+# every ranking method of the two KuaiLive reports, in one order: the same colour for a method in both
+METHODS = ("Direct", "Two-Stage", "Two-Stage (EV)", "Stage1-only", "Stage2-only", "Oracle-p", "Oracle-m", "Oracle-both",
+           "Binary upper bound")
 
 
 @dataclass(frozen=True)
@@ -138,6 +143,7 @@ class GiftScores:
     best_iterations: dict[str, int]
     train_seconds: float
     cache_hit: bool
+    config: GBDTConfig
 
 
 SCORE_COLUMNS = ("y", "direct", "p", "m", "users")
@@ -168,7 +174,25 @@ def gift_scores(data_dir: str | None, spec: KuaiLiveSpec, config: GBDTConfig, *,
     split = frame["split"].to_numpy()
     val, test = (HeldOutScores(*(frame.loc[split == part, c].to_numpy() for c in SCORE_COLUMNS)) for part in ("val", "test"))
     return GiftScores(seed, data, val, test, dict(frame.attrs["best_iterations"]),
-                      float(frame.attrs["train_seconds"]) if not hit else 0.0, hit)
+                      float(frame.attrs["train_seconds"]) if not hit else 0.0, hit, config)
+
+
+def seed_list(seed: int, seeds: list[int] | None) -> list[int]:
+    """The seeds a KuaiLive report runs: ``seeds`` as given, else ``[seed, seed + 1, seed + 2]``."""
+    return list(seeds) if seeds else [seed, seed + 1, seed + 2]
+
+
+def gift_score_runs(data_dir: str | None, *, seeds: list[int], scale: float, days: int, gift_rate: float,
+                    gift_predictability: float, gift_logit_scale: float, amount_predictability: float,
+                    num_boost_round: int, learning_rate: float, num_threads: int, leaky: bool, val_days: int,
+                    test_days: int) -> list[GiftScores]:
+    """The setup both KuaiLive reports share, from their parameters: every seed's data and model outputs."""
+    spec = KuaiLiveSpec(scale=scale, days=days, gift_rate=gift_rate, gift_predictability=gift_predictability,
+                        gift_logit_scale=gift_logit_scale, amount_predictability=amount_predictability, seed=seeds[0])
+    config = GBDTConfig(num_boost_round=num_boost_round, learning_rate=learning_rate, num_threads=num_threads,
+                        seed=seeds[0])
+    return [gift_scores(data_dir, spec, config, seed=s, leaky=leaky, val_days=val_days, test_days=test_days)
+            for s in seeds]
 
 
 def candidate_pools(data: PreparedData, pool: str, split: str = "test") -> np.ndarray | None:
@@ -181,3 +205,31 @@ def candidate_pools(data: PreparedData, pool: str, split: str = "test") -> np.nd
     if pool == "hour":
         return rows["day"].to_numpy() * 24 + rows["hour"].to_numpy()
     raise ValueError(f"pool must be 'test', 'day' or 'hour', got {pool!r}")
+
+
+def leakage_inflation(run: GiftScores, *, main_leaky: bool, main_direct_top1: float, val_days: int,
+                      test_days: int) -> tuple[float, float]:
+    """(leaky Top-1%, past-only Top-1%) of the direct model: retrain it under the protocol not used as main, on the
+    same files and with the same settings as ``run`` (its feature table cached like the main one)."""
+    other = prepare(str(run.data.data_dir), KuaiLiveSpec(), leaky=not main_leaky, val_days=val_days, test_days=test_days)
+    (X_train, y_train), (X_val, y_val), (X_test, y_test) = (other.part(s) for s in ("train", "val", "test"))
+    model = train_direct_regressor(X_train, y_train, X_val, y_val, feature_names=other.feature_columns, config=run.config)
+    other_top1 = top_k_capture(y_test, model.predict(X_test), 0.01)
+    return (main_direct_top1, other_top1) if main_leaky else (other_top1, main_direct_top1)
+
+
+def split_summary(frame: pd.DataFrame) -> pd.DataFrame:
+    """Per split: click rows, days, gift rows, revenue and gift rate."""
+    summary = frame.groupby("split", sort=False).agg(rows=("label", "size"), days=("day", "nunique"),
+                                                     gift_rows=("is_gift", "sum"), revenue=("label", "sum"))
+    summary["gift_rate"] = summary["gift_rows"] / summary["rows"]
+    return summary
+
+
+def source_sentence(data: PreparedData, data_dir: str | None, *, seed: int, leaky: bool) -> str:
+    """Markdown: where the data came from (the folder escaped: it is the user's text) and the feature protocol."""
+    from expbook.escape import md_code
+
+    source = f"real files in {md_code(data.data_dir)}" if data_dir else "generated KuaiLive-format files"
+    return (f"Source: **{source}** (seed {seed} shown; fingerprint {md_code(data.data_fingerprint)}), "
+            f"{len(data.feature_columns)} features ({'leaky full-period' if leaky else 'past-only'}).")

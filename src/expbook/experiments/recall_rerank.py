@@ -17,15 +17,13 @@ import numpy as np
 import pandas as pd
 
 from expbook.experiments.kuailive_pipeline import GiftScores, candidate_pools
-from expbook.metrics.bootstrap import percentile_interval, resample_indices
+from expbook.metrics.bootstrap import paired_draws, percentile_interval
 from expbook.metrics.ranking import (
     average_ranks,
     k_for_fraction,
-    ndcg_at_k,
-    revenue_capture_at_k,
-    spearman,
-    top_k_capture,
-    topk_membership,
+    recall_coverage,
+    top_k,
+    value_ranking_scores,
 )
 from expbook.metrics.seeds import mean_ci
 from expbook.verdicts import Verdict, all_of, threshold_rule
@@ -40,13 +38,13 @@ def rank_normalise(score: np.ndarray) -> np.ndarray:
 def recall_rerank_score(direct: np.ndarray, m: np.ndarray, top_m: int) -> np.ndarray:
     """A score whose descending order is: direct's top ``top_m`` by m(x), then the rest by direct.
 
-    The head is picked with ``np.argpartition`` (O(n)); ties at the boundary go to the lower row index.
+    The head is ``metrics.ranking.top_k`` of the direct score (O(n)); ties at the boundary go to the lower row index.
     """
     n = direct.size
     score = rank_normalise(direct)  # in (0, 1]
     if top_m >= n:
         return 2.0 + rank_normalise(m)
-    head = np.argpartition(-direct, top_m - 1)[:top_m]
+    head = top_k(direct, top_m)
     score[head] = 2.0 + rank_normalise(m[head])  # above every tail row
     return score
 
@@ -56,29 +54,11 @@ def fusion_score(direct: np.ndarray, m: np.ndarray, alpha: float) -> np.ndarray:
     return alpha * rank_normalise(direct) + (1 - alpha) * rank_normalise(m)
 
 
-def recall_coverage(y: np.ndarray, direct: np.ndarray, top_m: int, fraction: float) -> float:
-    """Share of the true top ``fraction`` (by value, ties fractional) that lands in direct's top M."""
-    k = k_for_fraction(y.size, fraction)
-    true_top = topk_membership(y, k)
-    head = np.zeros(y.size)
-    head[np.argpartition(-direct, min(top_m, y.size) - 1)[:top_m]] = 1.0
-    return float(true_top @ head / k)
-
-
-def ranking_metrics(y: np.ndarray, score: np.ndarray, *, ndcg_k: int) -> dict[str, float]:
-    """The report's metric set for one ranking (both Top-K% definitions, labelled)."""
-    return {
-        "top1%_capture": top_k_capture(y, score, 0.01), "revcap@1%": revenue_capture_at_k(y, score, 0.01),
-        "top5%_capture": top_k_capture(y, score, 0.05), "revcap@5%": revenue_capture_at_k(y, score, 0.05),
-        f"ndcg@{ndcg_k}": ndcg_at_k(y, score, ndcg_k), "spearman": spearman(y, score),
-    }
-
-
 def pooled_metrics(y: np.ndarray, score: np.ndarray, pools: np.ndarray | None, *, ndcg_k: int) -> dict[str, float]:
     """Metrics over one candidate pool, or the mean over per-request pools (one loop step per pool)."""
     if pools is None:
-        return ranking_metrics(y, score, ndcg_k=ndcg_k)
-    rows = [ranking_metrics(y[pools == p], score[pools == p], ndcg_k=ndcg_k) for p in np.unique(pools)]
+        return value_ranking_scores(y, score, ndcg_k=ndcg_k)
+    rows = [value_ranking_scores(y[pools == p], score[pools == p], ndcg_k=ndcg_k) for p in np.unique(pools)]
     return pd.DataFrame(rows).mean(skipna=True).to_dict()
 
 
@@ -186,17 +166,19 @@ def gain_intervals(y: np.ndarray, direct: np.ndarray, m: np.ndarray, *, top_m: i
     """User-bootstrap intervals of recall-rerank's gain over Direct: Δ Top-1% capture and Δ NDCG@k.
 
     Every replicate draws users with replacement (revenue sits with few users), re-ranks the drawn rows
-    inside their pools and scores both rankings on the same draw (paired).
+    inside their pools and scores both rankings on the same draw (paired: ``metrics.bootstrap.paired_draws``).
     """
-    draws = np.full((n_boot, 2), np.nan)
     ndcg = f"ndcg@{ndcg_k}"
-    for b, idx in enumerate(resample_indices(y.size, n_boot=n_boot, seed=seed, clusters=users)):
+
+    def gains(idx: np.ndarray) -> dict[str, float]:
         pool_b = None if pools is None else pools[idx]
-        rerank = pooled(recall_rerank_score, y[idx], direct[idx], m[idx], pool_b, top_m=top_m)
-        a = pooled_metrics(y[idx], rerank, pool_b, ndcg_k=ndcg_k)
-        d = pooled_metrics(y[idx], direct[idx], pool_b, ndcg_k=ndcg_k)
-        draws[b] = a["top1%_capture"] - d["top1%_capture"], a[ndcg] - d[ndcg]
-    return {"top1%_capture": percentile_interval(draws[:, 0], level), ndcg: percentile_interval(draws[:, 1], level)}
+        rerank = pooled_metrics(y[idx], pooled(recall_rerank_score, y[idx], direct[idx], m[idx], pool_b, top_m=top_m),
+                                pool_b, ndcg_k=ndcg_k)
+        plain = pooled_metrics(y[idx], direct[idx], pool_b, ndcg_k=ndcg_k)
+        return {metric: rerank[metric] - plain[metric] for metric in ("top1%_capture", ndcg)}
+
+    draws = paired_draws(y.size, gains, n_boot=n_boot, seed=seed, clusters=users)
+    return {metric: percentile_interval(values, level) for metric, values in draws.items()}
 
 
 def seed_gains(runs: list[GiftScores], *, m_values: list[int], alphas: list[float], ndcg_k: int,

@@ -15,24 +15,23 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-import lightgbm as lgb
 import numpy as np
 import pandas as pd
 
 from expbook.data.sequences import SequenceData
-from expbook.metrics.ranking import hit_ndcg_recall, per_user_ndcg
+from expbook.features.candidates import RANKER_FEATURES, candidate_features
+from expbook.metrics.ranking import hit_ndcg_recall, per_user_ndcg, top_k
 from expbook.metrics.seeds import holm, paired_test
 from expbook.models import seq_reference
-from expbook.models.gbdt import GBDTConfig
+from expbook.models.gbdt import GBDTConfig, train_lambdarank
 from expbook.models.sasrec import SeqConfig, TrainedSeqModel, evaluate, rank_scores, train_sasrec
 from expbook.run.workers import process_map
-from expbook.verdicts import FAILS, HOLDS, INCONCLUSIVE, Verdict, family_rule
+from expbook.verdicts import FAILS, HOLDS, INCONCLUSIVE, Verdict, family_rule, join_names
 
 EARLY_STOPPING, INFONCE, FULL_CE = "+ early stopping", "+ in-batch InfoNCE", "+ full-softmax CE"
 RERANK = "+ re-rank top-200 (LambdaRank)"
 MOST_POPULAR, TRANSITIONS = "most popular", "item-to-item transitions"
-RANKER_FEATURES = ("transformer_score", "transformer_rank", "log_popularity", "log_days_since_item_seen",
-                   "genre_affinity", "log_user_history")
+RANKER = GBDTConfig(num_boost_round=300, learning_rate=0.05, num_leaves=15)  # the re-ranker's LambdaRank settings
 
 
 def ladder(base: SeqConfig, *, max_epochs: int, temperature: float, logq_correction: bool,
@@ -92,45 +91,6 @@ def run_rung(data: SequenceData, rung: str, config: SeqConfig, seed: int) -> Run
 
 # --- re-ranking ---------------------------------------------------------------------------------------------------
 
-def _top_candidates(scores: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
-    """(candidates, scores) of the top ``n`` per row, best first (``np.argpartition`` then a sort of n)."""
-    n = min(n, scores.shape[1] - 1)
-    head = np.argpartition(-scores, n - 1, axis=1)[:, :n]
-    head_scores = np.take_along_axis(scores, head, axis=1)
-    order = np.argsort(-head_scores, axis=1, kind="stable")
-    return np.take_along_axis(head, order, axis=1), np.take_along_axis(head_scores, order, axis=1)
-
-
-def candidate_features(data: SequenceData, candidates: np.ndarray, scores: np.ndarray, *, before: int) -> np.ndarray:
-    """(users, n, features) cross features from the events a user's input covers (``from_end >= before``).
-
-    Popularity and recency count only events at or before the user's last input event, so no feature
-    sees the future of that user's timeline.
-    """
-    events = data.events
-    history = events[events["from_end"] >= before]
-    cutoff = history.groupby("user")["timestamp"].max().reindex(range(data.n_users)).to_numpy()
-    users, n = candidates.shape
-    item = candidates.ravel()
-    when = np.repeat(cutoff, n)
-    ordered = history.sort_values(["item", "timestamp"])
-    keys = ordered["item"].to_numpy() * 10**10 + ordered["timestamp"].to_numpy()
-    position = np.searchsorted(keys, item * 10**10 + when, side="right")  # events of this item up to the cutoff
-    segment_start = np.searchsorted(keys, item * 10**10, side="left")
-    count = position - segment_start
-    last_seen = np.where(count > 0, ordered["timestamp"].to_numpy()[np.maximum(position - 1, 0)], np.nan)
-    days = np.where(count > 0, (when - last_seen) / 86_400, 10_000.0)
-    profile = np.zeros((data.n_users, data.genres.shape[1]), dtype=np.float64)
-    np.add.at(profile, history["user"].to_numpy(), data.genres[history["item"].to_numpy()])
-    item_genres = data.genres[item]
-    norms = np.linalg.norm(np.repeat(profile, n, axis=0), axis=1) * np.linalg.norm(item_genres, axis=1)
-    affinity = np.where(norms > 0, (np.repeat(profile, n, axis=0) * item_genres).sum(axis=1) / np.maximum(norms, 1e-12), 0)
-    user_history = np.repeat(np.bincount(history["user"].to_numpy(), minlength=data.n_users), n)
-    features = np.column_stack([scores.ravel(), np.tile(np.arange(n), users), np.log1p(count), np.log1p(days),
-                                affinity, np.log1p(user_history)])
-    return features.reshape(users, n, len(RANKER_FEATURES)).astype(np.float32)
-
-
 def rerank(data: SequenceData, trained: TrainedSeqModel, *, candidates_n: int, exclude_seen: bool,
            config: GBDTConfig, ranker_val_fraction: float = 0.2) -> tuple[dict[str, float], np.ndarray, dict]:
     """Train LambdaRank on the validation targets' candidate lists, re-rank the test candidates; full-ranking ranks.
@@ -140,36 +100,39 @@ def rerank(data: SequenceData, trained: TrainedSeqModel, *, candidates_n: int, e
     """
     _, _, val_scores = evaluate(trained.model, data, "val", exclude_seen=exclude_seen)
     _, test_ranks, test_scores = evaluate(trained.model, data, "test", exclude_seen=exclude_seen)
-    val_candidates, val_head = _top_candidates(val_scores, candidates_n)
-    test_candidates, test_head = _top_candidates(test_scores, candidates_n)
-    val_x = candidate_features(data, val_candidates, val_head, before=2)
-    test_x = candidate_features(data, test_candidates, test_head, before=1)
+    n = min(candidates_n, val_scores.shape[1] - 1)
+    val_candidates, test_candidates = top_k(val_scores, n), top_k(test_scores, n)
+    val_x = candidate_features(data, val_candidates, np.take_along_axis(val_scores, val_candidates, axis=1), before=2)
+    test_x = candidate_features(data, test_candidates, np.take_along_axis(test_scores, test_candidates, axis=1), before=1)
     val_y = (val_candidates == data.val_target[:, None]).astype(np.float32)
-    rng = np.random.default_rng(config.seed)
-    held = rng.random(data.n_users) < ranker_val_fraction
-    n = val_candidates.shape[1]
-
-    def dataset(rows: np.ndarray, reference=None):
-        return lgb.Dataset(val_x[rows].reshape(-1, len(RANKER_FEATURES)), val_y[rows].ravel(),
-                           group=np.full(rows.sum(), n), feature_name=list(RANKER_FEATURES), reference=reference)
-
-    train_set = dataset(~held)
-    params = {**config.lightgbm_params("lambdarank", "ndcg"), "eval_at": [10], "min_data_in_leaf": 20}
-    booster = lgb.train(params, train_set, num_boost_round=config.num_boost_round,
-                        valid_sets=[dataset(held, train_set)],
-                        callbacks=[lgb.early_stopping(config.early_stopping_rounds, verbose=False)])
-    reranked = booster.predict(test_x.reshape(-1, len(RANKER_FEATURES)),
-                               num_iteration=booster.best_iteration).reshape(test_candidates.shape)
-    order = np.argsort(-reranked, axis=1, kind="stable")
-    new_position = np.argsort(order, axis=1)  # position of each original candidate after re-ranking
+    held = np.random.default_rng(config.seed).random(data.n_users) < ranker_val_fraction
+    width = len(RANKER_FEATURES)
+    ranker = train_lambdarank(val_x[~held].reshape(-1, width), val_y[~held].ravel(), np.full((~held).sum(), n),
+                              val_x[held].reshape(-1, width), val_y[held].ravel(), np.full(held.sum(), n),
+                              feature_names=RANKER_FEATURES, config=config)
+    reranked = ranker.predict(test_x.reshape(-1, width)).reshape(test_candidates.shape)
+    new_position = np.argsort(np.argsort(-reranked, axis=1, kind="stable"), axis=1)  # each candidate's place after
     hit = test_candidates == data.test_target[:, None]
     in_head = hit.any(axis=1)
     ranks = np.where(in_head, (new_position * hit).sum(axis=1), test_ranks)
-    importance = dict(zip(RANKER_FEATURES, booster.feature_importance("gain").round(1).tolist(), strict=True))
+    importance = dict(zip(RANKER_FEATURES, ranker.booster.feature_importance("gain").round(1).tolist(), strict=True))
     details = {"target_in_candidates": float(in_head.mean()), "val_target_in_candidates": float(val_y.any(axis=1).mean()),
-               "best_iteration": booster.best_iteration, "importance_gain": importance,
+               "best_iteration": ranker.best_iteration, "importance_gain": importance,
                "transformer_ranks_inside": test_ranks[in_head]}
     return hit_ndcg_recall(ranks), ranks, details
+
+
+def rerank_all(data: SequenceData, runs: list[RungRun], source: str, seeds: list[int], *, candidates_n: int,
+               exclude_seen: bool, config: GBDTConfig) -> tuple[list[RungRun], list[dict]]:
+    """The re-rank rung of every seed, on the candidates of that seed's ``source`` rung: its runs and details."""
+    out, details = [], []
+    for seed in seeds:
+        trained = next(r for r in runs if r.rung == source and r.seed == seed).trained
+        metrics, ranks, detail = rerank(data, trained, candidates_n=candidates_n, exclude_seen=exclude_seen,
+                                        config=replace(config, seed=seed))
+        out.append(RungRun(RERANK, seed, {**metrics, "val_ndcg@10": np.nan}, ranks, None))
+        details.append(detail)
+    return out, details
 
 
 # --- reference rows ----------------------------------------------------------------------------------------------
@@ -264,19 +227,12 @@ def popularity_sentence(against: pd.DataFrame, alpha: float) -> str:
     if not short:
         return f"Every rung beats most popular (paired p < {alpha:g})."
     verb = "does" if len(short) == 1 else "do"
-    return f"{len(short)} of {len(against)} rungs {verb} not beat most popular at paired p < {alpha:g}: {_and(short)}."
+    return f"{len(short)} of {len(against)} rungs {verb} not beat most popular at paired p < {alpha:g}: {join_names(short)}."
 
 
 def _paired_verdict(id: str, question: str, paired: dict[str, float], alpha: float, label: str) -> Verdict:
-    diff, p = paired["Δ ndcg@10"], paired["p (users)"]
-    state = (HOLDS if diff > 0 else FAILS) if p < alpha and diff != 0 else INCONCLUSIVE
-    return Verdict(id, question, float(diff), f"{label} > 0 and paired p (users) < {alpha:g}", state, "",
-                   f"{diff:+.4f} [{paired['Δ low']:+.4f}, {paired['Δ high']:+.4f}]; p {_p_text(p)}",
-                   (float(paired["Δ low"]), float(paired["Δ high"])))
-
-
-def _p_text(p: float) -> str:
-    return "< 0.001" if p < 0.001 else f"{p:.3f}"
+    return family_rule(id, question, paired["Δ ndcg@10"], (paired["Δ low"], paired["Δ high"]), paired["p (users)"], alpha,
+                       label=label, correction=None, test="paired p (users)", fmt="{:+.4f}")
 
 
 def sanity_verdict(runs: list[RungRun], references: References, *, alpha: float) -> Verdict:
@@ -325,10 +281,5 @@ def headline(table: pd.DataFrame, sanity: Verdict, steps: list[Verdict], referen
     named = {state: [v.question.split("'")[1] for v in steps if v.state == state] for state in (HOLDS, FAILS)}
     if not named[HOLDS] and not named[FAILS]:
         return lead + "No step changes NDCG@10 significantly after Holm's correction."
-    return lead + (f"After Holm's correction, significant gains come from {_and(named[HOLDS]) or 'no step'}, and "
-                   f"significant losses from {_and(named[FAILS]) or 'no step'}; the other steps are inconclusive.")
-
-
-def _and(names: list[str]) -> str:
-    """"a", "a and b", "a, b and c"."""
-    return " and ".join([", ".join(names[:-1]), names[-1]]) if len(names) > 1 else "".join(names)
+    return lead + (f"After Holm's correction, significant gains come from {join_names(named[HOLDS]) or 'no step'}, and "
+                   f"significant losses from {join_names(named[FAILS]) or 'no step'}; the other steps are inconclusive.")

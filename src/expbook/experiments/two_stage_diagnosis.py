@@ -25,22 +25,12 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from sklearn.metrics import roc_auc_score
 
-from expbook.data.kuailive import KuaiLiveData, day_index
-from expbook.data.kuailive_synth import KuaiLiveSpec
-from expbook.experiments.kuailive_pipeline import GiftScores, HeldOutScores, prepare
-from expbook.features.kuailive import RESULT_LEAKAGE_COLUMNS, SNAPSHOT_COLUMNS, build_features
+from expbook.experiments.kuailive_pipeline import GiftScores, HeldOutScores
+from expbook.features.kuailive_audit import LeakageAudit
 from expbook.metrics.bootstrap import bootstrap_draws, percentile_interval, summarise_draws
-from expbook.metrics.ranking import (
-    ndcg_at_k,
-    revenue_capture_at_k,
-    spearman,
-    top_k_capture,
-    whale_precision_recall_at_k,
-)
+from expbook.metrics.ranking import ndcg_at_k, revenue_capture_at_k, spearman, top_k_capture, value_ranking_scores
 from expbook.metrics.seeds import mean_ci
-from expbook.models.gbdt import GBDTConfig, train_direct_regressor
 from expbook.verdicts import Verdict, all_of, threshold_rule
 
 FRACTIONS = (0.01, 0.05, 0.10)
@@ -78,19 +68,17 @@ def evaluate_methods(y: np.ndarray, methods: dict[str, np.ndarray], *, ndcg_k: i
     """
     gift = y > 0
     whale_threshold = float(np.quantile(y[gift], whale_quantile)) if gift.any() else np.inf
-    rows = []
+    rows = {}
     for name, score in methods.items():
-        row = {"method": name}
-        for f in FRACTIONS:
-            row[f"top{f:.0%}_capture"] = top_k_capture(y, score, f)
-            row[f"revcap@{f:.0%}"] = revenue_capture_at_k(y, score, f)
-        row[f"ndcg@{ndcg_k}"] = ndcg_at_k(y, score, ndcg_k)
+        row = value_ranking_scores(y, score, fractions=FRACTIONS, ndcg_k=ndcg_k, whale_threshold=whale_threshold)
+        row["spearman_all"] = row.pop("spearman")
         row[f"ndcg@{ndcg_k}_gift"] = ndcg_at_k(y[gift], score[gift], ndcg_k) if gift.any() else np.nan
-        row["spearman_all"] = spearman(y, score)
         row["spearman_gift"] = spearman(y[gift], score[gift]) if gift.sum() > 2 else np.nan
-        row["whale_precision@1%"], row["whale_recall@1%"] = whale_precision_recall_at_k(y, score, 0.01, whale_threshold)
-        rows.append(row)
-    return pd.DataFrame(rows).set_index("method"), whale_threshold
+        rows[name] = row
+    order = [f"{kind}{f:.0%}{suffix}" for f in FRACTIONS for kind, suffix in (("top", "_capture"), ("revcap@", ""))]
+    columns = order + [f"ndcg@{ndcg_k}", f"ndcg@{ndcg_k}_gift", "spearman_all", "spearman_gift", "whale_precision@1%",
+                       "whale_recall@1%"]
+    return pd.DataFrame.from_dict(rows, orient="index")[columns].rename_axis("method"), whale_threshold
 
 
 def table_metrics(ndcg_k: int) -> dict:
@@ -100,8 +88,8 @@ def table_metrics(ndcg_k: int) -> dict:
             f"ndcg@{ndcg_k}": lambda t, s: ndcg_at_k(t, s, ndcg_k)}
 
 
-def bootstrap(y: np.ndarray, methods: dict[str, np.ndarray], *, ndcg_k: int, n_boot: int, seed: int,
-              users: np.ndarray | None = None) -> dict[tuple[str, str], np.ndarray]:
+def resampled_draws(y: np.ndarray, methods: dict[str, np.ndarray], *, ndcg_k: int, n_boot: int, seed: int,
+                    users: np.ndarray | None = None) -> dict[tuple[str, str], np.ndarray]:
     """One paired bootstrap (by user when given) for both the interval table and the decomposition: every
     table metric of the real methods, and Top-1% capture of the oracles and the binary bound."""
     only = {m: ("top1%_capture",) for m in DECOMPOSITION_METHODS.values() if m not in MAIN_METHODS}
@@ -109,9 +97,9 @@ def bootstrap(y: np.ndarray, methods: dict[str, np.ndarray], *, ndcg_k: int, n_b
     return bootstrap_draws(y, scored, table_metrics(ndcg_k), n_boot=n_boot, seed=seed, clusters=users, only=only)
 
 
-def bootstrap_table(y: np.ndarray, methods: dict[str, np.ndarray], draws: dict[tuple[str, str], np.ndarray], *,
-                    ndcg_k: int) -> pd.DataFrame:
-    """95% CIs of Top-1% capture, RevCap@1% and NDCG@k for the real (non-oracle) methods, from ``bootstrap``."""
+def interval_table(y: np.ndarray, methods: dict[str, np.ndarray], draws: dict[tuple[str, str], np.ndarray], *,
+                   ndcg_k: int) -> pd.DataFrame:
+    """95% CIs of Top-1% capture, RevCap@1% and NDCG@k for the real (non-oracle) methods, from ``resampled_draws``."""
     main = {key: values for key, values in draws.items() if key[0] in MAIN_METHODS}
     return summarise_draws(y, methods, table_metrics(ndcg_k), main)
 
@@ -178,7 +166,7 @@ def decompose(table: pd.DataFrame) -> Decomposition:
 
 
 def decomposition_intervals(draws: dict[tuple[str, str], np.ndarray], level: float = 0.95) -> dict[str, tuple[float, float]]:
-    """Intervals of ``Decomposition.quantities`` from the Top-1% draws of ``bootstrap``, draw by draw."""
+    """Intervals of ``Decomposition.quantities`` from the Top-1% draws of ``resampled_draws``, draw by draw."""
     top1 = {field: draws[method, "top1%_capture"] for field, method in DECOMPOSITION_METHODS.items()}
     n_boot = len(next(iter(top1.values())))
     per_draw = [Decomposition(**{f: values[b] for f, values in top1.items()}, spearman_gift_stage2=np.nan,
@@ -218,102 +206,6 @@ def seed_summary(tables: dict[int, pd.DataFrame], methods: list[str], metrics: l
     """method × metric: "mean ± half-width of the 95% t-interval" over seeds (as text; ``mean_ci.text``)."""
     return pd.DataFrame({metric: {method: mean_ci([t.loc[method, metric] for t in tables.values()]).text("{:.3f}")
                                   for method in methods} for metric in metrics})
-
-
-@dataclass(frozen=True)
-class LeakageAudit:
-    """Findings about the features the main models used; ``findings`` > 0 means a protocol problem.
-
-    Only structural problems count as findings. A feature with a very high single-feature AUC is listed
-    for the reader, but not counted: an AUC cannot tell leakage from a genuinely strong signal.
-    """
-
-    result_leakage_columns: tuple[str, ...]
-    overlap_rows: int  # val/test rows at or before the last train timestamp
-    future_information_rows: int  # rows whose features change when the future is removed
-    checked_rows: int
-    suspicious_features: tuple[str, ...]  # single-feature AUC for y>0 above the threshold
-    single_feature_auc: dict[str, float]
-
-    @property
-    def findings(self) -> int:
-        return len(self.result_leakage_columns) + int(self.overlap_rows > 0) + int(self.future_information_rows > 0)
-
-
-def time_overlap_rows(timestamp: np.ndarray, split: np.ndarray) -> int:
-    """Val/test rows whose timestamp is not strictly after the last train row."""
-    last_train = timestamp[split == "train"].max()
-    return int(((split != "train") & (timestamp <= last_train)).sum())
-
-
-def future_information_rows(data: KuaiLiveData, frame: pd.DataFrame, feature_columns: tuple[str, ...], *,
-                            leaky: bool, check_day: int) -> tuple[int, int]:
-    """Rows of ``check_day`` whose features differ when every event after that day is deleted.
-
-    Every table goes through the truncation: clicks and gifts after the day are dropped, rooms that start
-    after it are dropped, and the streamer table's crawl-time snapshot counts (``SNAPSHOT_COLUMNS``) become
-    unknown, since a value measured at the end of the logs cannot be cut back to that day. A past-only
-    feature cannot change; a full-period aggregate, a snapshot count or an outcome column does.
-    Returns (rows that changed, rows checked).
-    """
-    origin = int(data.click["timestamp"].min())
-    keep_click = day_index(data.click["timestamp"], origin) <= check_day
-    keep_gift = day_index(data.gift["timestamp"], origin) <= check_day
-    keep_room = day_index(data.room["start_timestamp"], origin) <= check_day
-    snapshot = {column for table, column in SNAPSHOT_COLUMNS.values() if table == "streamer"}
-    truncated = KuaiLiveData(click=data.click[keep_click].reset_index(drop=True),
-                             gift=data.gift[keep_gift].reset_index(drop=True), user=data.user,
-                             streamer=data.streamer.assign(**{column: "" for column in snapshot}),
-                             room=data.room[keep_room].reset_index(drop=True))
-    cut = build_features(truncated, leaky=leaky).frame
-    rows = frame["day"].to_numpy() == check_day
-    full_rows = frame.loc[rows].sort_values(["timestamp", "user_id", "streamer_id"], kind="stable")
-    cut_rows = cut.loc[cut["day"].to_numpy() == check_day].sort_values(["timestamp", "user_id", "streamer_id"],
-                                                                        kind="stable")
-    columns = [c for c in feature_columns if c in cut_rows.columns]
-    a = full_rows[columns].to_numpy(dtype=np.float64)
-    b = cut_rows[columns].to_numpy(dtype=np.float64)
-    differs = ~np.isclose(a, b, equal_nan=True)
-    return int(differs.any(axis=1).sum()), int(rows.sum())
-
-
-def single_feature_auc(frame: pd.DataFrame, feature_columns: tuple[str, ...], split: str = "test") -> dict[str, float]:
-    """max(AUC, 1−AUC) of each feature alone for y>0 on ``split`` (NaN filled with the minimum)."""
-    rows = frame["split"].to_numpy() == split
-    target = frame.loc[rows, "label"].to_numpy() > 0
-    if target.all() or not target.any():
-        return {c: float("nan") for c in feature_columns}
-    result = {}
-    for column in feature_columns:  # a loop over ~30 columns, each one vectorised
-        values = frame.loc[rows, column].to_numpy(dtype=np.float64)
-        values = np.where(np.isnan(values), np.nanmin(values) - 1 if np.isfinite(np.nanmin(values)) else 0, values)
-        auc = roc_auc_score(target, values)
-        result[column] = float(max(auc, 1 - auc))
-    return result
-
-
-def leakage_audit(data: KuaiLiveData, frame: pd.DataFrame, feature_columns: tuple[str, ...], *, leaky: bool,
-                  max_single_feature_auc: float) -> LeakageAudit:
-    """Audit the features the main models used: outcome columns, time overlap, future information, AUCs."""
-    test_days = np.unique(frame.loc[frame["split"] == "test", "day"])
-    changed, checked = future_information_rows(data, frame, feature_columns, leaky=leaky, check_day=int(test_days[0]))
-    aucs = single_feature_auc(frame, feature_columns)
-    return LeakageAudit(
-        result_leakage_columns=tuple(c for c in feature_columns if c in RESULT_LEAKAGE_COLUMNS),
-        overlap_rows=time_overlap_rows(frame["timestamp"].to_numpy(), frame["split"].to_numpy()),
-        future_information_rows=changed, checked_rows=checked,
-        suspicious_features=tuple(c for c, a in aucs.items() if a >= max_single_feature_auc),
-        single_feature_auc=aucs)
-
-
-def leakage_inflation(data_dir: str | None, spec: KuaiLiveSpec, *, main_leaky: bool, main_direct_top1: float,
-                      val_days: int, test_days: int, config: GBDTConfig) -> tuple[float, float]:
-    """(leaky Top-1%, past-only Top-1%) of the direct model: retrain it under the protocol not used as main."""
-    other = prepare(data_dir, spec, leaky=not main_leaky, val_days=val_days, test_days=test_days)
-    (X_train, y_train), (X_val, y_val), (X_test, y_test) = (other.part(s) for s in ("train", "val", "test"))
-    model = train_direct_regressor(X_train, y_train, X_val, y_val, feature_names=other.feature_columns, config=config)
-    other_top1 = top_k_capture(y_test, model.predict(X_test), 0.01)
-    return (main_direct_top1, other_top1) if main_leaky else (other_top1, main_direct_top1)
 
 
 @dataclass(frozen=True, kw_only=True)

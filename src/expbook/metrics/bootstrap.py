@@ -1,4 +1,13 @@
-"""Paired percentile bootstrap over rows or clusters: intervals for several metrics of several rankers at once."""
+"""The bootstrap of expbook: paired percentile intervals, resampling rows or whole clusters (users, records,
+patients), two ways.
+
+* ``paired_draws`` — any statistic of the resampled row indices, every statistic on the same replicate (paired):
+  for metrics that need the rows themselves (a ranking, a re-ranking inside pools).
+* ``cluster_sums`` — resampled sums of per-cluster sufficient statistics (confusion matrices per record): every
+  replicate is one matrix product ``counts @ S``, thousands of replicates at once.
+
+Both draw the same cluster counts for the same seed (``cluster_resample_counts``).
+"""
 
 from __future__ import annotations
 
@@ -49,14 +58,37 @@ def bootstrap_draws(
     """
     y_true = np.asarray(y_true)
     wanted = {m: tuple(only[m]) if only is not None and m in only else tuple(metrics) for m in scores}
-    draws = {(m, k): np.full(n_boot, np.nan) for m in scores for k in wanted[m]}
-    for b, idx in enumerate(resample_indices(y_true.size, n_boot=n_boot, seed=seed, clusters=clusters)):
-        y_b = y_true[idx]  # a loop over replicates, not rows: each step is O(n) vectorised work
-        for method, score in scores.items():
-            s_b = np.asarray(score)[idx]
-            for name in wanted[method]:
-                draws[method, name][b] = metrics[name](y_b, s_b)
+
+    def statistics(idx: np.ndarray) -> dict[tuple[str, str], float]:
+        y_b = y_true[idx]
+        return {(method, name): metrics[name](y_b, np.asarray(score)[idx])
+                for method, score in scores.items() for name in wanted[method]}
+
+    return paired_draws(y_true.size, statistics, n_boot=n_boot, seed=seed, clusters=clusters)
+
+
+def paired_draws(n: int, statistics: Callable[[np.ndarray], Mapping], *, n_boot: int, seed: int,
+                 clusters: np.ndarray | None = None) -> dict:
+    """``n_boot`` draws of every statistic ``statistics(indices)`` returns, each replicate's indices drawn once
+    (rows, or whole ``clusters``: ``resample_indices``) and shared by every statistic — a paired bootstrap, so a
+    difference of two statistics can be read draw by draw. A statistic that is undefined on a replicate is NaN."""
+    draws: dict = {}
+    for b, idx in enumerate(resample_indices(n, n_boot=n_boot, seed=seed, clusters=clusters)):
+        for key, value in statistics(idx).items():  # a loop over replicates, not rows: each is O(n) vectorised work
+            draws.setdefault(key, np.full(n_boot, np.nan))[b] = value
     return draws
+
+
+def cluster_sums(per_cluster: np.ndarray, *, n_boot: int, seed: int) -> np.ndarray:
+    """(n_boot, ...) sums of ``per_cluster`` (clusters, ...) over ``n_boot`` cluster-bootstrap replicates.
+
+    A replicate draws as many clusters as there are, with replacement; its sum weights each cluster's statistics
+    by how often it was drawn: ``counts @ per_cluster`` (``cluster_resample_counts``). Sums of confusion matrices
+    per record give every replicate's confusion matrix, from which any score follows.
+    """
+    per_cluster = np.asarray(per_cluster, dtype=float)
+    counts = cluster_resample_counts(per_cluster.shape[0], n_boot, seed)
+    return (counts @ per_cluster.reshape(per_cluster.shape[0], -1)).reshape(n_boot, *per_cluster.shape[1:])
 
 
 def summarise_draws(y_true: np.ndarray, scores: Mapping[str, np.ndarray], metrics: Mapping[str, Metric],

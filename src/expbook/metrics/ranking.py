@@ -15,13 +15,16 @@ import numpy as np
 
 __all__ = [
     "k_for_fraction",
+    "top_k",
     "topk_membership",
+    "recall_coverage",
     "top_k_capture",
     "revenue_capture_at_k",
     "ndcg_at_k",
     "spearman",
     "average_ranks",
     "whale_precision_recall_at_k",
+    "value_ranking_scores",
 ]
 
 
@@ -42,6 +45,33 @@ def k_for_fraction(n: int, fraction: float) -> int:
     if not 0 < fraction <= 1:
         raise ValueError(f"fraction must be in (0, 1], got {fraction}")
     return max(1, int(math.floor(fraction * n + 1e-9)))
+
+
+def top_k(values: np.ndarray, k: int) -> np.ndarray:
+    """Indices of the ``k`` largest values along the last axis, best first; ties go to the lower index.
+
+    ``values`` is (n,) or (rows, n); the result is (k,) or (rows, k) with ``k = min(k, n)``. The boundary value
+    is found with ``np.partition`` (O(n)); of the items tied at it, the lowest indices fill the remaining places,
+    so the selection never depends on how ``np.argpartition`` breaks ties. Only the k selected are sorted
+    (descending value, then ascending index).
+    """
+    values = np.asarray(values)
+    squeeze = values.ndim == 1
+    grid = np.atleast_2d(values)
+    n = grid.shape[1]
+    k = int(min(max(k, 0), n))
+    if k == 0:
+        return np.zeros((0,) if squeeze else (grid.shape[0], 0), dtype=np.int64)
+    kth = np.partition(grid, n - k, axis=1)[:, n - k][:, None]
+    above = grid > kth
+    tied = grid == kth
+    needed = k - above.sum(axis=1, keepdims=True)
+    chosen = above | (tied & (np.cumsum(tied, axis=1) <= needed))
+    rows, columns = np.nonzero(chosen)  # row-major: each row's k columns, in index order
+    columns = columns.reshape(grid.shape[0], k)
+    order = np.argsort(-np.take_along_axis(grid, columns, axis=1), axis=1, kind="stable")
+    selected = np.take_along_axis(columns, order, axis=1)
+    return selected[0] if squeeze else selected
 
 
 def topk_membership(values: np.ndarray, k: int) -> np.ndarray:
@@ -76,6 +106,18 @@ def top_k_capture(y_true, y_score, fraction: float) -> float:
     k = k_for_fraction(y_true.size, fraction)
     overlap = topk_membership(y_score, k) @ topk_membership(y_true, k)
     return float(overlap / k)
+
+
+def recall_coverage(y_true, recall_score, top_m: int, fraction: float) -> float:
+    """Share of the true top ``fraction`` (by value) that the top ``top_m`` by ``recall_score`` contains:
+    ``Σ membership_M(score) · membership_K(y) / K``, an upper bound on what re-ranking those M can capture.
+
+    Both sides use fractional membership at their boundary (``topk_membership``), as ``top_k_capture`` does: the
+    expected coverage under random tie-breaking.
+    """
+    y_true, recall_score = _as_1d(y_true, recall_score)
+    k = k_for_fraction(y_true.size, fraction)
+    return float(topk_membership(recall_score, top_m) @ topk_membership(y_true, k) / k)
 
 
 def revenue_capture_at_k(y_true, y_score, fraction: float) -> float:
@@ -185,3 +227,19 @@ def hit_ndcg_recall(ranks: np.ndarray, *, k: int = 10, recall_k: int = 50) -> di
     return {f"hr@{k}": float(np.mean(ranks < k)),
             f"ndcg@{k}": float(np.mean(per_user_ndcg(ranks, k))),
             f"recall@{recall_k}": float(np.mean(ranks < recall_k))}
+
+
+def value_ranking_scores(y_true, y_score, *, fractions: tuple[float, ...] = (0.01, 0.05), ndcg_k: int = 100,
+                         whale_threshold: float | None = None) -> dict[str, float]:
+    """The standard scores of one ranking of values, labelled: Top-K% capture and RevCap@K% for each fraction,
+    NDCG@k, Spearman, and (with ``whale_threshold``) whale precision and recall in the top 1%."""
+    out = {}
+    for fraction in fractions:
+        out[f"top{fraction:.0%}_capture"] = top_k_capture(y_true, y_score, fraction)
+        out[f"revcap@{fraction:.0%}"] = revenue_capture_at_k(y_true, y_score, fraction)
+    out[f"ndcg@{ndcg_k}"] = ndcg_at_k(y_true, y_score, ndcg_k)
+    out["spearman"] = spearman(y_true, y_score)
+    if whale_threshold is not None:
+        out["whale_precision@1%"], out["whale_recall@1%"] = whale_precision_recall_at_k(y_true, y_score, 0.01,
+                                                                                          whale_threshold)
+    return out

@@ -1,14 +1,10 @@
 """A small 1-D CNN heartbeat classifier (+ RR features) and its imbalance-aware training loop, on the CPU.
 
-What rebalances the classes is configuration, so the report can switch each lever on its own:
-
-* **sampler** — draws with replacement as ``torch.utils.data.WeightedRandomSampler`` does, with per-class weights
-  ``(1/n_c)^power`` capped at ``max_ratio`` × the smallest, or weights that hit a target batch mix;
-* **class weights** in the loss — inverse frequency ``(n/(K·n_c))^power`` capped at ``max_ratio`` ×
-  the smallest, normalised so that the prior-weighted mean is 1, with a linear warm-up 0→1
-  (epoch 1 uses uniform weights, full weights from ``warmup_epochs`` on);
-* **loss** — cross-entropy or focal loss ``-(1-p_t)^γ · log p_t`` (times the class weight);
-* **early stopping** on a selectable validation score (``SCORES``).
+What rebalances the classes is configuration (``models.rebalancing``: sampler, class weights with a linear
+warm-up 0→1 — epoch 1 uses uniform weights, full weights from ``warmup_epochs`` on — and focal loss), so the
+report can switch each lever on its own. Early stopping uses a selectable validation score (``SCORE_LABELS``),
+and one training run tracks every score at once (``TrainedClassifier.alternatives``). ``train_grid`` trains
+configurations × seeds side by side in worker processes.
 """
 
 from __future__ import annotations
@@ -20,16 +16,17 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 import torch
-from sklearn.metrics import f1_score
 from torch import nn
-from torch.nn import functional as F
 
-from expbook.data.wfdb_beats import CLASSES, Beats
+from expbook.data.wfdb_beats import CLASSES, Beats, Splits
+from expbook.metrics.classification import confusion, mean_f1
+from expbook.models.rebalancing import expected_batch_mix, focal_loss, loss_class_weights, sampler_class_weights
 from expbook.models.training import EarlyStopping, adam, seed_torch
+from expbook.run.workers import process_map
 
 EarlyStopScore = Literal["macro", "abnormal", "rare", "blend"]
 SCORE_LABELS = {"macro": "macro-F1", "abnormal": "abnormal-F1 (S/V/O)", "rare": "rare-F1 (S/V)",
-                "blend": "0.2·macro + 0.3·abnormal + 0.5·rare"}
+                "blend": "0.2·macro + 0.3·abnormal + 0.5·rare"}  # the blend's weights are BLEND's
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -58,49 +55,6 @@ class TrainConfig:
         return replace(self, seed=seed)
 
 
-def _capped(weights: np.ndarray, max_ratio: float | None) -> np.ndarray:
-    if max_ratio is None:
-        return weights
-    return np.minimum(weights, weights[weights > 0].min() * max_ratio)
-
-
-def loss_class_weights(counts: np.ndarray, config: TrainConfig) -> np.ndarray:
-    """Full (post-warm-up) loss weights per class; ones when class weights are off. Prior-weighted mean = 1."""
-    if not config.class_weights:
-        return np.ones(counts.size)
-    present = counts > 0
-    weights = np.zeros(counts.size)
-    weights[present] = (counts.sum() / (present.sum() * counts[present])) ** config.weight_power
-    weights[present] = _capped(weights[present], config.weight_max_ratio)
-    return weights / (counts / counts.sum() @ weights)
-
-
-def sampler_class_weights(counts: np.ndarray, config: TrainConfig) -> np.ndarray:
-    """Per-*sample* weight of each class's samples (what the sampler draws with); ones when it is off."""
-    present = counts > 0
-    weights = np.zeros(counts.size)
-    if config.sampler is None:
-        weights[present] = 1.0
-    elif config.sampler == "power":
-        weights[present] = _capped((1.0 / counts[present]) ** config.sampler_power, config.sampler_max_ratio)
-    else:
-        mix = np.asarray(config.target_mix, dtype=float)
-        weights[present] = mix[present] / counts[present]
-    return weights
-
-
-def expected_batch_mix(counts: np.ndarray, config: TrainConfig) -> np.ndarray:
-    """Expected class shares of a training batch under the sampler."""
-    mass = counts * sampler_class_weights(counts, config)
-    return mass / mass.sum()
-
-
-def effective_class_tilt(counts: np.ndarray, config: TrainConfig) -> np.ndarray:
-    """Batch mix × loss weight, normalised: the class prior the loss actually optimises for (uniform = balanced)."""
-    mass = expected_batch_mix(counts, config) * loss_class_weights(counts, config)
-    return mass / mass.sum()
-
-
 class BeatCNN(nn.Module):
     """Three conv blocks over the beat window, global average pooling, concatenated RR features, two dense layers."""
 
@@ -118,26 +72,15 @@ class BeatCNN(nn.Module):
         return self.head(torch.cat([self.conv(x.unsqueeze(1)).squeeze(-1), rr], dim=1))
 
 
-def focal_loss(logits: torch.Tensor, target: torch.Tensor, gamma: float, weight: torch.Tensor | None = None) -> torch.Tensor:
-    """Mean of ``w_y · (1 − p_y)^γ · (−log p_y)``; γ = 0 is (weighted) cross-entropy."""
-    log_p = F.log_softmax(logits, dim=1).gather(1, target[:, None]).squeeze(1)
-    loss = -((1 - log_p.exp()) ** gamma) * log_p
-    if weight is not None:
-        loss = loss * weight[target]
-    return loss.mean()
+BLEND = {"macro": 0.2, "abnormal": 0.3, "rare": 0.5}  # the seed report's blended stopping score
 
 
 def early_stop_scores(y_true: np.ndarray, y_pred: np.ndarray) -> dict[str, float]:
-    """Macro-F1 over the classes present in ``y_true``, abnormal-F1 (S/V/O), rare-F1 (S/V) and their blend."""
-    f1 = f1_score(y_true, y_pred, labels=np.arange(len(CLASSES)), average=None, zero_division=0)
-    present = np.bincount(y_true, minlength=len(CLASSES)) > 0
-
-    def mean(classes: list[int]) -> float:
-        chosen = [c for c in classes if present[c]]
-        return float(np.mean(f1[chosen])) if chosen else float("nan")
-
-    scores = {"macro": mean([0, 1, 2, 3]), "abnormal": mean([1, 2, 3]), "rare": mean([1, 2])}
-    scores["blend"] = 0.2 * scores["macro"] + 0.3 * scores["abnormal"] + 0.5 * scores["rare"]
+    """Macro-F1 over the classes present in ``y_true``, abnormal-F1 (S/V/O), rare-F1 (S/V) and their ``BLEND``."""
+    matrix = confusion(y_true, y_pred, len(CLASSES))
+    scores = {"macro": float(mean_f1(matrix)), "abnormal": float(mean_f1(matrix, [1, 2, 3])),
+              "rare": float(mean_f1(matrix, [1, 2]))}
+    scores["blend"] = sum(weight * scores[name] for name, weight in BLEND.items())
     return scores
 
 
@@ -245,3 +188,48 @@ def train_classifier(train: Beats, val: Beats, config: TrainConfig, *,
 
 def _fmt(values: np.ndarray) -> str:
     return " ".join(f"{name}={value:.2f}" for name, value in zip(CLASSES, values, strict=True))
+
+
+@dataclass
+class ConfigResult:
+    """One configuration trained with every seed: per-seed predictions on validation and DS2, and the models."""
+
+    name: str
+    config: TrainConfig
+    runs: list[TrainedClassifier]
+    val_pred: list[np.ndarray]
+    gen_pred: list[np.ndarray]
+
+
+def _train_job(splits: Splits, config: TrainConfig) -> tuple[TrainedClassifier, np.ndarray, np.ndarray]:
+    run = train_classifier(splits.train, splits.val, config, also_stop_on=tuple(SCORE_LABELS))
+    return run, run.predict(splits.val), run.predict(splits.gen)
+
+
+def train_grid(splits: Splits, configs: dict[str, TrainConfig], seeds: list[int], *, workers: int = 1,
+               echo=None) -> dict[str, ConfigResult]:
+    """Train every configuration with every seed; predictions on validation and generalisation.
+
+    Each run trains on one thread with its own seed, ``workers`` runs side by side in spawned processes, so the
+    results do not depend on ``workers``. Each run also tracks every other early-stopping score
+    (``early_stopping_results`` reads them: no retraining).
+    """
+    jobs = [replace(config.with_seed(seed), num_threads=1) for config in configs.values() for seed in seeds]
+    done = iter(process_map(_train_job, jobs, shared=splits, workers=workers))
+    results = {}
+    for name, config in configs.items():
+        runs, val_pred, gen_pred = zip(*[next(done) for _ in seeds], strict=True)
+        if echo:
+            echo(f"[{name}] {runs[0].log[0]}; " + "; ".join(f"seed {s}: {r.log[-1]}" for s, r in zip(seeds, runs, strict=True)))
+        results[name] = ConfigResult(name, config, list(runs), list(val_pred), list(gen_pred))
+    return results
+
+
+def early_stopping_results(splits: Splits, base: ConfigResult) -> dict[str, ConfigResult]:
+    """``base``'s configuration stopped on each validation score: the same training runs, other kept epochs."""
+    results = {}
+    for score in SCORE_LABELS:
+        runs = [r if score == base.config.early_stop else r.alternatives[score] for r in base.runs]
+        results[score] = ConfigResult(f"{base.name} · {score}", replace(base.config, early_stop=score), runs,
+                                      [r.predict(splits.val) for r in runs], [r.predict(splits.gen) for r in runs])
+    return results

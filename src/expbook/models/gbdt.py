@@ -1,8 +1,9 @@
-"""LightGBM models with early stopping on the validation days, deterministic on fixed threads.
+"""LightGBM models with early stopping on validation data, deterministic on fixed threads; one training helper.
 
 * direct regressor: log1p(y) on every click
-* stage 1 classifier: P(y > 0)
+* stage 1 classifier: P(y > 0); any 0/1 label (the turnover baselines)
 * stage 2 conditional regressor: log1p(y) given y > 0 (trained and early-stopped on gifts only)
+* LambdaRank: relevance within query groups (the recommender's re-ranker), early-stopped on validation NDCG
 """
 
 from __future__ import annotations
@@ -49,11 +50,15 @@ class TrainedModel:
 
 
 def _train(X_train, y_train, X_val, y_val, *, config: GBDTConfig, objective: str, metric: str,
-           feature_names: tuple[str, ...], target: str) -> TrainedModel:
+           feature_names: tuple[str, ...], target: str, groups: tuple | None = None,
+           extra: dict | None = None) -> TrainedModel:
+    """The one place a LightGBM model is fitted: early stopping on the validation set by callback, the booster
+    kept at its best iteration (LightGBM's own example). ``groups``: (train, val) query sizes for ranking."""
     names = list(feature_names)
-    train_set = lgb.Dataset(X_train, y_train, feature_name=names, free_raw_data=True)
-    val_set = lgb.Dataset(X_val, y_val, feature_name=names, reference=train_set, free_raw_data=True)
-    booster = lgb.train(config.lightgbm_params(objective, metric), train_set,
+    train_groups, val_groups = groups or (None, None)
+    train_set = lgb.Dataset(X_train, y_train, group=train_groups, feature_name=names, free_raw_data=True)
+    val_set = lgb.Dataset(X_val, y_val, group=val_groups, feature_name=names, reference=train_set, free_raw_data=True)
+    booster = lgb.train({**config.lightgbm_params(objective, metric), **(extra or {})}, train_set,
                         num_boost_round=config.num_boost_round, valid_sets=[val_set],
                         callbacks=[lgb.early_stopping(config.early_stopping_rounds, verbose=False)])
     return TrainedModel(booster, tuple(feature_names), booster.best_iteration or config.num_boost_round, target)
@@ -87,3 +92,12 @@ def train_stage2_regressor(X_train, y_train, X_val, y_val, *, feature_names, con
     return _train(X_train[train_gift], np.log1p(y_train[train_gift]), X_val[val_gift], np.log1p(y_val[val_gift]),
                   config=config, objective="regression", metric="l2", feature_names=feature_names,
                   target="log1p(y) | y>0")
+
+
+def train_lambdarank(X_train, y_train, train_groups, X_val, y_val, val_groups, *, feature_names, config: GBDTConfig,
+                     eval_at: int = 10, min_data_in_leaf: int = 20) -> TrainedModel:
+    """LambdaRank on query groups (``*_groups``: the size of each consecutive group of rows), early-stopped on
+    validation NDCG@``eval_at``."""
+    return _train(X_train, y_train, X_val, y_val, config=config, objective="lambdarank", metric="ndcg",
+                  feature_names=feature_names, target="relevance", groups=(train_groups, val_groups),
+                  extra={"eval_at": [eval_at], "min_data_in_leaf": min_data_in_leaf})

@@ -44,6 +44,15 @@ def folder_bytes(path: Path) -> int:
     return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
 
 
+def check_limits(older_than: dt.timedelta | None, keep: int | None) -> None:
+    """``ParameterError`` unless at least one limit is given and ``keep`` is not negative."""
+    if older_than is None and keep is None:
+        raise ParameterError("gc needs --older-than AGE and/or --keep N (the newest N failed or variant runs per "
+                             "experiment are kept)")
+    if keep is not None and keep < 0:
+        raise ParameterError(f"--keep must be 0 or more, got {keep}")
+
+
 @dataclass
 class Plan:
     remove: list[tuple[RunRecord, int]] = field(default_factory=list)  # run, bytes
@@ -57,11 +66,7 @@ class Plan:
 def plan(store: Store, *, cited: set[tuple[str, str]], older_than: dt.timedelta | None = None,
          keep: int | None = None, now: dt.datetime | None = None) -> Plan:
     """Which runs ``gc`` would remove, and how many candidates each protection kept."""
-    if older_than is None and keep is None:
-        raise ParameterError("gc needs --older-than AGE and/or --keep N (the newest N failed or variant runs per "
-                             "experiment are kept)")
-    if keep is not None and keep < 0:
-        raise ParameterError(f"--keep must be 0 or more, got {keep}")
+    check_limits(older_than, keep)
     now = now or dt.datetime.now(dt.timezone.utc)
     # a sweep's manifest lists its variants from the start and its runs at the end: a run of an unfinished sweep
     # is any run of its experiment with one of its variants' parameters

@@ -16,7 +16,6 @@ A build that fails or is killed leaves the live site as it was; the next build r
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
@@ -24,23 +23,19 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 from expbook import PACKAGE_DIR, PROJECT_ROOT
 from expbook.errors import ExpbookError
+from expbook.escape import json_script
 from expbook.project import Project
 from expbook.run.cache import fingerprint_folder
-from expbook.run.catalogue import list_experiments, notebook_path, notebook_title
 from expbook.run.provenance import git
 from expbook.run.store import Store
-from expbook.site.escape import html_text, json_script
+from expbook.site.collect import HAND_WRITTEN, collect, file_key, key
 
-HAND_WRITTEN = ("method.md", "_static/expbook.css", "_static/expbook_compare.js", "_static/expbook_history.js",
-                "_static/expbook_versions.js")
 STAMP_NAME = ".build-stamp"
 FAILURES = "failed.json"
-RENDERERS = ("site/pages.py", "site/runpage.py", "site/compare.py", "site/escape.py", "verdicts.py")
 
 
 def version_stamp() -> str:
@@ -52,136 +47,11 @@ def version_stamp() -> str:
     return f"{git('log', '-1', '--format=%cs')} · {commit}{dirty}"
 
 
-def _renderer_version() -> str:
-    digest = hashlib.sha256()
-    for name in RENDERERS:
-        digest.update((PACKAGE_DIR / name).read_bytes())
-    return digest.hexdigest()[:12]
-
-
-def _file_key(*paths: Path) -> list:
-    """What a stored run's page depends on, cheaply: each file's size and modification time."""
-    out = []
-    for path in paths:
-        try:
-            stat = path.stat()
-            out.append([path.name, stat.st_size, stat.st_mtime_ns])
-        except OSError:
-            out.append([path.name, None])
-    return out
-
-
-def _key(*parts: object) -> str:
-    return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()[:20]
-
-
 def _atomic_write(path: Path, text: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     tmp.write_text(text)
     os.replace(tmp, path)
-
-
-@dataclass
-class Generated:
-    """Every generated file of the site: its cache key and how to render it (called only when the key changed)."""
-
-    sources: dict[str, tuple[str, Callable[[], str]]]  # Sphinx sources, relative to book_dir
-    standalone: dict[str, tuple[str, Callable[[], str]]]  # standalone pages, relative to the html root
-    structure: str  # the toc and the config: a change makes Sphinx rebuild every page
-    failures: dict[str, str]  # "<experiment>/<run id>" of every failed or unreadable run the site lists → its error
-    data_dirs: list[str]  # real data folders of the canonical runs (their change makes a report stale)
-
-
-def collect(store: Store, book_dir: Path, stamp: str, echo) -> Generated:
-    """What the site consists of now, keyed, without rendering anything."""
-    import nbformat
-    import yaml
-
-    from expbook.run.sweep import load_sweeps
-    from expbook.site import pages, runpage
-    from expbook.site.compare import compare_runs
-    from expbook.site.status import experiment_status
-
-    version = _renderer_version()
-    sources: dict[str, tuple[str, Callable[[], str]]] = {}
-    standalone: dict[str, tuple[str, Callable[[], str]]] = {}
-    experiments = list_experiments()
-    titles = {e: notebook_title(notebook_path(e)) for e in experiments}
-    statuses = [experiment_status(e, store) for e in experiments]
-    toc_reports, toc_history, failures = [], [], {}
-    for status in statuses:
-        experiment, canonical, title = status.experiment, status.canonical, titles[status.experiment]
-        runs = store.runs(experiment)
-        for record in runs:
-            if record.unreadable:
-                echo(f"warning: run {experiment}/{record.run_id}: {record.results['error']['exception']} "
-                     f"({record.results['error']['path']}); listed as unreadable")
-            if not record.ok:
-                failures[f"{experiment}/{record.run_id}"] = (
-                    f"({pages.override_label(record, 'defaults')}) {pages.failure_text(record)}")
-        if canonical:
-            line = f"canonical run, **{status.label}**"
-            sources[f"reports/{experiment}.ipynb"] = (
-                _key(version, _file_key(canonical.path / "report.ipynb", canonical.path / "results.json"), line),
-                lambda c=canonical, line=line: nbformat.writes(pages.report_notebook(
-                    c, line, history_link=f"../{pages.url('history', c.experiment + '.md')}")))
-            toc_reports.append({"file": f"reports/{experiment}", "title": pages.short_title(title)})
-        for record in runs:
-            if not record.ok:
-                continue
-            files = _file_key(record.path / "report.ipynb", record.path / "results.json")
-            label = pages.override_label(record, "defaults")
-            standalone[f"runs/{experiment}/{record.run_id}.data.js"] = (
-                _key(version, files, label), lambda r=record, label=label: runpage.run_data_script(r, label))
-            if canonical and record.run_id == canonical.run_id:
-                continue
-            line = "variant run" if record.overrides else "earlier default run"
-            standalone[f"runs/{experiment}/{record.run_id}.html"] = (
-                _key(version, files, line, title), lambda r=record, line=line, t=title: runpage.run_page(r, line, t))
-            if canonical:
-                heading = (f"Compare: canonical vs {record.run_id[:15]} "
-                           f"({pages.override_label(record, 'defaults (superseded)')})")
-                standalone[f"compare/{experiment}/{record.run_id}.html"] = (
-                    _key(version, files, canonical.run_id, _file_key(canonical.path / "results.json"), title),
-                    lambda r=record, c=canonical, h=heading, t=title: runpage.compare_page(
-                        compare_runs(c, r), title=h, history_title=pages.short_title(t)))
-        sweeps = load_sweeps(experiment, store)
-        sweep_entries = []
-        for sweep in sweeps:
-            page = f"sweeps/{experiment}/{sweep['sweep_id']}.md"
-            members = [_file_key(store.root / experiment / r.get("run_id", "") / "results.json")
-                       for r in sweep.get("runs", [])]
-            sources[page] = (_key(version, sweep, members), lambda s=sweep: pages.sweep_page(s, store))
-            sweep_entries.append({"file": page.removesuffix(".md"), "title": f"sweep {sweep['sweep_id'][:15]}"})
-        history = f"history/{experiment}.md"
-        sources[history] = (
-            _key(version, title, canonical.run_id if canonical else None,
-                 [[r.run_id, _file_key(r.path / "results.json")] for r in runs], [s["sweep_id"] for s in sweeps],
-                 [s.get("status") for s in sweeps]),
-            lambda e=experiment, t=title, r=runs, c=canonical, s=sweeps: pages.history_page(e, t, r, c, s))
-        entry = {"file": f"history/{experiment}", "title": pages.short_title(title)}
-        if sweep_entries:
-            entry["sections"] = list(reversed(sweep_entries))
-        toc_history.append(entry)
-    overview = pages.overview_page(statuses, titles, stamp)
-    sources["overview.md"] = (_key(version, overview), lambda: overview)
-    parts = [{"caption": "Reports", "chapters": toc_reports}] if toc_reports else []
-    parts += [{"caption": "Run history", "chapters": toc_history},
-              {"caption": "About", "chapters": [{"file": name.removesuffix(".md")} for name in HAND_WRITTEN
-                                                if name.endswith(".md")]}]
-    toc = yaml.safe_dump({"format": "jb-book", "root": "overview", "parts": parts}, sort_keys=False)
-    config = yaml.safe_load((PROJECT_ROOT / "_config.yml").read_text())
-    footer = f"<p>expbook site version {html_text(stamp)}</p>"
-    config.setdefault("html", {})["extra_footer"] = footer
-    # an explicit sphinx html_theme_options replaces the one Jupyter Book derives from html:, so set it there too
-    config.setdefault("sphinx", {}).setdefault("config", {}).setdefault("html_theme_options", {})["extra_footer"] = footer
-    config_text = yaml.safe_dump(config, sort_keys=False)
-    sources["_toc.yml"] = (_key(toc), lambda: toc)
-    sources["_config.generated.yml"] = (_key(config_text), lambda: config_text)
-    data_dirs = sorted({str(s.canonical.results.get("params", {}).get("data_dir")) for s in statuses
-                        if s.canonical and s.canonical.results.get("params", {}).get("data_dir")})
-    return Generated(sources, standalone, _key(toc, config_text), failures, data_dirs)
 
 
 class KeyedFiles:
@@ -199,11 +69,11 @@ class KeyedFiles:
         """Render the files whose key changed or that are missing; remove files under ``prune`` folders that are
         no longer wanted (telling ``removed``). Returns the paths rendered."""
         rendered = []
-        for relative, (key, render) in wanted.items():
+        for relative, (wanted_key, render) in wanted.items():
             path = self.root / relative
-            if self.keys.get(relative) != key or not path.is_file():
+            if self.keys.get(relative) != wanted_key or not path.is_file():
                 _atomic_write(path, render())
-                self.keys[relative] = key
+                self.keys[relative] = wanted_key
                 rendered.append(relative)
         for folder in prune:
             base = self.root / folder
@@ -227,16 +97,16 @@ def quick_fingerprint(store: Store, book_dir: Path, stamp: str, data_dirs: list[
     entries: list = [stamp, data_dirs]
     for root, pattern in ((PACKAGE_DIR, "**/*.py"), (Project.current().notebooks, "*.ipynb"),
                           (store.root / ".sweeps", "*/*.json")):
-        entries += [_file_key(p)[0] + [str(p.relative_to(root))] for p in sorted(root.glob(pattern))]
-    entries += [_file_key(PROJECT_ROOT / "requirements.txt", PROJECT_ROOT / "_config.yml"),
-                _file_key(*(book_dir / name for name in HAND_WRITTEN))]
+        entries += [file_key(p)[0] + [str(p.relative_to(root))] for p in sorted(root.glob(pattern))]
+    entries += [file_key(PROJECT_ROOT / "requirements.txt", PROJECT_ROOT / "_config.yml"),
+                file_key(*(book_dir / name for name in HAND_WRITTEN))]
     for experiment in store.experiments():
         folder = store.root / experiment
         for run in sorted(os.listdir(folder)):
             if not run.startswith("."):
-                entries.append([experiment, run, _file_key(folder / run / "results.json", folder / run / "report.ipynb")])
+                entries.append([experiment, run, file_key(folder / run / "results.json", folder / run / "report.ipynb")])
     entries += [fingerprint_folder(d) if Path(d).is_dir() else d for d in data_dirs]
-    return _key(entries)
+    return key(entries)
 
 
 def _live_slot(build: Path) -> Path | None:
@@ -315,8 +185,8 @@ def build_book(*, store: Store | None = None, book_dir: Path | None = None, forc
     rendered = standalone.update(generated.standalone, prune=["runs", "compare"], removed=lambda relative: echo(
         f"book: run {relative.split('/', 1)[1].removesuffix('.html')} is no longer in the store; removed its page")
         if relative.startswith("runs/") and relative.endswith(".html") else None)
-    digest = _key(sorted(sources.keys.items()), sorted(standalone.keys.items()),
-                  [_file_key(book_dir / name) for name in HAND_WRITTEN])
+    digest = key(sorted(sources.keys.items()), sorted(standalone.keys.items()),
+                  [file_key(book_dir / name) for name in HAND_WRITTEN])
     state = {"digest": digest, "quick": quick, "data_dirs": generated.data_dirs}
     if not force and live is not None and index.is_file() and previous.get("digest") == digest:
         _atomic_write(stamp_file, json.dumps(state))

@@ -15,9 +15,9 @@ from urllib.parse import quote
 import nbformat
 import pandas as pd
 
+from expbook.escape import Markup, html_attr, json_script, md_cell, md_code, md_text, tag
 from expbook.run.store import RunRecord, Store
 from expbook.run.sweep import summarise, sweep_records
-from expbook.site.escape import Markup, html_attr, json_script, md_cell, md_code, md_text, tag
 from expbook.site.status import ExperimentStatus
 from expbook.verdicts import FAILS, HOLDS, INCONCLUSIVE, NOT_APPLICABLE, badge_html, state_from_record
 

@@ -15,9 +15,9 @@ from typing import Any
 
 import nbformat
 
+from expbook.escape import Markup, html_attr, html_text, json_script, tag
 from expbook.run.store import RunRecord
 from expbook.site.compare import Comparison, flatten_metrics
-from expbook.site.escape import Markup, html_attr, html_text, json_script, tag
 from expbook.site.pages import report_notebook, url
 from expbook.verdicts import state_from_record
 

@@ -1,0 +1,111 @@
+"""Multi-class scores from confusion matrices, vectorised over any leading axes (records, bootstrap replicates).
+
+A confusion matrix has the true class on its rows and the predicted class on its columns. Every score here is a
+function of it, so a cluster bootstrap can resample per-record matrices (``metrics.bootstrap.cluster_sums``) and
+score thousands of replicates at once. scikit-learn's ``confusion_matrix`` and ``precision_recall_fscore_support``
+are the reference (tested).
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+
+
+def confusion(y_true: np.ndarray, y_pred: np.ndarray, n_classes: int, *, groups: np.ndarray | None = None) -> np.ndarray:
+    """(K, K) counts of (true, predicted) class pairs, or (G, K, K) per group (``groups``: 0..G-1 per row).
+
+    One ``np.bincount`` over the flattened (group, true, predicted) index: no loop over rows or groups.
+    """
+    y_true, y_pred = np.asarray(y_true, dtype=np.int64), np.asarray(y_pred, dtype=np.int64)
+    if groups is None:
+        return np.bincount(y_true * n_classes + y_pred, minlength=n_classes**2).reshape(n_classes, n_classes)
+    groups = np.asarray(groups, dtype=np.int64)
+    n_groups = int(groups.max()) + 1 if groups.size else 0
+    flat = (groups * n_classes + y_true) * n_classes + y_pred
+    return np.bincount(flat, minlength=n_groups * n_classes**2).reshape(n_groups, n_classes, n_classes)
+
+
+def _divide(numerator: np.ndarray, denominator: np.ndarray) -> np.ndarray:
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(denominator > 0, numerator / np.where(denominator > 0, denominator, 1), 0.0)
+
+
+def precision(matrix: np.ndarray, *, zero_division: float = 0.0) -> np.ndarray:
+    """(..., K) TP / predicted; ``zero_division`` for a class never predicted (scikit-learn's default 0; NaN where
+    an undefined PPV must not count as a zero)."""
+    predicted = matrix.sum(axis=-2)
+    return np.where(predicted > 0, _divide(np.diagonal(matrix, axis1=-2, axis2=-1), predicted), zero_division)
+
+
+def recall(matrix: np.ndarray) -> np.ndarray:
+    """(..., K) TP / true; NaN for a class absent from the truth (its recall is undefined, not zero)."""
+    truth = matrix.sum(axis=-1)
+    return np.where(truth > 0, _divide(np.diagonal(matrix, axis1=-2, axis2=-1), truth), np.nan)
+
+
+def f1(matrix: np.ndarray) -> np.ndarray:
+    """(..., K) F1 = 2·TP / (2·TP + FP + FN) = 2·TP / (true + predicted); NaN for a class absent from the truth,
+    0 for a present class never predicted correctly."""
+    truth, predicted = matrix.sum(axis=-1), matrix.sum(axis=-2)
+    return np.where(truth > 0, _divide(2 * np.diagonal(matrix, axis1=-2, axis2=-1), truth + predicted), np.nan)
+
+
+def mean_f1(matrix: np.ndarray, classes: list[int] | None = None) -> np.ndarray:
+    """(...) mean F1 over ``classes`` (default: all) that are present in the truth; NaN when none is.
+
+    Macro-F1 is ``mean_f1(m)``; the class-imbalance report's rare-F1 is ``mean_f1(m, [S, V])``.
+    """
+    scores = f1(matrix)
+    if classes is not None:
+        scores = scores[..., list(classes)]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # a replicate without any of the classes: NaN, dropped later
+        return np.nanmean(scores, axis=-1)
+
+
+def predicted_shares(y_pred: np.ndarray, n_classes: int) -> np.ndarray:
+    """(K,) share of the predictions in each class."""
+    return np.bincount(np.asarray(y_pred, dtype=np.int64), minlength=n_classes) / max(np.size(y_pred), 1)
+
+
+@dataclass(frozen=True)
+class Collapse:
+    """The collapse detector's finding on one prediction vector."""
+
+    collapsed: bool
+    over_predicted: tuple[str, ...]
+    never_predicted: tuple[str, ...]
+    worst_ratio: float
+    shares: np.ndarray
+    prior: np.ndarray
+
+    classes: tuple[str, ...] = ()
+
+    def describe(self) -> str:
+        index = self.classes.index
+        parts = [f"{c} predicted {self.shares[index(c)]:.1%} vs prior {self.prior[index(c)]:.1%}"
+                 for c in self.over_predicted]
+        parts += [f"{c} never predicted (prior {self.prior[index(c)]:.1%})" for c in self.never_predicted]
+        return "; ".join(parts) or "every class predicted near its prior"
+
+
+def detect_collapse(y_true: np.ndarray, y_pred: np.ndarray, classes: tuple[str, ...], *, ratio: float, min_excess: float,
+                    min_fraction: float) -> Collapse:
+    """Collapsed when a class is predicted more than ``ratio`` × its prior *and* by ``min_excess`` of all predictions,
+    or a class present in ``y_true`` gets fewer than ``min_fraction`` × its prior of the predictions.
+
+    ``worst_ratio`` is the largest predicted share / prior over the classes that are over-predicted by at least
+    ``min_excess`` of all predictions (1 when none is): an O class predicted 5× its 0.3% prior moves no one.
+    """
+    prior, shares = predicted_shares(y_true, len(classes)), predicted_shares(y_pred, len(classes))
+    over = (shares > ratio * prior) & (shares - prior > min_excess)
+    never = (prior > 0) & (shares < min_fraction * prior)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratios = np.where(prior > 0, shares / prior, np.where(shares > 0, np.inf, 1.0))
+    material = shares - prior > min_excess
+    worst = float(ratios[material].max()) if material.any() else 1.0
+    return Collapse(bool(over.any() or never.any()), tuple(np.array(classes)[over]), tuple(np.array(classes)[never]),
+                    worst, shares, prior, tuple(classes))

@@ -1,0 +1,63 @@
+"""Confusion-matrix scores against scikit-learn, and the collapse detector on controlled predictions."""
+
+import numpy as np
+import pytest
+from sklearn.metrics import confusion_matrix, precision_recall_fscore_support
+
+from expbook.data.wfdb_beats import CLASSES
+from expbook.metrics import classification as cls
+from expbook.metrics.classification import detect_collapse
+
+
+def _truth(n=1000):
+    return np.repeat([0, 1, 2, 3], [900, 40, 50, 10])[:n]
+
+
+DETECTOR = {"ratio": 3.0, "min_excess": 0.05, "min_fraction": 0.1}
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_scores_equal_sklearn_on_random_predictions(seed):
+    rng = np.random.default_rng(seed)
+    y = rng.choice(4, size=600, p=[0.8, 0.08, 0.1, 0.02])
+    pred = np.where(rng.random(600) < 0.6, y, rng.choice(4, size=600))
+    matrix = cls.confusion(y, pred, 4)
+    assert np.array_equal(matrix, confusion_matrix(y, pred, labels=range(4)))
+    precision, recall, f1, _ = precision_recall_fscore_support(y, pred, labels=range(4), zero_division=0)
+    assert np.allclose(cls.precision(matrix), precision) and np.allclose(cls.recall(matrix), recall)
+    assert np.allclose(cls.f1(matrix), f1) and cls.mean_f1(matrix) == pytest.approx(f1.mean())
+    assert cls.mean_f1(matrix, [1, 2]) == pytest.approx(f1[1:3].mean())
+
+
+def test_grouped_confusions_sum_to_the_pooled_one_and_absent_classes_are_undefined():
+    y, pred, groups = np.array([0, 0, 1, 2, 0, 1]), np.array([0, 1, 1, 2, 0, 0]), np.array([0, 0, 0, 1, 1, 1])
+    per_group = cls.confusion(y, pred, 3, groups=groups)
+    assert per_group.shape == (2, 3, 3) and np.array_equal(per_group.sum(axis=0), cls.confusion(y, pred, 3))
+    group_1 = per_group[1]  # classes 0, 1, 2 present; nothing absent
+    assert cls.f1(per_group[0])[2] != cls.f1(per_group[0])[2]  # class 2 absent from group 0: NaN, not 0
+    assert cls.recall(group_1)[1] == 0 and cls.precision(per_group[0], zero_division=np.nan)[2] != 0
+    assert cls.mean_f1(per_group[0]) == pytest.approx(np.mean([2 / 3, 2 / 3]))
+
+
+def test_a_collapsing_prediction_vector_is_flagged_and_a_balanced_one_is_not():
+    y = _truth()
+    assert not detect_collapse(y, y.copy(), CLASSES, **DETECTOR).collapsed
+    collapsed = y.copy()
+    collapsed[:300] = 1  # 300 N beats predicted S: S share 34% against a 4% prior
+    finding = detect_collapse(y, collapsed, CLASSES, **DETECTOR)
+    assert finding.collapsed and finding.over_predicted == ("S",)
+    assert finding.worst_ratio == pytest.approx(0.34 / 0.04)
+    assert "S predicted 34.0% vs prior 4.0%" in finding.describe()
+
+
+def test_a_class_never_predicted_is_a_collapse_and_small_drift_is_not():
+    y = _truth()
+    no_v = np.where(y == 2, 0, y)  # V swallowed by N
+    finding = detect_collapse(y, no_v, CLASSES, **DETECTOR)
+    assert finding.collapsed and finding.never_predicted == ("V",)
+    drift = y.copy()
+    drift[:30] = 1  # S predicted 7% vs 4%: not 3×, and an excess of 3 points only
+    assert not detect_collapse(y, drift, CLASSES, **DETECTOR).collapsed
+    tiny = y.copy()
+    tiny[:40] = 3  # O predicted 5% vs 1%: 5× its prior, but 4 points of all predictions: no material excess
+    assert detect_collapse(y, tiny, CLASSES, **DETECTOR).worst_ratio == 1.0
