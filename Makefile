@@ -11,10 +11,13 @@ P ?=
 J ?=
 # J=1 runs the notebooks one after another; empty = every core (one experiment per process)
 JOBS := $(if $(J),-j $(J),)
+T ?=
+# T=600 stops any run still going after 600 s (kernel and workers), kept as a failed run; empty = each notebook's default
+TIMEOUT := $(if $(T),--timeout $(T),)
 # P="seed=7 gate_margin=-0.02" -> -p seed=7 -p gate_margin=-0.02
 RUN_ARGS := $(foreach p,$(P),-p '$(p)')
 
-.PHONY: help setup book run test bench serve status clean release publish gc
+.PHONY: help setup book run new check test bench serve status clean release publish gc
 
 help: ## list the targets
 	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -40,12 +43,19 @@ $(CHROMIUM):
 
 setup: $(INSTALLED) ## create .venv, install the pinned requirements and the `expbook` Jupyter kernel
 
-book: $(INSTALLED) ## execute every notebook whose inputs changed (in parallel; J=1 for one at a time), then build the site
-	@$(PY) -m expbook build $(JOBS)
+book: $(INSTALLED) ## execute every notebook whose inputs changed (in parallel; J=1 for one at a time; T=secs), then build the site
+	@$(PY) -m expbook build $(JOBS) $(TIMEOUT)
 
 run: $(INSTALLED) ## run one notebook: make run EXP=recall_rerank P="seed=7 gate_margin=-0.02"
 	@test -n "$(EXP)" || { echo "usage: make run EXP=<experiment> P=\"name=value ...\"" >&2; exit 2; }
-	$(PY) -m expbook run $(EXP) $(RUN_ARGS)
+	$(PY) -m expbook run $(EXP) $(RUN_ARGS) $(TIMEOUT)
+
+new: $(INSTALLED) ## start an experiment: make new EXP=churn_model writes its notebook, module and tests
+	@test -n "$(EXP)" || { echo "usage: make new EXP=<name>" >&2; exit 2; }
+	$(PY) -m expbook new $(EXP)
+
+check: $(INSTALLED) ## check every notebook against the contract (parameters with ranges, EXPERIMENT, record, no def)
+	$(PY) -m expbook check
 
 release: $(INSTALLED) ## freeze the built site as version V: make release V=v1 (FORCE=1 to replace or release stale reports)
 	@test -n "$(V)" || { echo "usage: make release V=<name>" >&2; exit 2; }
@@ -62,6 +72,7 @@ status: $(INSTALLED) ## show each experiment's canonical run and whether (and wh
 
 test: $(INSTALLED) $(CHROMIUM) ## lint, then the test suite (unit tests, tiny notebook executions, a strict site build)
 	$(PY) -m ruff check src tests bench
+	$(PY) -m expbook check
 	$(PY) -m pytest -q
 
 bench: $(INSTALLED) ## print performance tables (not part of make test)

@@ -21,7 +21,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-from tests.helpers import TINY, fixture_notebook, with_defaults  # noqa: E402  (the tests' notebook fixtures)
+from tests.helpers import NOTEBOOKS, example_experiment, fixture_notebook, smoke_sizes, with_defaults  # noqa: E402
 
 
 def cli(*args: str, env: dict[str, str]) -> float:
@@ -97,15 +97,15 @@ def main() -> None:
         print("| store | first `make book` | no-op `make book` (`expbook build`) |\n|---|---|---|")
         print(f"| 5 experiments, 50 runs | {first:.1f} s | {noop:.2f} s |\n")
 
-        # 2. a sweep of 4 tiny two_stage_diagnosis variants on 1 and 2 local processes
-        real = tmp / "real_notebooks"
-        with_defaults(ROOT / "notebooks" / "two_stage_diagnosis.ipynb", real / "two_stage_diagnosis.ipynb", TINY)
+        # 2. a sweep of 4 smoke-size variants of the example experiment on 1 and 2 local processes
+        real, example = tmp / "real_notebooks", example_experiment()
+        source = NOTEBOOKS / f"{example}.ipynb"
+        with_defaults(source, real / source.name, smoke_sizes(source))
         rows = []
         for jobs in (1, 2):
             sweep_env = {"EXPBOOK_RUNS": str(tmp / f"sweep_runs_{jobs}"), "EXPBOOK_NOTEBOOKS": str(real)}
-            rows.append((jobs, cli("sweep", "two_stage_diagnosis", "-p", "seed", "1,2,3,4", "-j", str(jobs),
-                                   env=sweep_env)))
-        print("| sweep: 4 tiny two_stage_diagnosis variants | wall time |\n|---|---|")
+            rows.append((jobs, cli("sweep", example, "-p", "seed", "1,2,3,4", "-j", str(jobs), env=sweep_env)))
+        print(f"| sweep: 4 smoke-size {example} variants | wall time |\n|---|---|")
         for jobs, seconds in rows:
             print(f"| -j {jobs} | {seconds:.1f} s |")
         print()

@@ -1,4 +1,4 @@
-"""What the tests and benches share: tiny notebook sizes, notebook fixtures, and the CLI in a subprocess."""
+"""What the tests and benches share: every notebook at its smoke size, notebook fixtures, and the CLI in a subprocess."""
 
 import os
 import re
@@ -10,13 +10,32 @@ import nbformat
 
 from expbook import PROJECT_ROOT
 
-# Small enough to execute in ~15 s on 2 cores, large enough for every metric to be defined.
-TINY = {"scale": 0.004, "n_boot": 10, "num_boost_round": 80}
-TINY_RERANK = {"scale": 0.004, "num_boost_round": 80, "m_values": [5, 20, 60]}
-TINY_GNN = {"employees": 200, "folds": 2, "repeats": 1, "workers": 2, "hidden": 8, "stage1_epochs": 12, "stage2_epochs": 8,
-            "stage1_patience": 6, "stage2_patience": 6}
-TINY_SEQ = {"max_users": 80, "seeds": [0, 1], "epochs": 2, "max_epochs": 3, "patience": 1, "dim": 16, "candidates": 50}
-TINY_ECG = {"minutes": 1.5, "seeds": [0, 1], "epochs": 4, "patience": 2, "warmup_epochs": 2, "n_boot": 50}
+NOTEBOOKS = PROJECT_ROOT / "notebooks"
+
+
+def smoke_sizes(path: Path) -> dict:
+    """The notebook's smoke-run overrides (``metadata.expbook.smoke``): small enough to execute in seconds, large
+    enough for every metric to be defined."""
+    from expbook.run.catalogue import notebook_metadata
+
+    return dict(notebook_metadata(path).get("smoke", {}))
+
+
+def smoke_notebooks(target: Path) -> Path:
+    """Every notebook of the project, copied into ``target`` with its smoke sizes as defaults (so that a smoke
+    run is a *default*, canonical run)."""
+    for path in sorted(NOTEBOOKS.glob("*.ipynb")):
+        with_defaults(path, target / path.name, smoke_sizes(path))
+    return target
+
+
+def example_experiment() -> str:
+    """The experiment the platform tests exercise a real report with: the first in reading order that has a
+    ``seed`` parameter (a variant to compare against). No test names a report."""
+    from expbook.run.catalogue import list_experiments
+    from expbook.run.params import read_parameter_specs
+
+    return next(name for name in list_experiments(NOTEBOOKS) if "seed" in read_parameter_specs(NOTEBOOKS / f"{name}.ipynb"))
 
 
 def with_defaults(source: Path, target: Path, defaults: dict) -> Path:
@@ -55,10 +74,10 @@ def fixture_notebook(folder: Path, name: str = "fixture", body: str = "y = x + 1
         nbformat.v4.new_code_cell(
             "import time\ntime.sleep(sleep_s)\n"
             "from expbook.record import record\n"
-            "from expbook.verdicts import threshold_rule\n"
+            "from expbook.claims import check, decide\n"
             "record(experiment='fixture', metrics={'value': x + seed}, headline=f'value is {x + seed}.',\n"
             "       key_metric=('value', x + seed), question='Is the seed even?',\n"
-            "       verdicts=[threshold_rule('E', 'Is the seed even?', float(seed % 2 == 0), '>', 0.5, label='even')])"),
+            "       verdicts=decide([check('E', 'Is the seed even?', float(seed % 2 == 0), '>', 0.5, label='even')]))"),
     ])
     notebook.metadata["language_info"] = {"name": "python"}
     folder.mkdir(parents=True, exist_ok=True)

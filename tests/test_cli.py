@@ -29,6 +29,8 @@ def test_every_command_has_help():
 
 
 def test_params_lists_every_parameter_with_its_documentation(capsys):
-    assert main(["params", "two_stage_diagnosis"]) == 0
+    from tests.helpers import example_experiment
+
+    assert main(["params", example_experiment()]) == 0
     out = capsys.readouterr().out
     assert "seed" in out and "range: [0, inf)" in out

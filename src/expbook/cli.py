@@ -28,8 +28,8 @@ def _overrides(args: argparse.Namespace) -> dict:
 def _run_all(store, args: argparse.Namespace) -> list[dict]:
     """Every experiment with its defaults (the caller holds the store lock): the outcomes that failed."""
     from expbook.project import Project
-    from expbook.run.catalogue import list_experiments
-    from expbook.run.dispatch import Task, longest_first, run_many, run_task, threads_per_run
+    from expbook.run.catalogue import list_experiments, notebook_metadata, notebook_path
+    from expbook.run.dispatch import Task, longest_first, run_task, threads_per_run
     from expbook.run.runner import needs_execution
 
     jobs = max(1, args.jobs or os.cpu_count() or 1)
@@ -42,23 +42,44 @@ def _run_all(store, args: argparse.Namespace) -> list[dict]:
             outcomes.append({"experiment": experiment, "overrides": {}, "run_id": "", "status": "failed",
                              "error": f"{experiment}: {exc}"})
             continue
-        if stale:
+        needs = notebook_metadata(notebook_path(experiment)).get("needs", [])
+        if stale or set(needs) & set(pending):  # a report quoting one that re-runs re-runs after it
             pending.append(experiment)
         else:
             outcomes.append(run_task(Task(experiment, {}, str(store.root), notebooks, None, progress=True)))
     pending = longest_first(pending, store_root=str(store.root), notebooks=notebooks)
     tasks = [Task(e, {}, str(store.root), notebooks, None if args.scheduler else threads_per_run(min(jobs, len(pending))),
-                  args.force, not args.quiet) for e in pending]
-    if tasks and (jobs > 1 or args.scheduler):
-        where = f"the Dask scheduler {args.scheduler}" if args.scheduler else f"{min(jobs, len(tasks))} processes"
-        print(f"running {len(tasks)} experiments on {where}", file=sys.stderr, flush=True)
-    outcomes += run_many(tasks, jobs=jobs, scheduler=args.scheduler)
+                  args.force, not args.quiet, tuple(notebook_metadata(notebook_path(e)).get("needs", [])),
+                  args.timeout, args.scheduler) for e in pending]
+    if tasks:
+        outcomes += _run_tasks(tasks, jobs, args.scheduler)
     failures = [o for o in outcomes if o["status"] != "ok"]
     for outcome in failures:
         print(f"error: {outcome['error']}", file=sys.stderr)
     if failures:
         print(f"{len(failures)} experiment(s) failed: {', '.join(o['experiment'] for o in failures)}", file=sys.stderr)
     return failures
+
+
+def _run_tasks(tasks: list, jobs: int, scheduler: str | None) -> list[dict]:
+    """The experiments that need a run: whole notebooks on ``jobs`` processes (or the Dask cluster at
+    ``scheduler``), and the trainings of all of them on one cluster (that one, or a local one for this build)."""
+    import time
+
+    from expbook.run.dispatch import run_many, shared_cluster
+
+    started = time.perf_counter()
+    if scheduler:
+        print(f"running {len(tasks)} experiments and their trainings on the Dask scheduler {scheduler}",
+              file=sys.stderr, flush=True)
+        outcomes = run_many(tasks, jobs=jobs, scheduler=scheduler)
+    else:
+        with shared_cluster() as address:
+            print(f"running {len(tasks)} experiments on {min(jobs, len(tasks))} processes; their trainings share one "
+                  f"local cluster of {os.cpu_count()} single-threaded workers ({address})", file=sys.stderr, flush=True)
+            outcomes = run_many(tasks, jobs=jobs)
+    print(f"experiments phase: {time.perf_counter() - started:.1f} s", file=sys.stderr, flush=True)
+    return outcomes
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
@@ -78,7 +99,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     store = Store()
     with store_lock(store.root, wait=args.wait):
         if not args.all:
-            run_experiment(args.experiment, overrides, force=args.force, progress=not args.quiet)
+            run_experiment(args.experiment, overrides, force=args.force, progress=not args.quiet, timeout=args.timeout)
             return 0
         return 4 if _run_all(store, args) else 0
 
@@ -156,7 +177,8 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
         raise ParameterError("a sweep needs at least one axis: -p NAME V1,V2,...")
     store = Store()
     with store_lock(store.root, wait=args.wait):
-        result = run_sweep(args.experiment, grid, store=store, jobs=args.jobs, scheduler=args.scheduler)
+        result = run_sweep(args.experiment, grid, store=store, jobs=args.jobs, scheduler=args.scheduler,
+                           timeout=args.timeout)
     sweep = next(s for s in load_sweeps(args.experiment, store) if s["sweep_id"] == result.sweep_id)
     print(render_sweep_text(sweep, store))
     print(f"manifest: {result.manifest}; `make book` adds the summary page to the site")
@@ -207,11 +229,56 @@ def _cmd_params(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_new(args: argparse.Namespace) -> int:
+    from expbook import PROJECT_ROOT
+    from expbook.scaffold import new_experiment
+
+    written = new_experiment(args.name)
+    for path in written:
+        print(f"wrote {path.relative_to(PROJECT_ROOT)}")
+    print(f"next: `make test` runs its smoke run and tests; `make book` puts {args.name} on the site; the contract "
+          f"is on the site's page 'Adding an experiment'")
+    return 0
+
+
+def _cmd_check(args: argparse.Namespace) -> int:
+    from expbook.run.catalogue import list_experiments, notebook_path
+    from expbook.run.contract import check_notebook
+
+    names = [args.name] if args.name else list_experiments()
+    problems = 0
+    for name in names:
+        found = check_notebook(notebook_path(name))
+        problems += len(found)
+        for problem in found:
+            print(f"notebooks/{problem}", file=sys.stderr)
+        if not found:
+            print(f"notebooks/{name}.ipynb: follows the contract")
+    if problems:
+        print(f"{problems} problem(s); the contract: src/expbook/run/contract.py, or the site's page "
+              f"'Adding an experiment'", file=sys.stderr)
+    return 1 if problems else 0
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"a timeout must be more than 0 seconds, got {text}")
+    return value
+
+
+TIMEOUT_HELP = ("stop a run after this many seconds, its kernel and workers with it, and keep it as a failed run "
+                "(default: the notebook's metadata.expbook.timeout)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="expbook", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="execute one notebook (or --all) as a versioned run; reuses a matching run")
-    run.add_argument("experiment", nargs="?", help="notebook name in notebooks/, e.g. two_stage_diagnosis")
+    run.add_argument("experiment", nargs="?", help="notebook name in notebooks/, e.g. churn_model")
     run.add_argument("-p", "--param", action="append", nargs="+", metavar="NAME VALUE",
                      help="override a parameter: -p seed 7  or  -p seed=7 (repeatable)")
     run.add_argument("-f", "--file", help="YAML file of parameter overrides")
@@ -220,6 +287,7 @@ def build_parser() -> argparse.ArgumentParser:
                      "and kernel, the cores split between them (default: every core)")
     run.add_argument("--scheduler", help="with --all: run the experiments on this Dask scheduler, e.g. tcp://127.0.0.1:8786")
     run.add_argument("--force", action="store_true", help="execute even if a run with the same execution key exists")
+    run.add_argument("--timeout", type=_seconds, help=TIMEOUT_HELP)
     run.add_argument("-q", "--quiet", action="store_true", help="no progress display")
     run.add_argument("--wait", action="store_true", help="wait for another process writing the run store")
     run.set_defaults(handler=_cmd_run)
@@ -228,6 +296,7 @@ def build_parser() -> argparse.ArgumentParser:
     build.add_argument("-j", "--jobs", type=int, help="experiments run at once (default: every core)")
     build.add_argument("--scheduler", help="run the experiments on this Dask scheduler")
     build.add_argument("--force", action="store_true", help="execute even if a run with the same execution key exists")
+    build.add_argument("--timeout", type=_seconds, help=TIMEOUT_HELP)
     build.add_argument("-q", "--quiet", action="store_true", help="no progress display")
     build.add_argument("--wait", action="store_true", help="wait for another process writing the run store")
     build.set_defaults(handler=_cmd_build)
@@ -253,6 +322,7 @@ def build_parser() -> argparse.ArgumentParser:
                        help="an axis of the grid: -p seed 1,2,3 (repeatable: the grid is their product)")
     sweep.add_argument("-j", "--jobs", type=int, default=1, help="local worker processes")
     sweep.add_argument("--scheduler", help="address of a running Dask scheduler, e.g. tcp://127.0.0.1:8786")
+    sweep.add_argument("--timeout", type=_seconds, help=TIMEOUT_HELP)
     sweep.add_argument("--wait", action="store_true", help="wait for another process writing the run store")
     sweep.set_defaults(handler=_cmd_sweep)
     status = sub.add_parser("status", help="each experiment's canonical run and why it would re-run")
@@ -270,14 +340,32 @@ def build_parser() -> argparse.ArgumentParser:
     pub.add_argument("--remote", default="origin")
     pub.add_argument("--branch", default="gh-pages")
     pub.set_defaults(handler=_cmd_publish)
+    new = sub.add_parser("new", help="write a new experiment: notebook, package module and tests, green as written")
+    new.add_argument("name", help="a lowercase Python identifier, e.g. churn_model")
+    new.set_defaults(handler=_cmd_new)
+    check = sub.add_parser("check", help="check notebooks against the contract (parameters, EXPERIMENT, record, no def)")
+    check.add_argument("name", nargs="?", help="one experiment (default: every notebook)")
+    check.set_defaults(handler=_cmd_check)
     params = sub.add_parser("params", help="list an experiment's parameters with defaults and documentation")
     params.add_argument("experiment")
     params.set_defaults(handler=_cmd_params)
     return parser
 
 
+def _sigterm_as_interrupt() -> None:
+    """SIGTERM unwinds like Ctrl-C: runs in progress stop, with their kernels and workers, and nothing partial is
+    kept."""
+    import signal
+
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt(f"signal {signum}")
+
+    signal.signal(signal.SIGTERM, interrupt)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    _sigterm_as_interrupt()
     try:
         return args.handler(args)
     except ExpbookError as exc:

@@ -1,4 +1,6 @@
 
+import math
+
 import pytest
 
 from expbook import PROJECT_ROOT
@@ -11,7 +13,7 @@ from expbook.run.params import (
     read_parameter_specs,
     resolve_parameters,
 )
-from tests.helpers import run_cli
+from tests.helpers import example_experiment, run_cli
 
 CELL = '''
 data_dir: str | None = None  # real data folder
@@ -96,14 +98,29 @@ def test_every_numeric_parameter_of_every_notebook_declares_a_range():
         assert not unbounded, f"{path.name}: {unbounded}"
 
 
+def _out_of_range(experiment: str) -> list[str]:
+    """``name=value`` just outside the range of each bounded scalar parameter of ``experiment`` (three at most)."""
+    out = []
+    for spec in read_parameter_specs(PROJECT_ROOT / "notebooks" / f"{experiment}.ipynb").values():
+        if spec.bounds is None or isinstance(spec.default, list) or not spec.numeric:
+            continue
+        low, high = spec.bounds.low, spec.bounds.high
+        value = low - 1 if math.isfinite(low) else high + 1
+        out.append(f"{spec.name}={value:g}")
+    return out[:3]
+
+
 @pytest.mark.slow
-@pytest.mark.parametrize("assignment", ["epochs=-3", "dropout=1.5", "significance=1.5"])
-def test_out_of_range_values_exit_2_before_any_kernel_and_write_nothing(tmp_path, assignment):
-    result = run_cli("run", "seqrec_upgrades", "-p", assignment, env={"EXPBOOK_RUNS": str(tmp_path / "runs")},
-                     python=("-X", "importtime"))
-    assert result.returncode == 2 and "papermill" not in result.stderr
-    result.stderr = "\n".join(line for line in result.stderr.splitlines() if not line.startswith("import time:"))
-    name = assignment.split("=")[0]
-    assert f"parameter '{name}' of seqrec_upgrades must be in [" in result.stderr or \
-        f"parameter '{name}' of seqrec_upgrades must be in (" in result.stderr
-    assert len(result.stderr.strip().splitlines()) == 1 and not (tmp_path / "runs").exists()
+def test_out_of_range_values_exit_2_before_any_kernel_and_write_nothing(tmp_path):
+    experiment = example_experiment()
+    assignments = _out_of_range(experiment)
+    assert assignments
+    for assignment in assignments:
+        result = run_cli("run", experiment, "-p", assignment, env={"EXPBOOK_RUNS": str(tmp_path / "runs")},
+                         python=("-X", "importtime"))
+        assert result.returncode == 2 and "papermill" not in result.stderr
+        result.stderr = "\n".join(line for line in result.stderr.splitlines() if not line.startswith("import time:"))
+        name = assignment.split("=")[0]
+        assert f"parameter '{name}' of {experiment} must be in [" in result.stderr or \
+            f"parameter '{name}' of {experiment} must be in (" in result.stderr
+        assert len(result.stderr.strip().splitlines()) == 1 and not (tmp_path / "runs").exists()

@@ -1,6 +1,7 @@
 """The runner on real executions: validation, atomic runs, cache, determinism, failures, interrupts."""
 
 import json
+import re
 import signal
 import subprocess
 import sys
@@ -12,14 +13,14 @@ from expbook import PROJECT_ROOT
 from expbook.errors import RunFailed
 from expbook.run.runner import run_experiment
 from expbook.run.store import Store
-from tests.helpers import TINY, assert_nested_close, fixture_notebook, folders, run_cli
+from tests.helpers import NOTEBOOKS, assert_nested_close, example_experiment, fixture_notebook, folders, run_cli, smoke_sizes
 
 pytestmark = pytest.mark.slow
 QUIET = {"progress": False, "echo": lambda *_: None}
 
 
 def test_mistyped_parameter_fails_before_any_kernel_naming_the_valid_one(tmp_path):
-    result = run_cli("run", "two_stage_diagnosis", "-p", "sede=7", env={"EXPBOOK_RUNS": str(tmp_path / "runs")},
+    result = run_cli("run", example_experiment(), "-p", "sede=7", env={"EXPBOOK_RUNS": str(tmp_path / "runs")},
                      python=("-X", "importtime"))
     errors = [line for line in result.stderr.splitlines() if not line.startswith("import time:")]
     assert result.returncode == 2 and len(errors) == 1 and "did you mean 'seed'" in errors[0]
@@ -29,9 +30,10 @@ def test_mistyped_parameter_fails_before_any_kernel_naming_the_valid_one(tmp_pat
 
 def test_wrong_type_and_unknown_experiment_exit_2(tmp_path):
     env = {"EXPBOOK_RUNS": str(tmp_path / "runs")}
-    assert run_cli("run", "two_stage_diagnosis", "-p", "seed", "seven", env=env).returncode == 2
-    unknown = run_cli("run", "two_stage_diagnosys", env=env)
-    assert unknown.returncode == 2 and "did you mean 'two_stage_diagnosis'" in unknown.stderr
+    experiment = example_experiment()
+    assert run_cli("run", experiment, "-p", "seed", "seven", env=env).returncode == 2
+    unknown = run_cli("run", experiment[:-1] + "x", env=env)
+    assert unknown.returncode == 2 and f"did you mean '{experiment}'" in unknown.stderr
     assert not (tmp_path / "runs").exists()
 
 
@@ -40,39 +42,30 @@ def test_a_run_stores_params_notebook_results_figures_log_and_provenance(tiny_ru
     assert {"params.yaml", "report.ipynb", "results.json", "log.txt"} <= files
     results = tiny_run.results
     assert results["status"] == "ok" and results["overrides"] == {}
-    assert all(results["params"][name] == value for name, value in TINY.items())
-    assert len(results["figures"]) == 3 and all(f in files for f in results["figures"])
+    assert all(results["params"][name] == value for name, value in smoke_sizes(NOTEBOOKS / f"{tiny_run.experiment}.ipynb").items())
+    assert all(f in files for f in results["figures"])
     provenance = results["provenance"]
     for key in ("cache_key", "key_components", "data_fingerprint", "git", "packages", "python", "cpu_count", "threads",
                 "started", "ended"):
         assert key in provenance
     assert provenance["packages"]["lightgbm"] != "not installed"
-    assert {v["id"] for v in results["verdicts"]} == {"H1", "H2", "H3", "H4", "S1", "D1"}
+    assert results["verdicts"] and all(v["state"] in ("holds", "does not hold", "inconclusive", "not applicable")
+                                       for v in results["verdicts"])
     assert results["headline"].endswith(".")
+    log = (tiny_run.path / "log.txt").read_text().splitlines()
+    assert log[0] == "--- progress ---" and re.match(r"\d{4}-\d\d-\d\dT[\d:]+Z  " + tiny_run.experiment + r": cell \d+/", log[1])
 
 
 def test_same_parameters_reuse_the_run_instead_of_executing(tiny_store, tiny_run):
-    outcome = run_experiment("two_stage_diagnosis", {}, store=tiny_store, **QUIET)
+    outcome = run_experiment(tiny_run.experiment, {}, store=tiny_store, **QUIET)
     assert outcome.cached and outcome.record.run_id == tiny_run.run_id
 
 
 def test_two_executions_with_the_same_parameters_give_identical_metrics(tiny_store, tiny_run):
-    again = run_experiment("two_stage_diagnosis", {}, store=tiny_store, force=True, **QUIET).record
+    again = run_experiment(tiny_run.experiment, {}, store=tiny_store, force=True, **QUIET).record
     assert again.run_id != tiny_run.run_id
     assert_nested_close(again.results["metrics"], tiny_run.results["metrics"])
     assert [v["state"] for v in again.results["verdicts"]] == [v["state"] for v in tiny_run.results["verdicts"]]
-
-
-def test_verdicts_are_computed_a_near_perfect_stage1_flips_them(tiny_store, tiny_run):
-    """Generator settings where gifting is a sharp, persistent user trait make stage 1 nearly perfect: stage 1's
-    share of the gap shrinks, and S1 no longer holds (at tiny size its interval may leave it inconclusive)."""
-    flipped = run_experiment("two_stage_diagnosis", {"gift_predictability": 1.0, "gift_logit_scale": 8.0},
-                             store=tiny_store, **QUIET).record
-    before = {v["id"]: v["state"] for v in tiny_run.results["verdicts"]}
-    after = {v["id"]: v["state"] for v in flipped.results["verdicts"]}
-    assert before["S1"] == "holds" and after["S1"] != "holds"
-    before_share, after_share = (run.results["metrics"]["shapley"]["share_p"] for run in (tiny_run, flipped))
-    assert after_share < before_share - 0.1, (before_share, after_share)
 
 
 def _fixture_notebook(folder, body: str):

@@ -2,7 +2,7 @@
 
 from functools import partial
 
-from expbook.run.workers import default_workers, process_map
+from expbook.run.workers import SCHEDULER_ENV, default_workers, process_map
 
 
 def _scaled(shared: dict, item: int, offset: int = 0) -> int:
@@ -21,3 +21,15 @@ def test_the_thread_budget_of_the_run_sets_the_default(monkeypatch):
     assert default_workers() == 3
     monkeypatch.delenv("EXPBOOK_THREADS")
     assert default_workers() >= 1
+
+
+def test_on_the_build_s_shared_cluster_the_results_are_the_same():
+    import os
+
+    from expbook.run.dispatch import shared_cluster
+
+    items = list(range(7))
+    with shared_cluster(workers=2) as address:  # sets SCHEDULER_ENV to its address while it runs
+        assert os.environ[SCHEDULER_ENV] == address
+        on_cluster = list(process_map(partial(_scaled, offset=1), items, shared={"factor": 3}, workers=1))
+    assert on_cluster == [3 * i + 1 for i in items] and SCHEDULER_ENV not in os.environ

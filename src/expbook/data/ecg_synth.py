@@ -1,6 +1,6 @@
 """Synthetic MIT-BIH: writes WFDB records (``.hea/.dat/.atr``, 360 Hz, leads MLII and V1) for the 44 non-paced patients.
 
-Targets (DESIGN §7): DS1 N/S/V/O = 89.9/1.9/7.4/0.8 %, DS2 = 89.0/3.7/6.5/0.8 %, rare classes
+Targets (the site's *Data* page, book/data.md): DS1 N/S/V/O = 89.9/1.9/7.4/0.8 %, DS2 = 89.0/3.7/6.5/0.8 %, rare classes
 concentrated in a few patients; S beats premature (RR ≈0.6–0.8 of the local mean) with a normal
 QRS and an abnormal P wave; V beats premature with a wide QRS, no P wave, an inverted T wave and a
 compensatory pause; O beats are fusions of N and V. Each patient has their own heart rate and

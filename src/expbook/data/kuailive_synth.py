@@ -1,6 +1,6 @@
 """Synthetic KuaiLive: writes the real dataset's CSV files with its published statistics.
 
-Targets (DESIGN §7, at ``scale=1.0``): 23,772 users, 452,621 streamers (≈7.8% ever receive
+Targets (the site's *Data* page, book/data.md; at ``scale=1.0``): 23,772 users, 452,621 streamers (≈7.8% ever receive
 gifts), 4.91M clicks over 21 days, ≈1.9% of click rows carry a gift; gift_price per gift
 P(=1)≈44%, P(≤10)≈76%, median 2, mean ≈83, P90 ≈88, P99 ≈1,488, max ≈56k with spikes at
 10 and 20; revenue concentrated on few users (Gini ≈0.94) and streamers; most gifts go to

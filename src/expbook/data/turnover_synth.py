@@ -1,6 +1,6 @@
 """Synthetic turnover survey: writes the five CSV tables of ``expbook.data.turnover`` with the survey's statistics.
 
-Targets (DESIGN §7): 500 employees, 11% intend to leave; 13 post types (≈1.25 per employee);
+Targets (the site's *Data* page, book/data.md): 500 employees, 11% intend to leave; 13 post types (≈1.25 per employee);
 company size and type with 6 levels each; 14 hypothetical posts × 10 attributes; 7 choice tasks per
 employee → 3,500 pairs, the chosen post first (option A) about half of the time.
 

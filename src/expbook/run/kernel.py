@@ -1,5 +1,6 @@
-"""The kernel side of a run: papermill's engine with the run's progress lines, a kernel manager that starts each
-kernel in its run folder with its run's environment, and the one call that executes a notebook.
+"""The kernel side of a run: papermill's engine telling the run's monitor which cell runs, a kernel manager that
+starts each kernel in its run folder with its run's environment (and can kill it with every process it started),
+and the one call that executes a notebook, bounded by its timeout.
 
 Only the runner imports this module, and only when a notebook actually executes: listing, validating and
 reusing runs never pays for papermill and jupyter_client.
@@ -9,9 +10,7 @@ from __future__ import annotations
 
 import logging
 import os
-import sys
 import tempfile
-import time
 import uuid
 from pathlib import Path
 
@@ -19,36 +18,36 @@ from jupyter_client.manager import AsyncKernelManager
 from papermill.engines import NBClientEngine, papermill_engines
 
 from expbook.record import RUN_DIR_ENV
+from expbook.run.prose import PAPERMILL_CELL_TAGS
 from expbook.run.provenance import THREAD_COUNT_VARIABLES
 
 KERNEL_NAME = "expbook"
 
 
 class _LabelledEngine(NBClientEngine):
-    """papermill's nbclient engine, showing the experiment, the current cell and the elapsed time.
+    """papermill's nbclient engine, telling the run's ``Monitor`` (``run.monitor``) when each cell starts.
 
-    On a terminal the tqdm bar carries it; elsewhere (CI logs, files) one plain line per code cell.
-    The label and line mode come as engine arguments of each call (no class state: runs may share a process).
+    The monitor comes as an engine argument of each call (no class state: runs may share a process).
     """
 
     @classmethod
-    def execute_managed_notebook(cls, nb_man, kernel_name, *, expbook_label: str = "", expbook_plain_lines: bool = False,
-                                 **kwargs):
-        label, plain_lines = expbook_label, expbook_plain_lines
+    def execute_managed_notebook(cls, nb_man, kernel_name, *, expbook_monitor=None, **kwargs):
+        monitor = expbook_monitor
         original_start = nb_man.cell_start
-        total = len(nb_man.nb.cells)
-        started = time.perf_counter()
+        numbers, number = [], 0
+        for cell in nb_man.nb.cells:  # the source notebook's numbering: papermill's injected cells do not count
+            injected = bool(PAPERMILL_CELL_TAGS & set(cell.metadata.get("tags", [])))
+            number += not injected
+            numbers.append(None if injected else number)
 
         def cell_start(cell, cell_index=None, **kw):
             original_start(cell, cell_index, **kw)
-            if cell_index is None:
+            if cell_index is None or monitor is None:
                 return
-            first_line = next((line for line in cell.source.splitlines() if line.strip()), "")[:40]
-            if nb_man.pbar is not None:
-                nb_man.pbar.set_description(f"{label} cell {cell_index + 1}/{total} {first_line!r}")
-            elif plain_lines and cell.cell_type == "code":
-                print(f"  {label}: cell {cell_index + 1}/{total} at {time.perf_counter() - started:5.1f} s "
-                      f"{first_line!r}", file=sys.stderr, flush=True)
+            monitor.bar = nb_man.pbar
+            if cell.cell_type == "code" and numbers[cell_index] is not None:  # papermill's own cell: not news
+                first_line = next((line for line in cell.source.splitlines() if line.strip()), "")[:40]
+                monitor.cell_started(cell_index, numbers[cell_index], first_line)
 
         nb_man.cell_start = cell_start
         return super().execute_managed_notebook(nb_man, kernel_name, **kwargs)
@@ -76,6 +75,7 @@ class _IPCKernelManager(AsyncKernelManager):
 
     kernel_env: dict[str, str] = {}
     kernel_cwd: str | None = None
+    started: list  # (process, process group) of this class's kernels, for ``kill_kernels``
 
     def __init__(self, **kwargs):
         # ipc sockets are files named <ip>-<n>: a prefix of its own per kernel, or two kernels started at once in
@@ -89,10 +89,30 @@ class _IPCKernelManager(AsyncKernelManager):
             kw["cwd"] = self.kernel_cwd
         return await super()._async_pre_start_kernel(**kw)
 
+    async def _async_launch_kernel(self, kernel_cmd, **kw):
+        await super()._async_launch_kernel(kernel_cmd, **kw)
+        process = getattr(self.provisioner, "process", None)
+        if process is not None:  # its process group: the kernel and every process it spawns
+            type(self).started.append((process, os.getpgid(process.pid)))
+
 
 def kernel_manager_for(env: dict[str, str], cwd: str | None = None) -> type[_IPCKernelManager]:
     """A kernel manager class whose kernels start in ``cwd`` with ``env`` on top of this process's environment."""
-    return type("RunKernelManager", (_IPCKernelManager,), {"kernel_env": dict(env), "kernel_cwd": cwd})
+    return type("RunKernelManager", (_IPCKernelManager,), {"kernel_env": dict(env), "kernel_cwd": cwd, "started": []})
+
+
+def kill_kernels(manager_class: type[_IPCKernelManager]) -> None:
+    """SIGKILL the process group of every kernel ``manager_class`` started: the kernel and every worker process it
+    spawned (jupyter_client starts each kernel in a session of its own, which its children inherit)."""
+    import signal
+
+    for process, group in manager_class.started:
+        try:  # even when the kernel itself has exited: a worker it left behind is still in its group
+            os.killpg(group, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            continue
+        if process.poll() is None:
+            process.wait(timeout=10)
 
 
 def kernel_name() -> str:
@@ -110,24 +130,48 @@ def kernel_environment(run_dir: Path, threads: int) -> dict[str, str]:
     return env
 
 
-def execute(path: Path, output: Path, params: dict, *, kernel_name: str, env: dict[str, str], cwd: Path, label: str,
-            plain_lines: bool, bar: bool) -> str | None:
+def execute(path: Path, output: Path, params: dict, *, kernel_name: str, env: dict[str, str], cwd: Path, monitor,
+            bar: bool, timeout: float | None = None) -> str | None:
     """Execute the notebook at ``path`` into ``output`` with papermill; None, or the error as one line.
 
-    A notebook that raises, a kernel that dies and an unreadable notebook all end here as an error line: the
-    caller stores a failed run either way.
+    A notebook that raises, a kernel that dies, a run past its ``timeout`` (seconds) and an unreadable notebook
+    all end here as an error line: the caller stores a failed run either way. However it ends — an error, a
+    timeout, Ctrl-C, SIGTERM — no kernel or worker process of the run outlives this call.
     """
+    import threading
+
     import papermill
     from papermill.exceptions import PapermillExecutionError
 
+    manager = kernel_manager_for(env, str(cwd))
+    expired = threading.Event()
+
+    def stop() -> None:
+        expired.set()
+        kill_kernels(manager)
+
+    watchdog = threading.Timer(timeout, stop) if timeout else None
+    if watchdog is not None:
+        watchdog.daemon = True
+        watchdog.start()
     try:
         papermill.execute_notebook(
             str(path), str(output), parameters=params, kernel_name=kernel_name, language="python",
-            engine_name="expbook", expbook_label=label, expbook_plain_lines=plain_lines,
-            progress_bar={"desc": label, "leave": False} if bar else False,
-            kernel_manager_class=kernel_manager_for(env, str(cwd)))
+            engine_name="expbook", expbook_monitor=monitor,
+            progress_bar={"desc": monitor.label if monitor else "", "leave": False} if bar else False,
+            kernel_manager_class=manager)
     except PapermillExecutionError as exc:
-        return str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
+        return _timed_out(timeout, monitor) if expired.is_set() else (
+            str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__)
     except Exception as exc:  # the kernel died, timed out, or the notebook is unreadable: still a failed run
-        return f"{type(exc).__name__}: {exc}"
-    return None
+        return _timed_out(timeout, monitor) if expired.is_set() else f"{type(exc).__name__}: {exc}"
+    finally:
+        if watchdog is not None:
+            watchdog.cancel()
+        kill_kernels(manager)
+    return _timed_out(timeout, monitor) if expired.is_set() else None
+
+
+def _timed_out(timeout: float, monitor) -> str:
+    cell = monitor.cell_number if monitor is not None else None
+    return f"timed out after {timeout:g} s" + (f" in cell {cell}" if cell else "")

@@ -26,6 +26,7 @@ from typing import Any
 import yaml
 
 from expbook.errors import ParameterError
+from expbook.run.pysource import parse
 
 Checker = Callable[[Any], bool]
 RANGE = re.compile(r"range:\s*([\[(])\s*([^,\s]+)\s*,\s*([^\])\s]+)\s*([\])])")
@@ -151,7 +152,7 @@ def parse_parameters_cell(source: str) -> dict[str, ParameterSpec]:
     """Specs of every ``name = literal`` / ``name: type = literal`` in the cell, in order."""
     comments = _trailing_comments(source)
     specs: dict[str, ParameterSpec] = {}
-    for statement in ast.parse(source).body:
+    for statement in parse(source).body:
         if isinstance(statement, ast.Assign) and len(statement.targets) == 1 and isinstance(statement.targets[0], ast.Name):
             name, annotation, value = statement.targets[0].id, None, statement.value
         elif isinstance(statement, ast.AnnAssign) and isinstance(statement.target, ast.Name) and statement.value:
@@ -164,7 +165,7 @@ def parse_parameters_cell(source: str) -> dict[str, ParameterSpec]:
             raise ValueError(f"parameters cell: {name} must be a literal (derived values are not recomputed "
                              "after papermill injects parameters)") from None
         type_text = ast.unparse(annotation) if annotation is not None else _inferred_type(default)
-        check = _checker(ast.parse(type_text, mode="eval").body)
+        check = _checker(parse(type_text, mode="eval").body)
         if not check(default):
             raise ValueError(f"parameters cell: default of {name} is not a {type_text}")
         comment = comments.get(statement.lineno, "")

@@ -20,8 +20,10 @@ import nbformat
 import yaml
 
 from expbook.errors import DataError, ParameterError, RunFailed
+from expbook.progress import ENV
 from expbook.run.catalogue import notebook_metadata, notebook_path
-from expbook.run.keys import execution_key, key_components, render_key
+from expbook.run.keys import execution_key, key_components, render_key, upstream_runs
+from expbook.run.monitor import Monitor, last_cell_durations, print_line
 from expbook.run.params import overrides_against_defaults, read_parameter_specs, resolve_parameters
 from expbook.run.prose import PAPERMILL_CELL_TAGS, rerender_run
 from expbook.run.provenance import environment, git_state
@@ -62,12 +64,15 @@ def _outputs_text(cell) -> list[str]:
     return lines
 
 
-def _write_log(notebook_file: Path, log_file: Path) -> nbformat.NotebookNode | None:
+def _write_log(notebook_file: Path, log_file: Path, progress: list[str]) -> nbformat.NotebookNode | None:
+    """``log.txt``: the progress lines with their timestamps, then every cell's printed output and traceback."""
+    head = "--- progress ---\n" + "".join(f"{line}\n" for line in progress) if progress else ""
     if not notebook_file.is_file():
-        log_file.write_text("the notebook produced no output file\n")
+        log_file.write_text(head + "the notebook produced no output file\n")
         return None
     notebook = nbformat.read(notebook_file, as_version=4)
     with log_file.open("w") as log:
+        log.write(head)
         for number, cell in _source_cells(notebook):
             if cell.cell_type == "code" and cell.get("outputs"):
                 text = _outputs_text(cell)
@@ -86,8 +91,11 @@ def _source_cells(notebook: nbformat.NotebookNode):
         yield number, cell
 
 
-def _failure(notebook: nbformat.NotebookNode | None, message: str) -> dict[str, Any]:
-    """The failing cell (numbered as in the source notebook), the exception and the last output lines."""
+def _failure(notebook: nbformat.NotebookNode | None, message: str, cell: int | None = None) -> dict[str, Any]:
+    """The failing cell (numbered as in the source notebook), the exception and the last output lines; a run
+    stopped from outside (its timeout) fails in ``cell``, the one it was executing."""
+    if cell is not None:
+        return {"cell": cell, "cell_source": [], "exception": message, "last_lines": []}
     if notebook is not None:
         for number, cell in _source_cells(notebook):
             errors = [o for o in cell.get("outputs", []) if o.output_type == "error"]
@@ -144,23 +152,26 @@ def needs_execution(experiment: str, overrides: dict[str, Any], *, store: Store 
     """Whether no successful run has the execution key these inputs would have (cheap: no kernel, no import)."""
     store = store or Store()
     path, params, _ = resolve_run_parameters(experiment, overrides, notebooks)
-    return store.find_ok_by_key(experiment, execution_key(key_components(path, params))) is None
+    components = key_components(path, params, upstream_runs(path, store))
+    return store.find_ok_by_key(experiment, execution_key(components)) is None
 
 
 def run_experiment(experiment: str, overrides: dict[str, Any], *, store: Store | None = None, force: bool = False,
                    progress: bool = True, bars: bool = True, echo=print, notebooks: Path | None = None,
-                   threads: int | None = None) -> RunOutcome:
+                   threads: int | None = None, timeout: float | None = None) -> RunOutcome:
     """Run ``experiment`` with ``overrides`` (validated first) unless a run with the same execution key exists.
 
     A stored run whose only difference is prose (the render key) is re-rendered in place, with no kernel.
     ``progress`` shows a tqdm bar on a terminal (``bars``) or plain per-cell lines elsewhere.
-    ``threads`` is the run's thread budget (default: ``default_threads()``). Safe to call from several
+    ``threads`` is the run's thread budget (default: ``default_threads()``); ``timeout`` bounds the run in seconds
+    (default: the notebook's ``metadata.expbook.timeout``, if any). Safe to call from several
     threads of one process: nothing here touches ``os.environ`` or module state.
     Raises ``ParameterError`` before anything is written, ``RunFailed`` after storing a failed run.
     """
     store = store or Store()
     path, params, variant = resolve_run_parameters(experiment, overrides, notebooks)
-    components = key_components(path, params)
+    upstream = upstream_runs(path, store)
+    components = key_components(path, params, upstream)
     key = execution_key(components)
     prose = render_key(path)
     if not force and (existing := store.find_ok_by_key(experiment, key)):
@@ -181,15 +192,22 @@ def run_experiment(experiment: str, overrides: dict[str, Any], *, store: Store |
     (tmp / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     kernel_spec = kernel.kernel_name()
     terminal = bars and sys.stderr.isatty()
-    env = kernel.kernel_environment(tmp, threads)
+    env = {**kernel.kernel_environment(tmp, threads), "EXPBOOK_RUNS": str(store.root),
+           "EXPBOOK_UPSTREAM": json.dumps(upstream), ENV: str(tmp / "progress.jsonl")}
+    timeout = timeout if timeout is not None else notebook_metadata(path).get("timeout")
     error = None
     try:
-        with _sigterm_as_interrupt():
+        last = store.last_ok(experiment)
+        monitor = Monitor(experiment, tmp / "progress.jsonl", total_cells=len(list(_source_cells(nbformat.read(
+            path, as_version=4)))), last_durations=last_cell_durations(last.path / "report.ipynb" if last else None),
+            echo=print_line if progress and not terminal else None)
+        with _sigterm_as_interrupt(), monitor:
             clock = time.perf_counter()
             error = kernel.execute(path, tmp / "report.ipynb", params, kernel_name=kernel_spec, env=env, cwd=tmp,
-                                   label=experiment, plain_lines=progress and not terminal, bar=progress and terminal)
+                                   monitor=monitor, bar=progress and terminal, timeout=timeout)
             duration = time.perf_counter() - clock
-        notebook = _write_log(tmp / "report.ipynb", tmp / "log.txt")
+        notebook = _write_log(tmp / "report.ipynb", tmp / "log.txt", monitor.lines)
+        (tmp / "progress.jsonl").unlink(missing_ok=True)
         results_file = tmp / "results.json"
         results = json.loads(results_file.read_text()) if results_file.is_file() else {}
         if error is None and not results:
@@ -203,7 +221,7 @@ def run_experiment(experiment: str, overrides: dict[str, Any], *, store: Store |
                            **environment(env)},
         })
         if error:
-            results["error"] = _failure(notebook, error)
+            results["error"] = _failure(notebook, error, monitor.cell_number if error.startswith("timed out") else None)
         results_file.write_text(json.dumps(results, indent=1, ensure_ascii=False))
         record = RunRecord(experiment, run_id, store.commit(tmp, experiment, run_id), results)
     except BaseException:

@@ -135,6 +135,14 @@ class Store:
         candidates = [r for r in self.runs(experiment) if r.ok and r.is_default]
         return candidates[-1] if candidates else None
 
+    def last_ok(self, experiment: str) -> RunRecord | None:
+        """The newest successful run, the canonical one first (its cell durations predict the next run's)."""
+        canonical = self.canonical(experiment)
+        if canonical is not None:
+            return canonical
+        ok = [r for r in self.runs(experiment) if r.ok]
+        return ok[-1] if ok else None
+
     def find_ok_by_key(self, experiment: str, cache_key: str) -> RunRecord | None:
         matches = [r for r in self.runs(experiment) if r.ok and r.cache_key == cache_key]
         return matches[-1] if matches else None

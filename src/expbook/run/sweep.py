@@ -69,14 +69,15 @@ class SweepResult:
 
 
 def run_sweep(experiment: str, grid: dict[str, list[Any]], *, store: Store | None = None, jobs: int = 1,
-              scheduler: str | None = None, echo=print) -> SweepResult:
+              scheduler: str | None = None, echo=print, timeout: float | None = None) -> SweepResult:
     """Run every grid variant with ``jobs`` local processes, or on the Dask cluster at ``scheduler``."""
     store = store or Store()
     variants = grid_variants(grid)
     started = dt.datetime.now(dt.timezone.utc)
     sweep_id = f"{started.strftime('%Y%m%dT%H%M%SZ')}-{stable_hash(grid, length=8)}"
     threads = None if scheduler else threads_per_run(jobs)  # a Dask worker sizes its own runs
-    tasks = [Task(experiment, v, str(store.root), str(Project.current().notebooks), threads) for v in variants]
+    tasks = [Task(experiment, v, str(store.root), str(Project.current().notebooks), threads, timeout=timeout,
+                  scheduler=scheduler) for v in variants]
     where = f"Dask scheduler {scheduler}" if scheduler else f"{jobs} local process{'es' if jobs > 1 else ''}"
     echo(f"sweep {sweep_id}: {len(variants)} variants of {experiment} on {where}")
     manifest = store.root / ".sweeps" / experiment / f"{sweep_id}.json"

@@ -1,9 +1,17 @@
-"""Training jobs side by side inside one run: spawned worker processes, results in order.
+"""Training jobs side by side inside one run: on the build's shared Dask cluster, or on spawned worker processes.
 
-A report that trains many small models (folds, seeds, configurations) gains more from one model per core
-than from two intra-op threads per model. Each job must seed itself and fix its own thread count, so its
-result does not depend on how many workers ran it. ``spawn`` (not fork): a forked child of a process that
-already started torch's or OpenMP's threads can deadlock.
+A report that trains many small models (folds, seeds, configurations) gains more from one model per core than
+from two intra-op threads per model. Each job must seed itself and fix its own thread count, so its result does
+not depend on where it ran or how many ran beside it.
+
+* Inside ``run --all`` / ``build`` the runner passes the address of one Dask cluster for the whole build
+  (``SCHEDULER_ENV``: a local cluster of one single-threaded worker process per core, or the ``--scheduler``
+  the user gave), and every report's jobs queue on it: a core a finished report frees goes to the reports still
+  running, and on a remote cluster the trainings spread over its workers, not only whole notebooks.
+* Otherwise (one ``run``), ``workers`` spawned processes of the run's own. ``spawn`` (not fork): a forked child of
+  a process that already started torch's or OpenMP's threads can deadlock.
+
+Either way the jobs report progress (``expbook.progress``) as "<label> i/n", and their own loops nest under it.
 """
 
 from __future__ import annotations
@@ -15,7 +23,11 @@ from functools import partial
 from multiprocessing import get_context
 from typing import Any
 
+from expbook import progress
+
+SCHEDULER_ENV = "EXPBOOK_SCHEDULER"
 _SHARED: Any = None  # the input every job of this process shares, set once per worker
+_CLIENTS: dict[str, Any] = {}
 
 
 def default_workers() -> int:
@@ -23,25 +35,57 @@ def default_workers() -> int:
     return max(1, int(os.environ.get("EXPBOOK_THREADS") or os.cpu_count() or 1))
 
 
-def _share(shared: Any) -> None:
+def _share(shared: Any, progress_file: str | None = None) -> None:
     global _SHARED
     _SHARED = shared
+    progress.mark_worker(progress_file)
 
 
 def _with_shared(fn: Callable[[Any, Any], Any], item: Any) -> Any:
     return fn(_SHARED, item)
 
 
-def process_map(fn: Callable[[Any, Any], Any], items: Iterable[Any], *, shared: Any, workers: int) -> Iterator[Any]:
-    """``fn(shared, item)`` for every item, in order; ``workers`` spawned processes when > 1.
+def _cluster_job(item: Any, fn: Callable[[Any, Any], Any], shared: Any, progress_file: str | None) -> Any:
+    progress.mark_worker(progress_file)  # a cluster worker runs jobs of every report: each job names its file
+    return fn(shared, item)
+
+
+def _client(address: str):
+    from dask.distributed import Client
+
+    if address not in _CLIENTS:
+        _CLIENTS[address] = Client(address, timeout="30s", set_as_default=False)
+    return _CLIENTS[address]
+
+
+def _on_cluster(address: str, fn: Callable[[Any, Any], Any], items: list[Any], shared: Any) -> Iterator[Any]:
+    client = _client(address)
+    [shared_future] = client.scatter([shared], broadcast=True, hash=False)
+    futures = client.map(_cluster_job, items, fn=fn, shared=shared_future, progress_file=os.environ.get(progress.ENV),
+                         pure=False)
+    try:
+        for future in futures:
+            yield future.result()
+    finally:
+        client.cancel(futures)
+        client.cancel([shared_future])
+
+
+def process_map(fn: Callable[[Any, Any], Any], items: Iterable[Any], *, shared: Any, workers: int,
+                label: str = "job") -> Iterator[Any]:
+    """``fn(shared, item)`` for every item, in order (see the module docstring for where they run).
 
     ``shared`` (the beats, the sequences, the graph) is sent once per worker, not once per job. ``fn`` must be
-    importable (a module-level function or a ``functools.partial`` of one).
+    importable (a module-level function or a ``functools.partial`` of one). ``label`` names a job in the progress
+    lines ("fold", "configuration × seed").
     """
     items = list(items)
-    if workers <= 1 or len(items) <= 1:
-        yield from (fn(shared, item) for item in items)
-        return
-    with ProcessPoolExecutor(min(workers, len(items)), mp_context=get_context("spawn"), initializer=_share,
-                             initargs=(shared,)) as pool:
-        yield from pool.map(partial(_with_shared, fn), items)
+    address = os.environ.get(SCHEDULER_ENV)
+    if address and len(items) > 1:
+        yield from progress.steps(_on_cluster(address, fn, items, shared), label, total=len(items))
+    elif workers <= 1 or len(items) <= 1:
+        yield from progress.steps((fn(shared, item) for item in items), label, total=len(items))
+    else:
+        with ProcessPoolExecutor(min(workers, len(items)), mp_context=get_context("spawn"), initializer=_share,
+                                 initargs=(shared, os.environ.get(progress.ENV))) as pool:
+            yield from progress.steps(pool.map(partial(_with_shared, fn), items), label, total=len(items))

@@ -1,0 +1,163 @@
+"""What a running notebook is doing, for the person waiting: the cell, the step of its loops, and an ETA.
+
+The kernel's engine tells the monitor when a cell starts (``cell_started``); the package's loops append their
+progress to the run's progress file (``expbook.progress``), the kernel's and its workers' alike. A thread reads
+that file and, at most every ``every`` seconds and at every cell start, makes one line::
+
+    my_experiment: cell 10/22 · rung × seed 3/8 · epoch 12/30 · 2m10s in cell · ETA 6m05s
+
+On a terminal the line is the tqdm bar's postfix; elsewhere (CI, files) it is printed. Every line goes to the
+run's ``log.txt`` with its timestamp. The ETA of a cell comes from its loops' totals once they report, else from
+the same cell's duration in the last successful run; the cells after it count with their last durations.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sys
+import threading
+import time
+from pathlib import Path
+
+from expbook.progress import describe, fraction
+
+ACTIVE = 60.0  # seconds: a worker whose last line is older is not counted as training
+
+
+def _clock(seconds: float) -> str:
+    seconds = int(round(seconds))
+    if seconds < 60:
+        return f"{seconds}s"
+    if seconds < 3600:
+        return f"{seconds // 60}m{seconds % 60:02d}s"
+    return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"
+
+
+def last_cell_durations(report: Path | None) -> list[float] | None:
+    """Seconds per cell of an executed notebook (papermill's cell metadata), in its cell order."""
+    if report is None or not report.is_file():
+        return None
+    try:
+        cells = json.loads(report.read_text())["cells"]
+    except (OSError, ValueError, KeyError):
+        return None
+    return [float((c.get("metadata", {}).get("papermill") or {}).get("duration") or 0.0) for c in cells]
+
+
+class Monitor:
+    """One running notebook's progress (see the module docstring). ``echo`` prints a line; None: log only."""
+
+    def __init__(self, label: str, progress_file: Path, *, total_cells: int, last_durations: list[float] | None,
+                 echo=None, every: float = 10.0):
+        self.label, self.file, self.total, self.last = label, progress_file, total_cells, last_durations
+        self.echo, self.every = echo, every
+        self.lines: list[str] = []  # "timestamp  line", for log.txt
+        self.bar = None  # the tqdm bar on a terminal (set by the engine)
+        self.cell: int | None = None  # 0-based index in the executed notebook
+        self.cell_number: int | None = None  # 1-based number in the source notebook (no injected cells)
+        self.cell_text = ""
+        self.cell_start = self.started = time.time()
+        self._offset, self._processes = 0, {}
+        self._lock, self._stop = threading.Lock(), threading.Event()
+        self._thread = threading.Thread(target=self._loop, name=f"monitor {label}", daemon=True)
+        self._last_line = 0.0
+
+    # --- the engine's side --------------------------------------------------------------------------------------
+
+    def cell_started(self, index: int, number: int | None, first_line: str) -> None:
+        with self._lock:
+            self.cell, self.cell_number, self.cell_text = index, number, first_line
+            self.cell_start = time.time()
+            self._processes = {}  # the previous cell's loops are over
+        self._emit()
+
+    def __enter__(self) -> Monitor:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+
+    # --- reading the progress file ------------------------------------------------------------------------------
+
+    def _read(self) -> None:
+        try:
+            with self.file.open() as lines:
+                lines.seek(self._offset)
+                chunk = lines.read()
+        except OSError:
+            return
+        complete = chunk[: chunk.rfind("\n") + 1]
+        self._offset += len(complete.encode())
+        for line in complete.splitlines():
+            try:
+                event = json.loads(line)
+            except ValueError:
+                continue
+            if event["t"] >= self.cell_start - 1:
+                self._processes[event["pid"]] = event
+
+    def step(self) -> tuple[str, float | None]:
+        """(the loops' step text, the cell's fraction done) from the latest lines of the kernel and its workers."""
+        now = time.time()
+        main = [e for e in self._processes.values() if not e["worker"] and e["stack"]]
+        workers = sorted((e for e in self._processes.values() if e["worker"] and e["stack"]
+                          and now - e["t"] < ACTIVE), key=lambda e: e["t"])
+        stack = main[-1]["stack"] if main else []
+        text = describe(stack)
+        if workers:
+            text = " · ".join(t for t in (text, describe(workers[-1]["stack"])) if t)
+        if not stack:
+            done = fraction(workers[-1]["stack"]) if len(workers) == 1 else None
+            return text, done
+        inner = sum(fraction(w["stack"]) or 0.0 for w in workers)
+        innermost = stack[-1]
+        adjusted = [*stack[:-1], [innermost[0], innermost[1] + min(inner, max((innermost[2] or 0) - innermost[1], 0)),
+                                   innermost[2]]]
+        return text, fraction(adjusted)
+
+    def eta(self, done: float | None) -> tuple[float, str] | None:
+        """(seconds left, what they cover): the whole notebook when the last run's cell durations are known,
+        else the running cell alone (from its loops' totals); None when nothing says."""
+        elapsed = time.time() - self.cell_start
+        if done is not None and done > 0.02 and elapsed > 5:
+            cell_left = elapsed * (1 - done) / done
+        elif self.last and self.cell is not None and self.cell < len(self.last):
+            cell_left = max(self.last[self.cell] - elapsed, 0.0)
+        else:
+            return None
+        if self.last is None or self.cell is None:
+            return cell_left, " for this cell"
+        return cell_left + sum(self.last[self.cell + 1:]), ""
+
+    def line(self) -> str:
+        with self._lock:
+            self._read()
+            text, done = self.step()
+            eta = self.eta(done)
+            where = f"cell {self.cell_number}/{self.total}" if self.cell_number else "starting"
+            parts = [where, text, f"{_clock(time.time() - self.cell_start)} in cell",
+                     f"ETA {_clock(eta[0])}{eta[1]}" if eta is not None else "ETA unknown"]
+        first = f" {self.cell_text!r}" if self.cell_text and not text else ""
+        return f"{self.label}: " + " · ".join(p for p in parts if p) + first
+
+    def _emit(self) -> None:
+        line = self.line()
+        self._last_line = time.time()
+        stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+        self.lines.append(f"{stamp}  {line}")
+        if self.bar is not None:
+            self.bar.set_postfix_str(line.split(": ", 1)[1], refresh=True)
+        elif self.echo is not None:
+            self.echo(f"  {line}")
+
+    def _loop(self) -> None:
+        while not self._stop.wait(1.0):
+            if time.time() - self._last_line >= self.every:
+                self._emit()
+
+
+def print_line(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
