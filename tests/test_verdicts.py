@@ -1,32 +1,31 @@
-"""Verdict rules: two states from a point value, three from an interval, the AND of parts, badges."""
+"""Verdict states, the gate made of decided verdicts, headline clauses that follow the states, and the badges."""
 
 import math
 
+import numpy as np
 import pytest
 
+from expbook.claims import check, decide
+from expbook.claims import test as claim  # (pytest would collect a name starting with test)
+from expbook.metrics.estimates import TEstimate
 from expbook.verdicts import (
     FAILS,
     HOLDS,
     INCONCLUSIVE,
     NOT_APPLICABLE,
-    all_of,
+    SANITY,
     badge_html,
-    family_rule,
+    combine,
+    interval_state,
     not_applicable,
+    say,
     state_from_record,
-    threshold_rule,
     verdict_table,
 )
 
 
-def test_threshold_rule_states_the_rule_and_flips_at_the_threshold():
-    below = threshold_rule("G", "q?", 0.54, ">=", 0.56, label="Top-1%", fmt="{:.0%}")
-    above = threshold_rule("G", "q?", 0.57, ">=", 0.56, label="Top-1%", fmt="{:.0%}")
-    assert (below.state, above.state) == (FAILS, HOLDS)
-    assert (below.verdict, above.verdict) == (False, True)
-    assert below.rule == "Top-1% ≥ 56%" and below.value_text == "54%"
-    assert threshold_rule("G", "q?", math.nan, "<", 1.0, label="x").verdict is False
-
+def _seeds(*values: float) -> TEstimate:
+    return TEstimate.of(np.array(values), "seeds")
 
 @pytest.mark.parametrize("op, ci, state", [
     (">", (0.2, 0.4), HOLDS),          # wholly above the threshold 0.1
@@ -39,34 +38,32 @@ def test_threshold_rule_states_the_rule_and_flips_at_the_threshold():
     ("<", (0.2, 0.5), FAILS),
     (">", (math.nan, 0.5), INCONCLUSIVE),
 ])
-def test_an_interval_makes_the_verdict_three_state(op, ci, state):
-    verdict = threshold_rule("H", "q?", sum(ci) / 2 if not math.isnan(ci[0]) else 0.3, op, 0.1, label="Δ", ci=ci)
-    assert verdict.state == state
-    assert verdict.ci == ci or math.isnan(ci[0])
-    assert verdict.verdict is {HOLDS: True, FAILS: False}.get(state)
+def test_an_interval_makes_the_state_three_way(op, ci, state):
+    assert interval_state(0.3, op, 0.1, ci) == state
 
 
-def test_the_interval_not_the_point_decides():
-    # point estimate above the threshold, interval straddling it: not a ✓
-    assert threshold_rule("H", "q", 0.3, ">", 0.1, label="x", ci=(-0.1, 0.7)).state == INCONCLUSIVE
-    assert threshold_rule("H", "q", 0.3, ">", 0.1, label="x").state == HOLDS
-    assert "[-0.100, 0.700]" in threshold_rule("H", "q", 0.3, ">", 0.1, label="x", ci=(-0.1, 0.7)).value_text
+def test_a_gate_combines_decided_verdicts_and_names_what_it_left_out():
+    h1, h2, h3 = decide([claim("H1", "q", _seeds(0.0, 0.0, 0.0), ">", 0.0, label="Δ", role=SANITY),
+                         claim("H2", "q", _seeds(0.5, 0.51, 0.49), ">", 0.0, label="Δ", role=SANITY),
+                         claim("H3", "q", _seeds(0.4, -0.3, 0.2), ">", 0.0, label="Δ", role=SANITY)])
+    assert combine("G", "q", [h1, h2]).state == HOLDS and "H1 is n/a" in combine("G", "q", [h1, h2]).evidence
+    gate = combine("G", "q", [h1, h2, h3])
+    assert gate.state == INCONCLUSIVE and gate.note == h3.note
+    assert combine("G", "q", [h1]).state == NOT_APPLICABLE
 
 
-def test_all_of_needs_every_part_and_one_failure_decides():
-    yes = threshold_rule("A", "", 1.0, ">", 0.0, label="a")
-    no = threshold_rule("A", "", 0.0, ">", 0.0, label="b")
-    unsure = threshold_rule("A", "", 0.5, ">", 0.0, label="c", ci=(-1.0, 2.0))
-    assert all_of("A", "q", [yes, yes]).state == HOLDS
-    assert all_of("A", "q", [yes, no]).state == FAILS
-    assert all_of("A", "q", [yes, unsure]).state == INCONCLUSIVE
-    assert all_of("A", "q", [unsure, no]).state == FAILS
-    assert all_of("A", "q", [yes, no]).rule == "a > 0.000 AND b > 0.000"
+@pytest.mark.parametrize("state", [INCONCLUSIVE, NOT_APPLICABLE])
+def test_a_headline_clause_is_never_settled_when_its_verdict_is_not(state):
+    estimate = _seeds(0.0, 0.0, 0.0) if state == NOT_APPLICABLE else _seeds(0.4, -0.3, 0.2)
+    v = decide([claim("T1", "q", estimate, ">", 0.0, label="Δ")])[0]
+    assert v.state == state
+    clause = say(v, holds="beats", fails="loses to", inconclusive="is not distinguishable from")
+    assert clause == "is not distinguishable from"
 
 
 def test_a_verdict_without_its_premise_is_recorded_as_not_applicable():
     verdict = not_applicable("C3", "q?", "nothing to recommend")
-    assert verdict.state == NOT_APPLICABLE and verdict.verdict is None
+    assert verdict.state == NOT_APPLICABLE and verdict.verdict is None and verdict.note == "nothing to recommend"
     assert verdict.as_dict()["state"] == NOT_APPLICABLE
 
 
@@ -76,21 +73,14 @@ def test_stored_verdicts_from_before_three_states_still_read():
     assert state_from_record({"verdict": None, "state": INCONCLUSIVE}) == INCONCLUSIVE
 
 
-def test_badges_are_text_with_a_css_class_per_state():
+def test_badges_are_text_with_a_css_class_per_state_and_an_escaped_note():
     assert badge_html(HOLDS, "H1") == '<span class="expbook-verdict expbook-verdict-holds" title="holds">H1 yes</span>'
-    assert ">inconclusive<" in badge_html(INCONCLUSIVE)
-    table = verdict_table([threshold_rule("H1", "q", 1.0, ">", 0.0, label="v"),
-                           threshold_rule("H2", "<img src=x onerror=alert(1)>", -1.0, ">", 0.0, label="v")])
+    assert ">inconclusive<" in badge_html(INCONCLUSIVE) and ">n/a<" in badge_html(NOT_APPLICABLE)
+    noted = badge_html(NOT_APPLICABLE, note='M ≤ K "<b>"')
+    assert 'title="not applicable: M ≤ K &quot;&lt;b&gt;&quot;"' in noted
+    table = verdict_table(decide([check("H1", "q", 1.0, ">", 0.0, label="v"),
+                                  check("H2", "<img src=x onerror=alert(1)>", -1.0, ">", 0.0, label="v")]))
     assert table.frame["verdict"].tolist() == [HOLDS, FAILS]
     page = table._repr_html_()
     assert page.count('class="expbook-verdict expbook-verdict-') == 2 and ">yes</span>" in page and ">no</span>" in page
     assert "<img" not in page and "&lt;img src=x onerror=alert(1)&gt;" in page and "✅" not in page
-
-
-def test_a_family_verdict_follows_the_adjusted_p_value_and_the_sign():
-    win = family_rule("V1", "q", 0.05, (0.01, 0.09), 0.02, 0.05, label="Δ")
-    loss = family_rule("V1", "q", -0.05, (-0.09, -0.01), 0.02, 0.05, label="Δ")
-    unsure = family_rule("V1", "q", 0.05, (0.01, 0.09), 0.2, 0.05, label="Δ")  # its own interval excludes 0
-    assert (win.state, loss.state, unsure.state) == (HOLDS, FAILS, INCONCLUSIVE)
-    assert "Holm-adjusted p < 0.05" in win.rule and win.value_text.endswith("Holm p 0.020")
-    assert family_rule("V1", "q", 0.1, (0.05, 0.15), 1e-6, 0.05, label="Δ").value_text.endswith("Holm p < 0.001")

@@ -79,3 +79,16 @@ def record(*, experiment: str, metrics: dict[str, Any], verdicts: list[Verdict],
         "diagnostics": diagnostics or {},
     }
     (folder / "results.json").write_text(json.dumps(_jsonable(payload), indent=1, ensure_ascii=False))
+
+
+def upstream(experiment: str) -> dict[str, Any] | None:
+    """The stored results of the canonical run of ``experiment`` that this run was started against (the notebook
+    declares ``needs`` in its metadata; the runner passes the run ids, and they are part of the execution key), or
+    None when that report has no canonical run yet. A finding of another report is quoted from here, never typed."""
+    from expbook.project import Project
+
+    run_id = json.loads(os.environ.get("EXPBOOK_UPSTREAM") or "{}").get(experiment)
+    if not run_id:
+        return None
+    path = Project.current().runs / experiment / run_id / "results.json"
+    return json.loads(path.read_text()) if path.is_file() else None

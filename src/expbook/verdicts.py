@@ -1,15 +1,8 @@
-"""Verdicts: a question, a measured value, an explicit rule and the rule's state. Pure functions, no I/O.
-
-A verdict may carry the interval ``ci = (low, high)`` of its measured value (a bootstrap over the right
-sampling unit, or a t-interval over seeds). Its state is then three-valued:
-
-* **holds** — the whole interval is on the rule's side of the threshold;
-* **does not hold** — the whole interval is on the other side;
-* **inconclusive** — the interval straddles the threshold.
-
-Without an interval the point value decides (two states). *Not applicable* marks a verdict whose
-premise is absent (e.g. no configuration to recommend), so a run records the same verdict ids whatever
-the outcome. Pages render the states as CSS text badges (``badge_html``), never as emoji glyphs.
+"""Verdicts: a question, a measured value with the interval that decided it, an explicit rule, and the state the
+data gives it — *holds*, *does not hold*, *inconclusive* (with what would decide it) or *not applicable* (with
+why). ``expbook.claims`` decides them; this module holds the states, combines decided verdicts into a decision
+(``combine``), words them for a headline (``say``) and renders them: CSS text badges (``badge_html``), never
+emoji glyphs, and the conclusions table of a notebook (``verdict_table``).
 """
 
 from __future__ import annotations
@@ -27,13 +20,15 @@ HOLDS, FAILS, INCONCLUSIVE, NOT_APPLICABLE = "holds", "does not hold", "inconclu
 STATES = (HOLDS, FAILS, INCONCLUSIVE, NOT_APPLICABLE)
 SHORT = {HOLDS: "yes", FAILS: "no", INCONCLUSIVE: "inconclusive", NOT_APPLICABLE: "n/a"}
 _CSS = {HOLDS: "holds", FAILS: "fails", INCONCLUSIVE: "inconclusive", NOT_APPLICABLE: "na"}
+FAMILY, SANITY, REFERENCE, CONTROL, DECISION, CHECK = (
+    "family", "sanity check", "reference", "positive control", "decision", "check")
 
 _COMPARATORS = {">=": operator.ge, ">": operator.gt, "<=": operator.le, "<": operator.lt}
-_SYMBOLS = {">=": "≥", ">": ">", "<=": "≤", "<": "<"}
+SYMBOLS = {">=": "≥", ">": ">", "<=": "≤", "<": "<"}
 Formatter = str | Callable[[float], str]
 
 
-def _format(fmt: Formatter, value: float) -> str:
+def format_value(fmt: Formatter, value: float) -> str:
     return fmt(value) if callable(fmt) else fmt.format(value)
 
 
@@ -44,7 +39,8 @@ def state_of(holds: bool) -> str:
 
 @dataclass(frozen=True)
 class Verdict:
-    """One hypothesis or gate: the question, the measured value (and its interval), the rule, and its state."""
+    """One decided hypothesis: the question, the measured value and the interval that decided it, the rule, the
+    state; why it is n/a (``reason``) or what would decide it (``decide``); its role; its p and adjusted p."""
 
     id: str
     question: str
@@ -54,6 +50,14 @@ class Verdict:
     evidence: str = ""
     value_text: str = ""
     ci: tuple[float, float] | None = None
+    role: str = FAMILY
+    reason: str = ""
+    decide: dict | None = None
+    p: float | None = None
+    p_adjusted: float | None = None
+    level: float | None = None
+    interval_note: str = ""
+    parts: tuple[dict, ...] = ()  # of an all_of: each part's rule, state and measured value
 
     def __post_init__(self):
         if self.state not in STATES:
@@ -68,8 +72,20 @@ class Verdict:
         """Two-state view: True / False, None when inconclusive or not applicable."""
         return {HOLDS: True, FAILS: False}.get(self.state)
 
+    @property
+    def note(self) -> str:
+        """Why it is n/a, or what would decide it; empty when it is decided."""
+        if self.state == NOT_APPLICABLE:
+            return self.reason
+        return (self.decide or {}).get("text", "") if self.state == INCONCLUSIVE else ""
+
+    def part_state(self, index: int) -> str:
+        """The state of part ``index`` of an ``all_of`` (n/a for a part that was left out)."""
+        return self.parts[index]["state"] if index < len(self.parts) else NOT_APPLICABLE
+
     def as_dict(self) -> dict[str, Any]:
-        return {**asdict(self), "ci": list(self.ci) if self.ci else None, "verdict": self.verdict}
+        return {**asdict(self), "ci": list(self.ci) if self.ci else None, "verdict": self.verdict,
+                "parts": list(self.parts)}
 
 
 def state_from_record(verdict: Mapping[str, Any]) -> str:
@@ -77,6 +93,17 @@ def state_from_record(verdict: Mapping[str, Any]) -> str:
     if verdict.get("state") in STATES:
         return verdict["state"]
     return state_of(bool(verdict.get("verdict")))
+
+
+def note_from_record(verdict: Mapping[str, Any]) -> str:
+    """A stored verdict's note: why it is n/a, or what would decide it when inconclusive ("" otherwise)."""
+    state = state_from_record(verdict)
+    if state == NOT_APPLICABLE:
+        return verdict.get("reason") or verdict.get("evidence") or ""
+    if state == INCONCLUSIVE:
+        decide_ = verdict.get("decide")
+        return (decide_.get("text", "") if isinstance(decide_, Mapping) else decide_) or ""
+    return ""
 
 
 def interval_state(value: float, op: str, threshold: float, ci: tuple[float, float] | None = None) -> str:
@@ -97,37 +124,6 @@ def interval_state(value: float, op: str, threshold: float, ci: tuple[float, flo
     return INCONCLUSIVE
 
 
-def threshold_rule(id: str, question: str, value: float, op: str, threshold: float, *, label: str,
-                   evidence: str = "", fmt: Formatter = "{:.3f}", ci: tuple[float, float] | None = None) -> Verdict:
-    """Verdict ``value <op> threshold``; ``label`` names the value in the rule text; ``ci`` makes it three-state.
-
-    ``fmt`` (a format string or a function) renders the threshold in the rule, the measured value and its interval.
-    """
-    ci = (float(ci[0]), float(ci[1])) if ci is not None else None
-    text = _format(fmt, value) + (f" [{_format(fmt, ci[0])}, {_format(fmt, ci[1])}]" if ci else "")
-    return Verdict(id, question, float(value), f"{label} {_SYMBOLS[op]} {_format(fmt, threshold)}",
-                   interval_state(float(value), op, threshold, ci), evidence, text, ci)
-
-
-def family_rule(id: str, question: str, diff: float, ci: tuple[float, float], p_adjusted: float, alpha: float, *,
-                label: str, correction: str | None = "Holm", evidence: str = "", fmt: Formatter = "{:+.3f}",
-                test: str = "") -> Verdict:
-    """Verdict "``diff`` > 0" from one significance test: the state follows the (multiplicity-adjusted) p-value.
-
-    *Holds* when the difference is positive and significant (after ``correction``, None for a single test),
-    *does not hold* when it is significantly negative, *inconclusive* otherwise. ``ci`` is the difference's
-    interval (shown); ``test`` names the test in the rule ("paired p (users)").
-    """
-    significant = not math.isnan(p_adjusted) and p_adjusted < alpha
-    state = (HOLDS if diff > 0 else FAILS) if significant and diff != 0 else INCONCLUSIVE
-    p_text = "< 0.001" if p_adjusted < 0.001 else f"{p_adjusted:.3f}"
-    p_name = f"{correction} p" if correction else "p"
-    rule = (f"{label} > 0 and {correction}-adjusted p < {alpha:g}" if correction
-            else f"{label} > 0 and {test or 'p'} < {alpha:g}")
-    text = f"{_format(fmt, diff)} [{_format(fmt, ci[0])}, {_format(fmt, ci[1])}]; {p_name} {p_text}"
-    return Verdict(id, question, float(diff), rule, state, evidence, text, (float(ci[0]), float(ci[1])))
-
-
 def combined_state(states: list[str]) -> str:
     """AND of states: any *does not hold* → does not hold; all *holds* → holds; all n/a → n/a; else inconclusive."""
     if any(s == FAILS for s in states):
@@ -139,15 +135,35 @@ def combined_state(states: list[str]) -> str:
     return INCONCLUSIVE
 
 
-def all_of(id: str, question: str, parts: list[Verdict], *, evidence: str = "") -> Verdict:
-    """Holds when every part holds; rule = the parts' rules joined by AND; value and interval = the first part's."""
-    return Verdict(id, question, parts[0].value, " AND ".join(p.rule for p in parts),
-                   combined_state([p.state for p in parts]), evidence, "; ".join(p.value_text for p in parts), parts[0].ci)
-
-
-def not_applicable(id: str, question: str, reason: str) -> Verdict:
+def not_applicable(id: str, question: str, reason: str, *, role: str = FAMILY) -> Verdict:
     """A verdict whose premise is absent; recorded so the set of verdict ids never depends on the outcome."""
-    return Verdict(id, question, math.nan, "—", NOT_APPLICABLE, reason, "—")
+    return Verdict(id, question, math.nan, "—", NOT_APPLICABLE, "", "—", role=role, reason=reason)
+
+
+def combine(id: str, question: str, verdicts: list[Verdict], *, role: str = DECISION, evidence: str = "") -> Verdict:
+    """A decision made of verdicts already decided (a gate): holds when every one that applies holds; the n/a ones
+    are left out and named; n/a when none applies."""
+    applies = [v for v in verdicts if v.state != NOT_APPLICABLE]
+    skipped = [f"{v.id} is n/a ({v.reason})" for v in verdicts if v.state == NOT_APPLICABLE]
+    evidence = "; ".join([evidence, *skipped]) if skipped else evidence
+    if not applies:
+        return Verdict(id, question, math.nan, " AND ".join(v.rule for v in verdicts), NOT_APPLICABLE,
+                       evidence=evidence, value_text="—", role=role, reason="; ".join(skipped))
+    state = combined_state([v.state for v in applies])
+    undecided = [v.decide for v in applies if v.state == INCONCLUSIVE and v.decide]
+    return Verdict(id, question, applies[0].value, " AND ".join(f"{v.id}" for v in applies), state,
+                   evidence=evidence, value_text="; ".join(f"{v.id} {SHORT[v.state]}" for v in applies), role=role,
+                   decide=max(undecided, key=lambda d: d["needed"] or math.inf) if state == INCONCLUSIVE and undecided
+                   else None,
+                   parts=tuple({"rule": v.id, "state": v.state, "value_text": v.value_text} for v in applies))
+
+
+# --- sentences --------------------------------------------------------------------------------------------------------
+
+def say(verdict: Verdict, *, holds: str, fails: str, inconclusive: str, na: str | None = None) -> str:
+    """The clause a headline uses for ``verdict``: never a settled claim when the verdict is not settled."""
+    return {HOLDS: holds, FAILS: fails, INCONCLUSIVE: inconclusive,
+            NOT_APPLICABLE: na if na is not None else inconclusive}[verdict.state]
 
 
 def join_names(names: list[str]) -> str:
@@ -165,7 +181,8 @@ def badge_html(state: str, label: str = "", *, note: str = "") -> str:
 
 @dataclass(frozen=True)
 class VerdictTable:
-    """The conclusions table of a notebook: question → measured value [interval] → rule → state badge → evidence.
+    """The conclusions table of a notebook: question → measured value [the interval that decided it] → rule →
+    state badge → why it is n/a or what would decide it → evidence.
 
     Displayed as HTML built cell by cell: every text escaped, only the badges as markup (a Styler would have to
     either escape the badges or trust the texts). ``frame`` is the same table as plain text, for tests and exports.
@@ -175,21 +192,27 @@ class VerdictTable:
 
     @property
     def frame(self) -> pd.DataFrame:
-        return pd.DataFrame({"": [v.id for v in self.verdicts], "question": [v.question for v in self.verdicts],
+        return pd.DataFrame({"": [v.id for v in self.verdicts], "role": [v.role for v in self.verdicts],
+                             "question": [v.question for v in self.verdicts],
                              "measured": [v.value_text or f"{v.value:.3f}" for v in self.verdicts],
                              "rule": [v.rule for v in self.verdicts], "verdict": [v.state for v in self.verdicts],
+                             "why n/a · what would decide it": [v.note for v in self.verdicts],
                              "evidence": [v.evidence for v in self.verdicts]})
 
     def _repr_html_(self) -> str:
         from expbook.escape import Markup, tag
 
-        head = "".join(str(tag("th", h)) for h in ("", "question", "measured", "rule", "verdict", "evidence"))
+        head = "".join(str(tag("th", h)) for h in ("", "question", "measured", "rule", "verdict",
+                                                   "why n/a · what would decide it", "evidence"))
         rows = []
         for v in self.verdicts:
-            cells = (v.id, v.question, v.value_text or f"{v.value:.3f}", v.rule, Markup(badge_html(v.state)), v.evidence)
+            label = Markup(str(tag("b", v.id)) + ("" if v.role == FAMILY else str(tag("small", f" {v.role}"))))
+            measured = Markup(str(tag("span", v.value_text or f"{v.value:.3f}")) +
+                              (str(tag("small", f" ({v.interval_note})")) if v.interval_note else ""))
+            cells = (label, v.question, measured, v.rule, Markup(badge_html(v.state)), v.note, v.evidence)
             rows.append(str(tag("tr", Markup("".join(str(tag("td", cell)) for cell in cells)))))
-        rows = "".join(rows)
-        return f'<table class="expbook-verdicts"><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>'
+        return (f'<table class="expbook-verdicts"><thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody>'
+                f'</table>')
 
 
 def verdict_table(verdicts: list[Verdict]) -> VerdictTable:

@@ -5,6 +5,7 @@ import pandas as pd
 import pytest
 
 from expbook.experiments import recall_rerank as rr
+from expbook.metrics.estimates import TEstimate
 from expbook.metrics.ranking import k_for_fraction, ndcg_at_k, top_k_capture
 
 
@@ -63,31 +64,64 @@ def test_explanation_states_which_case_the_best_m_is_in():
     assert "no M in this sweep exceeds K" in rr.explain_frozen_set(163_000, [50, 100], best_m=100).sentence()
 
 
-@pytest.mark.parametrize("gate_margin,expected", [(-0.05, True), (0.05, False)])
+def _estimates(top1, ndcg, fusion=(0.01, 0.012, 0.011)):
+    """Gains over Direct measured over seeds."""
+    return {"top1%_capture": TEstimate.of(top1, "seeds"), "ndcg@100": TEstimate.of(ndcg, "seeds"),
+            "fusion": TEstimate.of(fusion, "seeds")}
+
+
+@pytest.mark.parametrize("gate_margin,expected", [(-0.05, "holds"), (0.05, "does not hold")])
 def test_gate_flips_when_the_margin_crosses_the_measured_top1_gain(gate_margin, expected):
-    rerank = {"top1%_capture": 0.55, "ndcg@100": 0.30}
-    direct = {"top1%_capture": 0.55, "ndcg@100": 0.15}
-    parts, gate = rr.gate_verdicts(rerank, direct, gate_margin=gate_margin, ndcg_k=100)
-    assert gate.verdict is expected and parts[0].verdict is expected and parts[1].verdict is True
-    sentence = rr.decision(gate, parts, 200, 100)
-    assert ("Gate passed" in sentence) is expected
-    assert ("keep Direct-only" in sentence) is (not expected)
+    parts, gate = rr.gate_verdicts(_estimates([0.001, -0.001, 0.0], [0.15, 0.16, 0.14]), gate_margin=gate_margin,
+                                   ndcg_k=100, alpha=0.05)
+    assert gate.state == expected and parts[0].state == expected and parts[1].holds
+    sentence = rr.decision(gate, parts, "200", 100)
+    assert ("Gate passed" in sentence) is (expected == "holds")
+    assert ("keep Direct-only" in sentence) is (expected != "holds")
 
 
 def test_gate_fails_without_an_ndcg_gain_even_with_top1_kept():
-    parts, gate = rr.gate_verdicts({"top1%_capture": 0.9, "ndcg@100": 0.1}, {"top1%_capture": 0.5, "ndcg@100": 0.2},
-                                   gate_margin=0.0, ndcg_k=100)
-    assert parts[0].verdict and not parts[1].verdict and not gate.verdict
+    parts, gate = rr.gate_verdicts(_estimates([0.4, 0.41, 0.39], [-0.1, -0.11, -0.09]), gate_margin=0.0, ndcg_k=100,
+                                   alpha=0.05)
+    assert parts[0].holds and parts[1].state == "does not hold" and gate.state == "does not hold"
 
 
-@pytest.mark.parametrize("interval,state", [((0.01, 0.05), "holds"), ((-0.01, 0.05), "inconclusive"),
-                                            ((-0.05, -0.01), "does not hold")])
-def test_the_ndcg_verdict_and_the_gate_follow_the_interval(interval, state):
-    rerank, direct = {"top1%_capture": 0.5, "ndcg@100": 0.23}, {"top1%_capture": 0.5, "ndcg@100": 0.2}
-    parts, gate = rr.gate_verdicts(rerank, direct, gate_margin=0.0, ndcg_k=100,
-                                   intervals={"top1%_capture": (0.0, 0.0), "ndcg@100": interval})
-    assert parts[0].state == "holds" and parts[1].state == state and gate.state == state
-    assert ("undecided" in rr.decision(gate, parts, 100, 100)) is (state == "inconclusive")
+@pytest.mark.parametrize("ndcg,state", [([0.03, 0.035, 0.025], "holds"), ([0.05, -0.04, 0.01], "inconclusive"),
+                                        ([-0.03, -0.035, -0.025], "does not hold")])
+def test_the_ndcg_verdict_and_the_gate_follow_the_seed_interval(ndcg, state):
+    parts, gate = rr.gate_verdicts(_estimates([0.01, 0.012, 0.011], ndcg), gate_margin=0.0, ndcg_k=100, alpha=0.05)
+    assert parts[0].holds and parts[1].state == state and gate.state == state
+    sentence = rr.decision(gate, parts, "100", 100)
+    assert ("undecided" in sentence) is (state == "inconclusive")
+    assert (state != "inconclusive") or ("would need about" in sentence and "seeds" in sentence)
+
+
+def test_h51_is_not_applicable_when_every_m_is_within_k_and_the_gate_rests_on_ndcg():
+    gains = pd.DataFrame({"M": [200, 500, 200], "K": [1636, 1636, 1636]})
+    reason = rr.frozen_reason(gains)
+    assert "M ≤ K" in reason and "1,636" in reason
+    parts, gate = rr.gate_verdicts(_estimates([0.0, 0.0, 0.0], [0.03, 0.035, 0.025]), gate_margin=0.0, ndcg_k=100,
+                                   alpha=0.05, frozen=reason)
+    assert parts[0].state == "not applicable" and parts[0].reason == reason
+    assert gate.holds and "H5.1 is n/a" in gate.evidence and "H5.1 is n/a" in rr.decision(gate, parts, "200", 100)
+    assert parts[1].p_adjusted is not None  # H5.2 and H5.3 still form a family
+    # with an M beyond K in one seed, the contrast can fail and is decided
+    assert rr.frozen_reason(pd.DataFrame({"M": [200, 2000], "K": [1636, 1636]})) is None
+    parts, _ = rr.gate_verdicts(_estimates([-0.03, -0.035, -0.025], [0.03, 0.035, 0.025]), gate_margin=0.0,
+                                ndcg_k=100, alpha=0.05, frozen=None)
+    assert parts[0].state == "does not hold"
+
+
+def test_the_diagnosis_finding_is_quoted_from_its_stored_verdicts():
+    def stored(state, gift_state):
+        return {"run_id": "r1", "verdicts": [{"id": "T1", "state": state},
+                                             {"id": "H3", "state": "holds", "parts": [{"state": gift_state}]}]}
+
+    assert "the direct regressor captures more" in rr.diagnosis_sentence(stored("holds", "holds"))
+    assert "cannot be told apart" in rr.diagnosis_sentence(stored("inconclusive", "holds"))
+    assert "two-stage product captures more" in rr.diagnosis_sentence(stored("does not hold", "does not hold"))
+    assert "orders the gifts worse" in rr.diagnosis_sentence(stored("holds", "does not hold"))
+    assert "no canonical run yet" in rr.diagnosis_sentence(None)
 
 
 def test_m_and_alpha_are_the_argmax_of_validation_ndcg_only():
@@ -111,22 +145,17 @@ def test_user_bootstrap_resamples_whole_users():
         assert sum((drawn == u).sum() / (users == u).sum() for u in np.unique(drawn)) == 3  # as many users as there are
 
 
-def test_seed_intervals_of_the_gains_decide_the_gate():
-    import pandas as pd
-
+def test_seed_estimates_of_the_gains_decide_the_gate():
     def gains(deltas):
-        return pd.DataFrame({"M": [500] * len(deltas), "alpha": 0.5, "top1%_capture RR": [0.5 + d for d in deltas],
+        return pd.DataFrame({"M": [500] * len(deltas), "alpha": 0.5, "K": 1636, "top1%_capture RR": [0.5 + d for d in deltas],
                              "top1%_capture Direct": 0.5, "ndcg@100 RR": [0.3 + d for d in deltas],
-                             "ndcg@100 Direct": 0.3})
+                             "ndcg@100 Direct": 0.3, "ndcg@100 fusion": 0.31})
 
     for deltas, state in (([0.05, 0.06, 0.055], "holds"), ([0.05, -0.04, 0.01], "inconclusive"),
                           ([-0.05, -0.06, -0.055], "does not hold")):
-        table = gains(deltas)
-        intervals = rr.seed_intervals(table, ndcg_k=100)
-        means = table.mean()
-        parts, gate = rr.gate_verdicts({c: means[f"{c} RR"] for c in ("top1%_capture", "ndcg@100")},
-                                       {c: means[f"{c} Direct"] for c in ("top1%_capture", "ndcg@100")},
-                                       gate_margin=0.0, ndcg_k=100, intervals=intervals)
+        estimates = rr.seed_estimates(gains(deltas), ndcg_k=100)
+        assert estimates["ndcg@100"].value == pytest.approx(np.mean(deltas))
+        _, gate = rr.gate_verdicts(estimates, gate_margin=0.0, ndcg_k=100, alpha=0.05)
         assert gate.state == state, deltas
     assert rr.chosen_m_text(gains([0.1, 0.1])) == "500"
     assert rr.chosen_m_text(pd.DataFrame({"M": [500, 1000]})) == "500 / 1000 per seed"

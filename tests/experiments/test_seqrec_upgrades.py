@@ -41,11 +41,11 @@ def _verdicts(effect: float, *, popular_shift: int, transition_shift: int):
     runs, base_ranks = _runs(effect)
     references = _references(np.maximum(base_ranks + popular_shift, 0), np.maximum(base_ranks + transition_shift, 0))
     table = seqrec.ladder_table(runs, ["baseline", "+ step"], references)
-    sanity = seqrec.sanity_verdict(runs, references, alpha=0.05)
-    steps = seqrec.step_verdicts(table, sanity, alpha=0.05)
     best = seqrec.best_by_validation(runs, ["baseline", "+ step"])
-    reference = seqrec.reference_verdict(runs, references, best, alpha=0.05)
-    return sanity, steps[0], reference, seqrec.headline(table, sanity, steps, reference, best)
+    checks = seqrec.ladder_verdicts(runs, table, references, best, alpha=0.05)
+    assert [v.id for v in checks] == ["S0", "S1", "R1"] and [v.role for v in checks] == ["sanity check", "family",
+                                                                                         "reference"]
+    return checks[0], checks[1], checks[2], seqrec.headline(table, checks, best)
 
 
 def test_step_verdict_follows_the_data_once_the_baseline_beats_most_popular():
@@ -58,6 +58,7 @@ def test_step_verdict_follows_the_data_once_the_baseline_beats_most_popular():
 def test_a_baseline_no_better_than_most_popular_makes_every_step_inconclusive():
     sanity, step, _, headline = _verdicts(1.0, popular_shift=0, transition_shift=0)
     assert sanity.state == "inconclusive" and step.state == "inconclusive" and "cannot be read" in headline
+    assert "beat most popular first" in step.note and sanity.note.startswith("would need about")
     sanity, step, _, _ = _verdicts(1.0, popular_shift=-10, transition_shift=0)
     assert sanity.state == "does not hold" and step.state == "inconclusive"
 
@@ -80,14 +81,18 @@ def test_the_popularity_sentence_names_the_rungs_that_do_not_beat_most_popular()
         "1 of 2 rungs does not beat most popular at paired p < 0.05: baseline.")
 
 
-def test_step_p_values_are_holm_adjusted():
+def test_step_p_values_are_holm_adjusted_and_the_references_are_not():
     runs, base_ranks = _runs(0.3)
     runs += [replace_rung(r, "+ other") for r in runs if r.rung == "+ step"]
-    table = seqrec.ladder_table(runs, ["baseline", "+ step", "+ other"], _references(base_ranks, base_ranks))
-    raw, adjusted = table["p (users)"].dropna().to_numpy(), table["p (Holm)"].dropna().to_numpy()
+    references = _references(base_ranks + 10, base_ranks)
+    table = seqrec.ladder_table(runs, ["baseline", "+ step", "+ other"], references)
+    checks = seqrec.ladder_verdicts(runs, table, references, "+ step", alpha=0.05)
+    steps = seqrec.step_table(table, checks[1:-1])
+    raw, adjusted = steps["p (users)"].to_numpy(dtype=float), steps["p (Holm)"].to_numpy(dtype=float)
     from expbook.metrics.seeds import holm
 
     assert adjusted == pytest.approx(holm(raw)) and (adjusted >= raw).all()
+    assert checks[0].p_adjusted is None and checks[-1].p_adjusted is None
 
 
 def replace_rung(run, name):

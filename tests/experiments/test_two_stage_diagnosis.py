@@ -7,19 +7,17 @@ import pytest
 
 from expbook.experiments.kuailive_pipeline import HeldOutScores
 from expbook.experiments.two_stage_diagnosis import (
-    Decomposition,
     Thresholds,
-    decompose,
-    decomposition_intervals,
     evaluate_methods,
     headline,
     hypothesis_verdicts,
     method_scores,
     resampled_draws,
-    shapley_split,
     smearing_factor,
 )
 from expbook.features.kuailive_audit import LeakageAudit
+from expbook.metrics.estimates import TEstimate
+from expbook.metrics.oracle_decomposition import Decomposition, decompose, decomposition_estimates, shapley_split
 
 THRESHOLDS = Thresholds(bottleneck_share=0.6, h2_min_drop=0.02, h3_min_gap=0.05)
 CLEAN = LeakageAudit((), 0, 0, 100, (), {})
@@ -28,13 +26,36 @@ SEED_LIKE = Decomposition(two_stage=0.358, two_stage_ev=0.35, direct=0.545, stag
                           spearman_gift_direct=0.737)
 
 
-def verdicts(d=SEED_LIKE, audit=CLEAN, intervals=None):
-    return {v.id: v.verdict for v in hypothesis_verdicts(d, audit, 0.0, THRESHOLDS, intervals)}
+def estimates(d=SEED_LIKE, spread=0.001):
+    """Every quantity of ``d`` measured over three seeds ``spread`` apart (narrow: decided; wide: undecided)."""
+    return {k: TEstimate.of([v - spread, v, v + spread], "seeds") for k, v in d.quantities().items()}
+
+
+def decided(d=SEED_LIKE, audit=CLEAN, spread=0.001):
+    return hypothesis_verdicts(d, audit, 0.0, THRESHOLDS, estimates(d, spread), alpha=0.05)
+
+
+def verdicts(d=SEED_LIKE, audit=CLEAN, spread=0.001):
+    return {v.id: v.verdict for v in decided(d, audit, spread)}
 
 
 def test_seed_numbers_give_the_seed_verdicts():
     v = verdicts()
-    assert v == {"H1": False, "H2": False, "H3": True, "H4": False, "S1": True, "D1": True}
+    assert v == {"H1": False, "H2": False, "H3": True, "H4": False, "S1": True, "D1": True, "T1": True}
+
+
+def test_the_family_is_holm_adjusted_and_the_audit_check_is_outside_it():
+    checks = {v.id: v for v in decided()}
+    assert all(checks[i].p_adjusted is not None for i in ("H1", "H2", "H3", "S1", "D1", "T1"))
+    assert checks["H4"].role == "check" and checks["H4"].p_adjusted is None
+
+
+def test_wide_seed_intervals_leave_the_verdicts_inconclusive_with_what_would_decide_them():
+    checks = {v.id: v for v in decided(spread=0.3)}
+    assert checks["S1"].state == "inconclusive" and checks["T1"].state == "inconclusive"
+    assert checks["T1"].note.startswith("would need about") and checks["T1"].decide["unit"] == "seeds"
+    assert "cannot be told apart" in headline(SEED_LIKE, list(checks.values()))
+    assert "point estimates" in headline(SEED_LIKE, list(checks.values()))
 
 
 def test_the_shapley_split_shares_the_gap_and_credits_what_the_stages_do_together():
@@ -42,7 +63,7 @@ def test_the_shapley_split_shares_the_gap_and_credits_what_the_stages_do_togethe
     d = replace(SEED_LIKE, two_stage=0.3, oracle_p=0.4, oracle_m=0.35, oracle_both=1.0)
     assert d.oracle_p_gain == pytest.approx(2 * d.oracle_m_gain)  # alone, stage 1 looks twice as important
     assert verdicts(d)["S1"] is False and verdicts(d)["H1"] is False  # together the split is 54% / 46%
-    assert "neither stage dominates" in headline(d, hypothesis_verdicts(d, CLEAN, 0.0, THRESHOLDS))
+    assert "neither stage dominates" in headline(d, decided(d))
 
 
 def test_equally_imperfect_stages_get_about_half_each_where_the_oracle_gains_favour_stage_1():
@@ -67,13 +88,9 @@ def test_stage1_verdict_flips_when_a_perfect_classifier_stops_helping():
 
 
 def test_intervals_make_the_share_verdicts_three_state():
-    q = SEED_LIKE.quantities()
-    wide = {"share_p": (0.3, 0.99), "share_m": (0.01, 0.7), "share_p − share_m": (-0.2, 0.9)}
-    states = {v.id: v.state for v in hypothesis_verdicts(SEED_LIKE, CLEAN, 0.0, THRESHOLDS, wide)}
+    states = {v.id: v.state for v in decided(spread=0.3)}
     assert states["S1"] == "inconclusive" and states["H1"] == "inconclusive"
-    narrow = {"share_p": (q["share_p"] - 0.01, q["share_p"] + 0.01), "share_m": (q["share_m"] - 0.01, q["share_m"] + 0.01),
-              "share_p − share_m": (q["share_p − share_m"] - 0.01, q["share_p − share_m"] + 0.01)}
-    states = {v.id: v.state for v in hypothesis_verdicts(SEED_LIKE, CLEAN, 0.0, THRESHOLDS, narrow)}
+    states = {v.id: v.state for v in decided(spread=0.001)}
     assert states["S1"] == "holds" and states["H1"] == "does not hold"
 
 
@@ -101,12 +118,12 @@ def test_nan_measurements_never_pass():
     assert v["S1"] is False
 
 
-def test_headline_follows_the_numbers():
-    first = headline(SEED_LIKE, hypothesis_verdicts(SEED_LIKE, CLEAN, 0.0, THRESHOLDS))
-    assert "trails Direct" in first and "bottleneck is stage 1" in first and "stage 1 carries 90%" in first
+def test_headline_follows_the_verdicts():
+    first = headline(SEED_LIKE, decided())
+    assert "Two-Stage trails Direct" in first and "bottleneck is stage 1" in first and "stage 1 carries 90%" in first
     flipped = replace(SEED_LIKE, two_stage=0.6, oracle_p=0.61, oracle_m=0.9)
-    second = headline(flipped, hypothesis_verdicts(flipped, CLEAN, 0.0, THRESHOLDS))
-    assert "matches or beats" in second and "bottleneck is stage 2" in second
+    second = headline(flipped, decided(flipped))
+    assert "Two-Stage beats Direct" in second and "bottleneck is stage 2" in second
 
 
 def test_oracles_are_perfect_where_they_should_be():
@@ -137,17 +154,22 @@ def test_user_intervals_of_the_decomposition_are_wider_than_row_intervals():
     p = np.clip(gift * 0.5 + rng.random(n) * 0.6, 0, 1)
     scores = HeldOutScores(y, np.log1p(y) + rng.normal(0, 1, n), p, np.log1p(y) + rng.normal(0, 1, n), users)
     methods = method_scores(scores)
-    by_user = decomposition_intervals(resampled_draws(y, methods, ndcg_k=100, users=users, n_boot=200, seed=0))
-    by_row = decomposition_intervals(resampled_draws(y, methods, ndcg_k=100, users=None, n_boot=200, seed=0))
-    width = {k: (v[1] - v[0]) for k, v in by_user.items()}
-    assert width["direct − binary"] > (by_row["direct − binary"][1] - by_row["direct − binary"][0])
+    point = decompose(evaluate_methods(y, methods, ndcg_k=100, whale_quantile=0.9)[0])
+    by_user = decomposition_estimates(resampled_draws(y, methods, ndcg_k=100, users=users, n_boot=200, seed=0), point, 200)
+    by_row = decomposition_estimates(resampled_draws(y, methods, ndcg_k=100, users=None, n_boot=200, seed=0), point, n)
+
+    def width(e):
+        low, high = e["direct − binary"].interval(0.95)
+        return high - low
+
+    assert width(by_user) > width(by_row)
 
 
 def _table(d: Decomposition):
     """A method table carrying ``d``'s Top-1% captures (what ``decompose`` reads)."""
     import pandas as pd
 
-    from expbook.experiments.two_stage_diagnosis import DECOMPOSITION_METHODS
+    from expbook.metrics.oracle_decomposition import DECOMPOSITION_METHODS
 
     top1 = {method: getattr(d, field) for field, method in DECOMPOSITION_METHODS.items()}
     table = pd.DataFrame({"top1%_capture": top1, "spearman_gift": 0.5})
@@ -163,13 +185,15 @@ def test_seed_intervals_decide_the_stage_verdicts():
     shares = [decompose(t).quantities()["share_p"] for t in steady.values()]
     ci = mean_ci(shares)
     assert across.intervals["share_p"] == pytest.approx((ci.low, ci.high))
-    states = {v.id: v.state for v in hypothesis_verdicts(across.decomposition, CLEAN, 0.0, THRESHOLDS, across.intervals)}
+    states = {v.id: v.state for v in hypothesis_verdicts(across.decomposition, CLEAN, 0.0, THRESHOLDS, across.estimates,
+                                                         alpha=0.05)}
     assert states["S1"] == "holds"
     # the same mean with one seed where a perfect classifier barely helps: the seeds disagree, S1 is undecided
     unsteady = {0: _table(replace(SEED_LIKE, oracle_p=0.99)), 1: _table(replace(SEED_LIKE, oracle_p=0.99)),
                 2: _table(replace(SEED_LIKE, oracle_p=0.40, oracle_m=0.95))}
     across = across_seeds(unsteady)
-    states = {v.id: v.state for v in hypothesis_verdicts(across.decomposition, CLEAN, 0.0, THRESHOLDS, across.intervals)}
+    states = {v.id: v.state for v in hypothesis_verdicts(across.decomposition, CLEAN, 0.0, THRESHOLDS, across.estimates,
+                                                         alpha=0.05)}
     assert states["S1"] == "inconclusive"
     with pytest.raises(ValueError, match="at least two seeds"):
         across_seeds({0: _table(SEED_LIKE)})

@@ -13,7 +13,7 @@ def _truth(n=1000):
     return np.repeat([0, 1, 2, 3], [900, 40, 50, 10])[:n]
 
 
-DETECTOR = {"ratio": 3.0, "min_excess": 0.05, "min_fraction": 0.1}
+DETECTOR = {"max_distance": 0.1, "min_fraction": 0.1}
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
@@ -41,13 +41,25 @@ def test_grouped_confusions_sum_to_the_pooled_one_and_absent_classes_are_undefin
 
 def test_a_collapsing_prediction_vector_is_flagged_and_a_balanced_one_is_not():
     y = _truth()
-    assert not detect_collapse(y, y.copy(), CLASSES, **DETECTOR).collapsed
+    kept = detect_collapse(y, y.copy(), CLASSES, **DETECTOR)
+    assert not kept.collapsed and kept.distance == 0.0 and kept.least_ratio == 1.0
     collapsed = y.copy()
     collapsed[:300] = 1  # 300 N beats predicted S: S share 34% against a 4% prior
     finding = detect_collapse(y, collapsed, CLASSES, **DETECTOR)
     assert finding.collapsed and finding.over_predicted == ("S",)
-    assert finding.worst_ratio == pytest.approx(0.34 / 0.04)
+    assert finding.distance == pytest.approx(0.30)  # half of |−0.30| + |+0.30|
     assert "S predicted 34.0% vs prior 4.0%" in finding.describe()
+
+
+def test_the_distance_is_bounded_and_sees_under_prediction():
+    y = _truth()
+    everything_o = np.full(y.size, 3)  # all beats called O, a 1% class: the old ratio read 100×
+    finding = detect_collapse(y, everything_o, CLASSES, **DETECTOR)
+    assert finding.distance == pytest.approx(0.99) and finding.distance <= 1.0
+    no_s = np.where(y == 1, 0, y)  # S swallowed by N: the shares move 4 points, a ratio of over-prediction 1.04×
+    finding = detect_collapse(y, no_s, CLASSES, **DETECTOR)
+    assert finding.distance == pytest.approx(0.04) and finding.collapsed and finding.never_predicted == ("S",)
+    assert finding.least_ratio == 0.0
 
 
 def test_a_class_never_predicted_is_a_collapse_and_small_drift_is_not():
@@ -56,8 +68,6 @@ def test_a_class_never_predicted_is_a_collapse_and_small_drift_is_not():
     finding = detect_collapse(y, no_v, CLASSES, **DETECTOR)
     assert finding.collapsed and finding.never_predicted == ("V",)
     drift = y.copy()
-    drift[:30] = 1  # S predicted 7% vs 4%: not 3×, and an excess of 3 points only
+    drift[:30] = 1  # S predicted 7% vs 4%: a distance of 0.03
     assert not detect_collapse(y, drift, CLASSES, **DETECTOR).collapsed
-    tiny = y.copy()
-    tiny[:40] = 3  # O predicted 5% vs 1%: 5× its prior, but 4 points of all predictions: no material excess
-    assert detect_collapse(y, tiny, CLASSES, **DETECTOR).worst_ratio == 1.0
+    assert detect_collapse(y, drift, CLASSES, **DETECTOR).distance == pytest.approx(0.03)

@@ -7,7 +7,7 @@ import pytest
 
 from expbook.data.turnover import load_survey
 from expbook.data.turnover_synth import SurveySpec, generate_survey
-from expbook.experiments import gnn_turnover_v6 as gt
+from expbook.experiments import turnover_pipeline as cv
 from expbook.models import gnn
 from expbook.models.gnn import GNNConfig
 from expbook.models.negatives import NegativeSampler
@@ -37,20 +37,20 @@ class SpySampler(NegativeSampler):
 def _task(graph, seed=0):
     import torch
 
-    split = gt.cv_splits(graph.label, folds=4, repeats=1, val_fraction=0.15, seed=seed)[0]
-    x = gt._standardise(graph.features.to_numpy(dtype=float), split.train)
+    split = cv.cv_splits(graph.label, folds=4, repeats=1, val_fraction=0.15, seed=seed)[0]
+    x = cv._standardise(graph.features.to_numpy(dtype=float), split.train)
     task = gnn.Task(torch.from_numpy(graph.label.astype(np.float32)), split.train, split.val,
-                    torch.from_numpy(gt._standardise(graph.posts, np.arange(14))), gt._pairs(graph, split.train),
-                    gt._pairs(graph, split.val))
-    return gt.to_hetero(graph, x), task
+                    torch.from_numpy(cv._standardise(graph.posts, np.arange(14))), cv._pairs(graph, split.train),
+                    cv._pairs(graph, split.val))
+    return cv.to_hetero(graph, x), task
 
 
 def test_switching_off_hard_negatives_never_calls_the_hard_sampler(small_graph):
     data, task = _task(small_graph)
     SpySampler.calls = []
-    gnn.train_gnn(data, task, gt.model_configs(FAST)["v6 without hard negatives"], sampler_factory=SpySampler)
+    gnn.train_gnn(data, task, cv.model_configs(FAST)["v6 without hard negatives"], sampler_factory=SpySampler)
     assert SpySampler.calls == []
-    gnn.train_gnn(data, task, gt.model_configs(FAST)["GNN v6"], sampler_factory=SpySampler)
+    gnn.train_gnn(data, task, cv.model_configs(FAST)["GNN v6"], sampler_factory=SpySampler)
     assert SpySampler.calls.count("refresh") == 3 and SpySampler.calls.count("hard") == 6  # refresh every 2 epochs
 
 
@@ -67,7 +67,7 @@ def test_the_adaptive_margin_follows_validation_accuracy_within_its_bounds(small
 
 def test_two_stage_switch_changes_the_stages(small_graph):
     data, task = _task(small_graph)
-    configs = gt.model_configs(FAST)
+    configs = cv.model_configs(FAST)
     two_stage = gnn.train_gnn(data, task, configs["GNN v6"]).curves
     joint = gnn.train_gnn(data, task, configs["v6 without two-stage"]).curves
     assert two_stage["stage"].tolist() == [1] * 6 + [2] * 6

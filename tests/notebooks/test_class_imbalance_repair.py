@@ -16,7 +16,7 @@ def test_tiny_run_records_every_configuration_verdict_and_figure(tiny_store):
     record = run_experiment("class_imbalance_repair", {}, store=tiny_store, **QUIET).record
     results = record.results
     assert results["status"] == "ok"
-    assert [v["id"] for v in results["verdicts"]] == ["C1", "C2", "C3", "C4"]  # whatever the outcome
+    assert [v["id"] for v in results["verdicts"]] == ["C1", "C2", "C3", "C4", "C5"]  # whatever the outcome
     assert all(v["state"] in ("holds", "does not hold", "inconclusive", "not applicable") for v in results["verdicts"])
     configurations = results["metrics"]["configurations"]
     assert "stacked sampler + CE weights" in configurations and len(configurations) == 9

@@ -15,10 +15,11 @@ def test_tiny_run_records_tables_verdicts_and_the_ibm_configuration(tiny_store):
     results = run_experiment("gnn_turnover_v6", {}, store=tiny_store, **QUIET).record.results
     assert results["status"] == "ok"
     ids = [v["id"] for v in results["verdicts"]]
-    assert ids == ["V1", "V2", "V3", "G1", "G2", "P1", *[f"A{i}" for i in range(1, 8)], "I1", "I2"]
+    assert ids == ["V1", "V2", "V3", "G1", "G2", "P1", "P2", "P3", *[f"A{i}" for i in range(1, 8)], "I1", "I2", "PC1", "PC2"]
+    assert [v["role"] for v in results["verdicts"]][-2:] == ["positive control"] * 2
     per_split = pd.DataFrame(results["metrics"]["per_split"])
     survey = per_split[per_split["data"] == "survey"]
-    assert sorted(survey["split"].unique()) == [0, 1] and survey.groupby("split").size().eq(13).all()
+    assert sorted(survey["split"].unique()) == [0, 1] and survey.groupby("split").size().eq(14).all()
     assert set(results["metrics"]["means"]["ibm_attrition"]) == {"MLP", "LightGBM", "MLP + groups",
                                                                  "LightGBM + groups", "GNN v6"}
     assert results["diagnostics"]["workers"] == 2  # the folds ran in spawned processes inside the kernel

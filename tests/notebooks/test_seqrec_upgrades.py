@@ -17,7 +17,9 @@ def test_tiny_run_records_the_ladder_the_references_and_a_verdict_per_step(tiny_
     ladder = results["metrics"]["ladder"]
     assert list(ladder)[0] == "baseline" and list(ladder)[-3].startswith("+ re-rank")
     assert list(ladder)[-2:] == ["most popular", "item-to-item transitions"]
-    assert ladder["+ full-softmax CE"]["p (Holm)"] >= ladder["+ full-softmax CE"]["p (users)"]
+    steps = results["metrics"]["steps"]
+    assert steps["+ full-softmax CE"]["p (Holm)"] >= steps["+ full-softmax CE"]["p (users)"]
+    assert [v["role"] for v in results["verdicts"]] == ["sanity check", *["family"] * 7, "reference"]
     assert results["metrics"]["chosen_on"] == "validation"
     per_seed = pd.DataFrame(results["metrics"]["per_seed"])
     assert per_seed.groupby("rung").size().eq(2).all() and len(per_seed) == 16

@@ -52,7 +52,9 @@ def test_records_are_flattened_by_their_first_field():
 @pytest.mark.slow
 def test_cli_compares_two_stored_runs(tiny_store, tiny_run):
     from expbook.run.runner import run_experiment
-    variant = run_experiment("two_stage_diagnosis", {"seed": 7}, store=tiny_store, progress=False,
+    from tests.helpers import example_experiment
+
+    variant = run_experiment(example_experiment(), {"seed": 7}, store=tiny_store, progress=False,
                              echo=lambda *_: None).record
     result = run_cli("compare", tiny_run.run_id, variant.run_id[:20], env={"EXPBOOK_RUNS": str(tiny_store.root)})
     assert result.returncode == 0, result.stderr

@@ -36,11 +36,11 @@ def hostile_notebook(folder: Path) -> Path:
                                   "seed = 0  # a seed; range: [0, inf)", metadata={"tags": ["parameters"]}),
         nbformat.v4.new_code_cell("if fail:\n    raise ValueError(label)"),
         nbformat.v4.new_code_cell(
-            "from expbook.record import record\nfrom expbook.verdicts import threshold_rule\n"
+            "from expbook.record import record\nfrom expbook.claims import check, decide\n"
             "record(experiment='hostile', metrics={label: 1.0 + seed, 'value': seed}, headline=f'**{label}** is the label.',\n"
             "       key_metric=(label, 1.0), question=f'Is {label} even?',\n"
-            "       verdicts=[threshold_rule(label[:20] or 'E', f'Is {label} even?', float(seed % 2 == 0), '>', 0.5,\n"
-            "                                label=label)])"),
+            "       verdicts=decide([check(label[:20] or 'E', f'Is {label} even?', float(seed % 2 == 0), '>', 0.5,\n"
+            "                              label=label)]))"),
     ])
     notebook.metadata["language_info"] = {"name": "python"}
     folder.mkdir(parents=True, exist_ok=True)

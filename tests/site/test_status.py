@@ -21,10 +21,12 @@ def test_the_import_graph_is_followed_transitively_and_stops_at_what_is_imported
     assert "expbook.site.book" not in modules and "expbook.run.runner" not in modules
 
 
-def test_a_model_module_keys_only_the_notebook_that_imports_it_and_platform_modules_key_none():
-    importers = {path.stem for path in sorted((PROJECT_ROOT / "notebooks").glob("*.ipynb"))
+def test_a_model_module_keys_only_the_notebook_that_imports_it_and_platform_modules_key_none(tmp_path):
+    fixture_notebook(tmp_path, "uses_it", body="from expbook.models import sasrec")
+    fixture_notebook(tmp_path, "does_not")
+    importers = {path.stem for path in sorted(tmp_path.glob("*.ipynb"))
                  if "src/expbook/models/sasrec.py" in keys.module_hashes(path)}
-    assert importers == {"seqrec_upgrades"}
+    assert importers == {"uses_it"}
     for path in (PROJECT_ROOT / "notebooks").glob("*.ipynb"):
         hashed = keys.module_hashes(path)
         assert not {"src/expbook/site/book.py", "src/expbook/run/runner.py", "src/expbook/site/status.py"} & set(hashed), path.stem

@@ -7,17 +7,18 @@ only; DS2 intervals resample whole records (patients), because a few patients ca
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
 
+from expbook.claims import all_of, decide, test
 from expbook.data.ecg_synth import LITERATURE
 from expbook.data.wfdb_beats import CLASSES, Beats, Splits
 from expbook.metrics import classification as cls
 from expbook.metrics.bootstrap import cluster_sums, percentile_interval
 from expbook.metrics.classification import Collapse, detect_collapse
-from expbook.metrics.seeds import median_ci
+from expbook.metrics.estimates import BootstrapEstimate, TEstimate
 from expbook.models.ecg_cnn import (
     SCORE_LABELS,
     ConfigResult,
@@ -26,7 +27,7 @@ from expbook.models.ecg_cnn import (
     early_stopping_results,
 )
 from expbook.models.rebalancing import effective_class_tilt, expected_batch_mix, loss_class_weights
-from expbook.verdicts import Verdict, not_applicable, threshold_rule
+from expbook.verdicts import Verdict, not_applicable, say
 
 K = len(CLASSES)
 STACKED = "stacked sampler + CE weights"
@@ -77,9 +78,9 @@ def class_report(y_true: np.ndarray, y_pred: np.ndarray) -> dict[str, float]:
             **{f"{kind}_{c}": v for kind, values in parts.items() for c, v in zip(CLASSES, values, strict=True)}}
 
 
-def seed_collapses(result: ConfigResult, y_val: np.ndarray, **detector: float) -> list[Collapse]:
-    """The detector on each seed's validation predictions (a finding must hold seed by seed, not on a pool)."""
-    return [detect_collapse(y_val, pred, CLASSES, **detector) for pred in result.val_pred]
+def seed_collapses(y_true: np.ndarray, predictions: list[np.ndarray], **detector: float) -> list[Collapse]:
+    """The detector on each seed's predictions (a finding must hold seed by seed, not on a pool)."""
+    return [detect_collapse(y_true, pred, CLASSES, **detector) for pred in predictions]
 
 
 # --- DS2 by record: the sampling unit is the patient ----------------------------------------------------------------
@@ -114,14 +115,13 @@ def ds2_intervals(per_record: dict[str, np.ndarray], *, n_boot: int, seed: int, 
     return pd.DataFrame(rows)
 
 
-def paired_difference(a: np.ndarray, b: np.ndarray, metric: str, *, n_boot: int, seed: int,
-                      level: float = 0.95) -> tuple[float, tuple[float, float]]:
+def paired_difference(a: np.ndarray, b: np.ndarray, metric: str, *, n_boot: int, seed: int) -> BootstrapEstimate:
     """``metric(a) − metric(b)`` for per-record confusions of two configurations, with its paired record-bootstrap
-    interval (both resampled with the same records)."""
+    draws (both resampled with the same records)."""
     point = confusion_scores(a.sum(axis=0))[metric] - confusion_scores(b.sum(axis=0))[metric]
     both = cluster_sums(np.stack([a, b], axis=1), n_boot=n_boot, seed=seed)
     draws = confusion_scores(both[:, 0])[metric] - confusion_scores(both[:, 1])[metric]
-    return float(point), percentile_interval(draws, level)
+    return BootstrapEstimate(float(point), draws, a.shape[0], "records")
 
 
 def per_record_recall(beats: Beats, predictions: list[np.ndarray]) -> pd.DataFrame:
@@ -134,10 +134,12 @@ def per_record_recall(beats: Beats, predictions: list[np.ndarray]) -> pd.DataFra
 
 # --- the summary, the recommendation --------------------------------------------------------------------------------
 
-def summary_table(results: dict[str, ConfigResult], splits: Splits, *, ratio: float, min_excess: float,
+def summary_table(results: dict[str, ConfigResult], splits: Splits, *, max_distance: float,
                   min_fraction: float) -> pd.DataFrame:
-    """One row per configuration: seed-mean metrics on val and DS2, and the collapse detector seed by seed
-    (median worst predicted/prior ratio with its order-statistic interval over seeds, and how many seeds it flagged)."""
+    """One row per configuration: seed-mean metrics on val and DS2, and the collapse detector seed by seed on the
+    validation predictions (the total-variation distance of the predicted shares from the prior, each seed's, the
+    classes never predicted, and how many seeds it flagged) and on DS2 (each seed's distance, the seeds flagged):
+    the recommendation is chosen on validation, so only DS2 can show it collapsing out of sample."""
     rows = {}
     for name, result in results.items():
         row = {}
@@ -145,14 +147,22 @@ def summary_table(results: dict[str, ConfigResult], splits: Splits, *, ratio: fl
             reports = pd.DataFrame([class_report(beats.y, p) for p in preds])
             row.update({f"{part} {k}": v for k, v in reports.mean().items()})
             row[f"{part} macro std"] = float(reports["macro"].std(ddof=1)) if len(preds) > 1 else float("nan")
-        collapses = seed_collapses(result, splits.val.y, ratio=ratio, min_excess=min_excess, min_fraction=min_fraction)
-        worst = median_ci([c.worst_ratio for c in collapses])
+        detector = {"max_distance": max_distance, "min_fraction": min_fraction}
+        collapses = seed_collapses(splits.val.y, result.val_pred, **detector)
+        gen = seed_collapses(splits.gen.y, result.gen_pred, **detector)
         flagged = [c for c in collapses if c.collapsed]
+        never = sorted({cls_ for c in collapses for cls_ in c.never_predicted})
         row.update({"flagged seeds": len(flagged), "seeds": len(collapses), "collapsed": bool(flagged),
                     "collapse": "; ".join(sorted({c.describe() for c in flagged})[:1]) or "every class near its prior",
-                    "worst ratio": worst.median, "worst ratio low": worst.low, "worst ratio high": worst.high,
-                    "worst ratios": [c.worst_ratio for c in collapses],
+                    "distance": float(np.mean([c.distance for c in collapses])),
+                    "distances": [c.distance for c in collapses],
+                    "never predicted": ", ".join(f"{c} ({sum(c in x.never_predicted for x in collapses)}/"
+                                                 f"{len(collapses)} seeds)" for c in never) or "none",
+                    "gen distances": [c.distance for c in gen], "gen flagged seeds": sum(c.collapsed for c in gen),
+                    "gen least ratios": [c.least_ratio for c in gen],
+                    "gen never predicted": ", ".join(sorted({k for c in gen for k in c.never_predicted})) or "none",
                     "best epoch": float(np.mean([r.best_epoch for r in result.runs])),
+                    "best epochs": [r.best_epoch for r in result.runs],
                     "s/epoch": float(np.mean([r.seconds_per_epoch for r in result.runs]))})
         rows[name] = row
     return pd.DataFrame.from_dict(rows, orient="index")
@@ -191,74 +201,93 @@ def early_stopping_rows(splits: Splits, results: dict[str, ConfigResult], names:
 
 # --- verdicts -----------------------------------------------------------------------------------------------------
 
-def collapse_verdict(id: str, question: str, ratios: list[float], *, threshold: float, collapses: bool,
-                     flagged: int) -> Verdict:
-    """Three-state over seeds: the median of the per-seed worst predicted/prior ratios and its distribution-free
-    interval (order statistics; ratios are heavy-tailed) against ``threshold``. ``collapses=True`` asks "does it
-    collapse?" (ratio > threshold), False asks "is it free of collapse?" (ratio ≤ threshold).
-
-    With five seeds the interval is their range (93.75% coverage): every seed above the threshold → holds,
-    every seed at or below → does not hold, seeds on both sides → inconclusive.
-    """
-    ci = median_ci(ratios)
-    return threshold_rule(id, question, ci.median, ">" if collapses else "<=", threshold,
-                          ci=(ci.low, ci.high) if ci.n > 1 else None,
-                          label="median worst predicted/prior over seeds", fmt="{:.2f}×",
-                          evidence=f"flagged by the detector in {flagged} of {ci.n} seeds; interval: order statistics "
-                                   f"over seeds ({ci.coverage:.1%} coverage)")
+QUESTIONS = {"C1": "Does stacking the sampler with inverse-frequency CE weights collapse the predictions?",
+             "C2": "Does the recommended configuration stay free of collapse on the DS2 patients?",
+             "C3": "Does the recommendation generalise better than the stack (DS2 macro-F1)?",
+             "C4": "Does blend early stopping beat macro-F1 stopping on DS2 rare-F1 (S/V)?",
+             "C5": "Is the recommendation at least as good on DS2 as every other healthy configuration?"}
 
 
-def verdicts(table: pd.DataFrame, *, stacked: str, recommended: str | None, ratio: float, gain: tuple | None,
-             es_gain: tuple | None, min_gain: float) -> list[Verdict]:
-    """C1 the stack collapses; C2 the recommendation does not; C3 it generalises better; C4 blend stopping helps.
+@dataclass(frozen=True)
+class Contrasts:
+    """The DS2 record-bootstrap contrasts the verdicts test (``contrasts``)."""
 
-    ``gain`` and ``es_gain`` are (point, (low, high)) record-bootstrap differences on DS2; the same four ids
-    are returned whatever the outcome (a verdict without its premise is *not applicable*).
-    """
-    row = table.loc[stacked]
-    out = [collapse_verdict("C1", "Does stacking the sampler with inverse-frequency CE weights collapse the predictions?",
-                            list(row["worst ratios"]), threshold=ratio, collapses=True, flagged=int(row["flagged seeds"]))]
+    gain: BootstrapEstimate | None  # recommendation − stack, DS2 macro-F1
+    stopping: BootstrapEstimate | None  # blend − macro-F1 stopping of the recommendation, DS2 rare-F1
+    others: dict[str, BootstrapEstimate]  # recommendation − each other healthy configuration, DS2 macro-F1
+    same_epochs: bool  # blend and macro-F1 stopping kept the same epoch in every seed
+
+
+def contrasts(per_record: dict[str, np.ndarray], table: pd.DataFrame, es_table: pd.DataFrame, *, stacked: str,
+              recommended: str | None, n_boot: int, seed: int) -> Contrasts:
     if recommended is None:
-        reason = "every configuration was flagged in at least one seed"
-        return out + [not_applicable("C2", "Is the recommended configuration free of collapse?", reason),
-                      not_applicable("C3", "Does the recommendation generalise better than the stack (DS2 macro-F1)?",
-                                     reason),
-                      not_applicable("C4", "Does blend early stopping beat macro-F1 stopping on DS2 rare-F1 (S/V)?",
-                                     reason)]
+        return Contrasts(None, None, {}, False)
+    healthy = [n for n in table.index[table["flagged seeds"] == 0] if n != recommended]
+    epochs = {score: es_table.loc[(recommended, SCORE_LABELS[score]), "best epochs"] for score in ("blend", "macro")}
+    return Contrasts(
+        paired_difference(per_record[recommended], per_record[stacked], "macro", n_boot=n_boot, seed=seed),
+        paired_difference(per_record[f"{recommended} · stop on blend"], per_record[f"{recommended} · stop on macro"],
+                          "rare", n_boot=n_boot, seed=seed),
+        {n: paired_difference(per_record[recommended], per_record[n], "macro", n_boot=n_boot, seed=seed) for n in healthy},
+        list(epochs["blend"]) == list(epochs["macro"]))
+
+
+def verdicts(table: pd.DataFrame, c: Contrasts, *, stacked: str, recommended: str | None, max_distance: float,
+             min_fraction: float, min_gain: float, margin: float, alpha: float) -> list[Verdict]:
+    """C1 the stack collapses; C2 the recommendation does not; C3 it generalises better than the stack; C4 blend
+    stopping helps it; C5 it is no worse than any other healthy configuration (within ``margin``). One Holm family;
+    the same five ids whatever the outcome (a verdict without its premise is *not applicable*)."""
+    row = table.loc[stacked]
+    claims = [test("C1", QUESTIONS["C1"], TEstimate.of(row["distances"], "seeds"), ">", max_distance,
+                   label="TV distance of the predicted shares from the prior", fmt="{:.3f}",
+                   evidence=f"flagged in {int(row['flagged seeds'])} of {int(row['seeds'])} seeds; never predicted: "
+                            f"{row['never predicted']}")]
+    if recommended is None:
+        reason = "every configuration was flagged in at least one seed: there is no recommendation"
+        return decide(claims + [not_applicable(i, QUESTIONS[i], reason) for i in ("C2", "C3", "C4", "C5")], alpha=alpha)
     rec = table.loc[recommended]
-    out.append(collapse_verdict("C2", f"Is the recommended configuration ({recommended}) free of collapse?",
-                                list(rec["worst ratios"]), threshold=ratio, collapses=False,
-                                flagged=int(rec["flagged seeds"])))
-    out.append(threshold_rule("C3", "Does the recommendation generalise better than the stack (DS2 macro-F1)?",
-                              gain[0], ">", min_gain, ci=gain[1], label="Δ DS2 macro-F1", fmt="{:+.3f}",
-                              evidence=f"{rec['gen macro']:.3f} vs {row['gen macro']:.3f} (seed means); interval: "
-                                       "DS2 records resampled"))
-    if es_gain is None:
-        out.append(not_applicable("C4", "Does blend early stopping beat macro-F1 stopping on DS2 rare-F1 (S/V)?",
-                                  "the early-stopping comparison was not run"))
+    claims += [
+        all_of("C2", f"{QUESTIONS['C2'][:-1]} ({recommended})?", [
+            test("C2", "", TEstimate.of(rec["gen distances"], "seeds"), "<=", max_distance,
+                 label="DS2 TV distance of the predicted shares from the prior", fmt="{:.3f}"),
+            test("C2", "", TEstimate.of(rec["gen least ratios"], "seeds"), ">=", min_fraction,
+                 label="DS2 least predicted ÷ prior share", fmt="{:.2f}")],
+            evidence=f"chosen on validation among the configurations flagged in no seed there; on DS2 flagged in "
+                     f"{int(rec['gen flagged seeds'])} of {int(rec['seeds'])} seeds, never predicted: "
+                     f"{rec['gen never predicted']}"),
+        test("C3", QUESTIONS["C3"], c.gain, ">", min_gain, label="Δ DS2 macro-F1", fmt="{:+.3f}",
+             evidence=f"{rec['gen macro']:.3f} vs {row['gen macro']:.3f} (seed means); DS2 records resampled"),
+        test("C4", f"{QUESTIONS['C4'][:-1]}, for {recommended}?", c.stopping, ">", min_gain, label="Δ DS2 rare-F1",
+             fmt="{:+.3f}", evidence="DS2 records resampled",
+             cannot_fail="blend and macro-F1 stopping kept the same epoch in every seed: the two models are the same"
+             if c.same_epochs else None)]
+    if c.others:
+        claims.append(all_of("C5", QUESTIONS["C5"], [
+            test("C5", "", estimate, ">=", -margin, label=f"Δ DS2 macro-F1 vs {name}", fmt="{:+.3f}")
+            for name, estimate in c.others.items()],
+            evidence=f"every other configuration no seed flags: {', '.join(c.others)}; DS2 records resampled"))
     else:
-        out.append(threshold_rule("C4", f"Does blend early stopping beat macro-F1 stopping on DS2 rare-F1 (S/V), "
-                                  f"for {recommended}?", es_gain[0], ">", min_gain, ci=es_gain[1], label="Δ DS2 rare-F1",
-                                  fmt="{:+.3f}", evidence="interval: DS2 records resampled"))
-    return out
+        claims.append(not_applicable("C5", QUESTIONS["C5"], "no other configuration escaped the detector in every seed"))
+    return decide(claims, alpha=alpha)
 
 
 def headline(table: pd.DataFrame, *, stacked: str, recommended: str | None, checks: list[Verdict]) -> str:
-    row = table.loc[stacked]
-    c1 = checks[0]
-    says = {"holds": "collapses", "does not hold": "does not collapse", "inconclusive": "may or may not collapse"}
-    first = (f"Stacking the sampler with CE weights {says[c1.state]} the predictions (detector flags it in "
-             f"{int(row['flagged seeds'])} of {int(row['seeds'])} seeds; worst predicted/prior {c1.value_text}; "
-             f"DS2 macro-F1 {row['gen macro']:.3f}).")
+    row, v = table.loc[stacked], {check.id: check for check in checks}
+    first = (f"Stacking the sampler with CE weights "
+             f"{say(v['C1'], holds='collapses', fails='does not collapse', inconclusive='may or may not collapse')} "
+             f"the predictions (TV distance from the prior {v['C1'].value_text}; flagged in {int(row['flagged seeds'])} "
+             f"of {int(row['seeds'])} seeds; DS2 macro-F1 {row['gen macro']:.3f}).")
     if recommended is None:
         return first + " No configuration escaped the collapse detector in every seed."
     rec = table.loc[recommended]
-    gain = next(v for v in checks if v.id == "C3")
-    better = {"holds": "better than", "does not hold": "not better than", "inconclusive": "not clearly better than",
-              "not applicable": "not comparable with"}[gain.state]
+    better = say(v["C3"], holds="better than", fails="not better than", inconclusive="not clearly better than",
+                 na="not comparable with")
+    against = say(v["C5"], holds="and no worse than any other healthy configuration",
+                  fails="but worse than another healthy configuration",
+                  inconclusive="and not distinguishable from the other healthy configurations", na="")
     return (first + f" The best configuration on validation that no seed flags is **{recommended}**: DS2 macro-F1 "
-            f"{rec['gen macro']:.3f}, {better} the stack ({gain.value_text}), DS2 S-F1 {rec['gen f1_S']:.3f}, "
-            f"V-F1 {rec['gen f1_V']:.3f}.")
+            f"{rec['gen macro']:.3f}, {better} the stack ({v['C3'].value_text}) {against}; DS2 S-F1 "
+            f"{rec['gen f1_S']:.3f}, V-F1 {rec['gen f1_V']:.3f}.").replace(" ;", ";")
 
 
 def literature_comparison(confusion: np.ndarray, *, label: str, n_boot: int, seed: int) -> pd.DataFrame:

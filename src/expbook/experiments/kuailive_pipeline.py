@@ -30,6 +30,7 @@ from expbook.models.gbdt import (
     train_stage1_classifier,
     train_stage2_regressor,
 )
+from expbook.progress import steps
 from expbook.run.cache import cache_root, cached_parquet, fingerprint_folder, stable_hash
 
 # every ranking method of the two KuaiLive reports, in one order: the same colour for a method in both
@@ -192,7 +193,7 @@ def gift_score_runs(data_dir: str | None, *, seeds: list[int], scale: float, day
     config = GBDTConfig(num_boost_round=num_boost_round, learning_rate=learning_rate, num_threads=num_threads,
                         seed=seeds[0])
     return [gift_scores(data_dir, spec, config, seed=s, leaky=leaky, val_days=val_days, test_days=test_days)
-            for s in seeds]
+            for s in steps(seeds, "seed")]
 
 
 def candidate_pools(data: PreparedData, pool: str, split: str = "test") -> np.ndarray | None:

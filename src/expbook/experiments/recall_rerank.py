@@ -16,8 +16,10 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from expbook.claims import decide, test
 from expbook.experiments.kuailive_pipeline import GiftScores, candidate_pools
-from expbook.metrics.bootstrap import paired_draws, percentile_interval
+from expbook.metrics.bootstrap import paired_draws
+from expbook.metrics.estimates import BootstrapEstimate, TEstimate
 from expbook.metrics.ranking import (
     average_ranks,
     k_for_fraction,
@@ -25,8 +27,7 @@ from expbook.metrics.ranking import (
     top_k,
     value_ranking_scores,
 )
-from expbook.metrics.seeds import mean_ci
-from expbook.verdicts import Verdict, all_of, threshold_rule
+from expbook.verdicts import HOLDS, INCONCLUSIVE, NOT_APPLICABLE, Verdict, combine, join_names, not_applicable
 
 
 def rank_normalise(score: np.ndarray) -> np.ndarray:
@@ -160,10 +161,9 @@ def side_by_side(val: pd.DataFrame, test: pd.DataFrame, columns: list[str]) -> p
     return pd.concat({"validation": val[columns], "test": test[columns]}, axis=1).rename(columns=SHORT_LABELS, level=1)
 
 
-def gain_intervals(y: np.ndarray, direct: np.ndarray, m: np.ndarray, *, top_m: int, ndcg_k: int,
-                   pools: np.ndarray | None, users: np.ndarray, n_boot: int, seed: int,
-                   level: float = 0.95) -> dict[str, tuple[float, float]]:
-    """User-bootstrap intervals of recall-rerank's gain over Direct: Δ Top-1% capture and Δ NDCG@k.
+def gain_draws(y: np.ndarray, direct: np.ndarray, m: np.ndarray, *, top_m: int, ndcg_k: int,
+               pools: np.ndarray | None, users: np.ndarray, n_boot: int, seed: int) -> dict[str, BootstrapEstimate]:
+    """User-bootstrap estimates of recall-rerank's gain over Direct (Δ Top-1% capture, Δ NDCG@k), for one seed.
 
     Every replicate draws users with replacement (revenue sits with few users), re-ranks the drawn rows
     inside their pools and scores both rankings on the same draw (paired: ``metrics.bootstrap.paired_draws``).
@@ -177,8 +177,10 @@ def gain_intervals(y: np.ndarray, direct: np.ndarray, m: np.ndarray, *, top_m: i
         plain = pooled_metrics(y[idx], direct[idx], pool_b, ndcg_k=ndcg_k)
         return {metric: rerank[metric] - plain[metric] for metric in ("top1%_capture", ndcg)}
 
+    point = gains(np.arange(y.size))
     draws = paired_draws(y.size, gains, n_boot=n_boot, seed=seed, clusters=users)
-    return {metric: percentile_interval(values, level) for metric, values in draws.items()}
+    n_users = int(np.unique(users).size)
+    return {metric: BootstrapEstimate(point[metric], draws[metric], n_users, "users") for metric in draws}
 
 
 def seed_gains(runs: list[GiftScores], *, m_values: list[int], alphas: list[float], ndcg_k: int,
@@ -195,22 +197,33 @@ def seed_gains(runs: list[GiftScores], *, m_values: list[int], alphas: list[floa
         rerank = pooled_metrics(y, pooled(recall_rerank_score, y, run.test.direct, run.test.m, pools, top_m=selection.m),
                                 pools, ndcg_k=ndcg_k)
         direct = pooled_metrics(y, run.test.direct, pools, ndcg_k=ndcg_k)
+        fusion = pooled_metrics(y, pooled(fusion_score, y, run.test.direct, run.test.m, pools, alpha=selection.alpha),
+                                pools, ndcg_k=ndcg_k)
+        sizes = [y.size] if pools is None else np.unique(pools, return_counts=True)[1]
         rows.append({"seed": run.seed, "M": selection.m, "alpha": selection.alpha,
+                     "K": int(min(k_for_fraction(int(n), 0.01) for n in sizes)),
                      "top1%_capture RR": rerank["top1%_capture"], "top1%_capture Direct": direct["top1%_capture"],
-                     f"{ndcg} RR": rerank[ndcg], f"{ndcg} Direct": direct[ndcg]})
+                     f"{ndcg} RR": rerank[ndcg], f"{ndcg} Direct": direct[ndcg], f"{ndcg} fusion": fusion[ndcg]})
     return pd.DataFrame(rows).set_index("seed")
 
 
-def seed_intervals(gains: pd.DataFrame, *, ndcg_k: int, level: float = 0.95) -> dict[str, tuple[float, float]]:
-    """t-intervals over seeds of recall-rerank's gain over Direct (Δ Top-1% capture, Δ NDCG@k), keyed like
-    ``gain_intervals``; needs two or more seeds."""
+def seed_estimates(gains: pd.DataFrame, *, ndcg_k: int) -> dict[str, TEstimate]:
+    """Recall-rerank's and fusion's gains over Direct as t-estimates over seeds (two or more seeds)."""
     if len(gains) < 2:
         raise ValueError("intervals over seeds need at least two seeds")
-    out = {}
-    for metric in ("top1%_capture", f"ndcg@{ndcg_k}"):
-        ci = mean_ci(gains[f"{metric} RR"] - gains[f"{metric} Direct"], level)
-        out[metric] = (ci.low, ci.high)
-    return out
+    ndcg = f"ndcg@{ndcg_k}"
+    return {"top1%_capture": TEstimate.of(gains["top1%_capture RR"] - gains["top1%_capture Direct"], "seeds"),
+            ndcg: TEstimate.of(gains[f"{ndcg} RR"] - gains[f"{ndcg} Direct"], "seeds"),
+            "fusion": TEstimate.of(gains[f"{ndcg} fusion"] - gains[f"{ndcg} Direct"], "seeds")}
+
+
+def frozen_reason(gains: pd.DataFrame) -> str | None:
+    """Why Top-1% capture cannot move, when every seed chose an M within the top 1% of its smallest pool (M ≤ K):
+    the re-ranked top-1% set is then Direct's by construction. None when some seed's M exceeds K."""
+    if not (gains["M"] <= gains["K"]).all():
+        return None
+    return (f"every seed chose M ≤ K (M = {chosen_m_text(gains)}; K = {int(gains['K'].min()):,}, the top 1% of a pool): "
+            f"re-ranking inside the head cannot change the top-1% set, so Top-1% capture equals Direct's by construction")
 
 
 def chosen_m_text(gains: pd.DataFrame) -> str:
@@ -219,36 +232,59 @@ def chosen_m_text(gains: pd.DataFrame) -> str:
     return str(values[0]) if len(set(values)) == 1 else " / ".join(map(str, values)) + " per seed"
 
 
-def gate_verdicts(rerank: dict[str, float], direct: dict[str, float], *, gate_margin: float, ndcg_k: int,
-                  intervals: dict[str, tuple[float, float]] | None = None) -> tuple[list[Verdict], Verdict]:
-    """H5.1 (Top-1% ≥ Direct's + gate_margin), H5.2 (NDCG@k > Direct's) and the gate = both.
+def gate_verdicts(estimates: dict, *, gate_margin: float, ndcg_k: int, alpha: float,
+                  frozen: str | None = None, evidence: dict[str, str] | None = None) -> tuple[list[Verdict], Verdict]:
+    """H5.1 (Top-1% kept within ``gate_margin`` of Direct's), H5.2 (NDCG@k above Direct's), H5.3 (fusion's NDCG@k
+    above Direct's), one Holm family; the gate = H5.1 AND H5.2, a decision. ``frozen`` (``frozen_reason``) makes
+    H5.1 n/a: it cannot fail, and the gate rests on H5.2 alone, saying so."""
+    ndcg, evidence = f"ndcg@{ndcg_k}", evidence or {}
+    fusion_question = f"Does score fusion (α chosen on validation) raise NDCG@{ndcg_k} above Direct's?"
+    family = decide([
+        test("H5.1", "Does recall-rerank keep Top-1% capture at Direct's level (within the margin)?",
+             estimates["top1%_capture"], ">=", gate_margin, label="Top-1%(RR) − Top-1%(Direct)", fmt="{:+.1%}",
+             cannot_fail=frozen, evidence=evidence.get("H5.1", "")),
+        test("H5.2", f"Does recall-rerank raise NDCG@{ndcg_k} above Direct's?", estimates[ndcg], ">", 0.0,
+             label=f"NDCG@{ndcg_k}(RR) − NDCG@{ndcg_k}(Direct)", fmt="{:+.3f}", evidence=evidence.get("H5.2", "")),
+        test("H5.3", fusion_question, estimates["fusion"], ">", 0.0, label=f"NDCG@{ndcg_k}(fusion) − NDCG@{ndcg_k}(Direct)",
+             fmt="{:+.3f}", evidence=evidence.get("H5.3", "")) if "fusion" in estimates else
+        not_applicable("H5.3", fusion_question, "with one seed the fusion gain has no interval (it is tested over seeds)"),
+    ], alpha=alpha)
+    gate = combine("Gate", "Adopt recall-rerank?", family[:2],
+                   evidence="Top-1% kept at Direct's level AND a better NDCG than Direct")
+    return family, gate
 
-    With ``intervals`` (of the gains over Direct) both are three-state.
-    """
-    ndcg = f"ndcg@{ndcg_k}"
-    intervals = intervals or {}
-    h51 = threshold_rule("H5.1", "Does recall-rerank keep Top-1% capture at Direct's level (within the margin)?",
-                         rerank["top1%_capture"] - direct["top1%_capture"], ">=", gate_margin,
-                         label="Top-1%(RR) − Top-1%(Direct)", fmt="{:+.1%}", ci=intervals.get("top1%_capture"),
-                         evidence=f"{rerank['top1%_capture']:.1%} vs Direct {direct['top1%_capture']:.1%}")
-    h52 = threshold_rule("H5.2", f"Does recall-rerank raise NDCG@{ndcg_k} above Direct's?",
-                         rerank[ndcg] - direct[ndcg], ">", 0.0, label=f"NDCG@{ndcg_k}(RR) − NDCG@{ndcg_k}(Direct)",
-                         fmt="{:+.3f}", ci=intervals.get(ndcg), evidence=f"{rerank[ndcg]:.3f} vs {direct[ndcg]:.3f}")
-    gate = all_of("Gate", "Adopt recall-rerank?", [h51, h52],
-                  evidence="Top-1% kept at Direct's level AND a better NDCG than Direct")
-    return [h51, h52], gate
 
-
-def decision(gate: Verdict, parts: list[Verdict], best_m: int, ndcg_k: int) -> str:
-    """The computed decision sentence (M was chosen on validation)."""
-    h51, h52 = parts
+def decision(gate: Verdict, parts: list[Verdict], best_m: str, ndcg_k: int) -> str:
+    """The computed decision sentence (M was chosen on validation); every clause follows a verdict's state. The
+    reasons and intervals stay in the verdict table: this is the answer a reader acts on."""
+    h51, h52 = parts[:2]
+    gain = f"the NDCG@{ndcg_k} gain over Direct, {h52.value_text.split('; Holm')[0]},"
+    rests = " (H5.1 is n/a: Top-1% capture cannot move when M ≤ K)" if h51.state == NOT_APPLICABLE else ""
     if gate.holds:
-        return (f"Gate passed: recall-rerank with M = {best_m} (chosen on validation) keeps Top-1% capture "
-                f"({h51.value_text} against Direct, rule {h51.rule}) and raises NDCG@{ndcg_k} by {h52.value_text} "
-                f"— adopt it.")
-    unsettled = [f"{p.rule} is {p.state} ({p.value_text})" for p in parts if not p.holds]
-    if gate.state == "inconclusive":
-        return (f"Gate undecided at M = {best_m} (chosen on validation): {'; '.join(unsettled)} — the test data "
-                f"cannot settle it; keep Direct-only until it can.")
+        return f"Gate passed at M = {best_m} (chosen on validation): {gain} holds{rests} — adopt recall-rerank."
+    unsettled = [f"{p.id} is {p.state}" for p in (h51, h52) if p.state not in (HOLDS, NOT_APPLICABLE)]
+    if gate.state == INCONCLUSIVE:
+        decide_ = f"; it {gate.decide['text']}" if gate.decide else ""
+        return (f"Gate undecided at M = {best_m} (chosen on validation): {gain} is inconclusive{rests} — keep "
+                f"Direct-only until the data can settle it{decide_}.")
     keep = "keep Direct-only" + (f", but use the re-ranked list where NDCG@{ndcg_k} matters" if h52.holds else "")
-    return f"Gate failed at M = {best_m} (chosen on validation): {'; '.join(unsettled)} — {keep}."
+    return f"Gate failed at M = {best_m} (chosen on validation): {join_names(unsettled)}{rests} — {keep}."
+
+
+def diagnosis_sentence(diagnosis: dict | None) -> str:
+    """What the two-stage diagnosis found about the two scores this report combines, from its stored verdicts
+    (T1: Direct against Two-Stage on Top-1%; the first part of H3: stage 2 against Direct on the gifts)."""
+    if not diagnosis:
+        return ("The two-stage diagnosis has no canonical run yet, so its findings are not quoted here: run it first "
+                "(`make book` runs it before this report).")
+    found = {v["id"]: v for v in diagnosis.get("verdicts", [])}
+    t1, h3 = found.get("T1", {}), found.get("H3", {})
+    recall = {"holds": "the direct regressor captures more of the true top 1% than the two-stage product",
+              "does not hold": "the two-stage product captures more of the true top 1% than the direct regressor",
+              }.get(t1.get("state"), "Direct and the two-stage product cannot be told apart on Top-1% capture")
+    parts = h3.get("parts") or [{}]
+    order = {"holds": "stage 2's m(x) orders the gifts better than Direct does",
+             "does not hold": "stage 2's m(x) orders the gifts worse than Direct does",
+             }.get(parts[0].get("state"), "stage 2 does not order the gifts measurably better than Direct")
+    return (f"The two-stage diagnosis (run `{diagnosis.get('run_id', '?')}`) found that {recall} "
+            f"(T1 {t1.get('state', 'absent')}), and that {order} (H3's first part).")

@@ -18,15 +18,16 @@ from dataclasses import dataclass, replace
 import numpy as np
 import pandas as pd
 
+from expbook.claims import decide, test
 from expbook.data.sequences import SequenceData
 from expbook.features.candidates import RANKER_FEATURES, candidate_features
+from expbook.metrics.estimates import TEstimate
 from expbook.metrics.ranking import hit_ndcg_recall, per_user_ndcg, top_k
-from expbook.metrics.seeds import holm, paired_test
 from expbook.models import seq_reference
 from expbook.models.gbdt import GBDTConfig, train_lambdarank
 from expbook.models.sasrec import SeqConfig, TrainedSeqModel, evaluate, rank_scores, train_sasrec
 from expbook.run.workers import process_map
-from expbook.verdicts import FAILS, HOLDS, INCONCLUSIVE, Verdict, family_rule, join_names
+from expbook.verdicts import FAILS, HOLDS, INCONCLUSIVE, REFERENCE, SANITY, Verdict, join_names, say
 
 EARLY_STOPPING, INFONCE, FULL_CE = "+ early stopping", "+ in-batch InfoNCE", "+ full-softmax CE"
 RERANK = "+ re-rank top-200 (LambdaRank)"
@@ -72,7 +73,7 @@ def run_ladder(data: SequenceData, rungs: dict[str, SeqConfig], seeds: list[int]
     cost = {"full_softmax": 0, "infonce_in_batch": 1}
     jobs = sorted(((name, replace(config, num_threads=1), seed) for name, config in rungs.items() for seed in seeds),
                   key=lambda job: (cost.get(job[1].loss, 2), not job[1].early_stopping))
-    done = {(run.rung, run.seed): run for run in process_map(_rung_job, jobs, shared=data, workers=workers)}
+    done = {(run.rung, run.seed): run for run in process_map(_rung_job, jobs, shared=data, workers=workers, label="rung × seed")}
     return [done[name, seed] for name in rungs for seed in seeds]
 
 
@@ -168,17 +169,16 @@ def user_ndcg(runs: list[RungRun], references: References, name: str) -> np.ndar
     return np.mean([per_user_ndcg(r.ranks) for r in runs if r.rung == name], axis=0)
 
 
-def _paired(runs: list[RungRun], references: References, name: str, other: str) -> dict[str, float]:
-    test = paired_test(user_ndcg(runs, references, name), user_ndcg(runs, references, other))
-    return {"Δ ndcg@10": test.diff.mean, "Δ low": test.diff.low, "Δ high": test.diff.high, "p (users)": test.p_value}
+def user_difference(runs: list[RungRun], references: References, name: str, other: str) -> TEstimate:
+    """Per-user test NDCG@10 of ``name`` minus ``other`` (rungs averaged over their seeds): the paired estimate."""
+    return TEstimate.of(user_ndcg(runs, references, name) - user_ndcg(runs, references, other), "users")
 
 
 def ladder_table(runs: list[RungRun], order: list[str], references: References, *,
                  compared_with: dict[str, str] | None = None) -> pd.DataFrame:
     """One row per rung and per reference row: test HR@10 / NDCG@10 / Recall@50 (mean over seeds), the mean
-    validation NDCG@10, and for each step the per-user paired Δ NDCG@10 against the rung it is compared with
-    (the previous one unless ``compared_with`` names another), with its 95% interval, p and Holm-adjusted p
-    over the steps."""
+    validation NDCG@10, and for each step what it is compared with (the previous rung unless ``compared_with``
+    names another); ``step_verdicts`` tests the steps."""
     compared_with = {**COMPARED_WITH, **(compared_with or {})}
     rows = {}
     for i, rung in enumerate(order):
@@ -187,35 +187,36 @@ def ladder_table(runs: list[RungRun], order: list[str], references: References, 
         row["ndcg@10 per seed"] = " / ".join(f"{r.metrics['ndcg@10']:.4f}" for r in sorted(part, key=lambda r: r.seed))
         row["val ndcg@10"] = float(np.mean([r.metrics.get("val_ndcg@10", np.nan) for r in part]))
         if i:
-            below = compared_with.get(rung, order[i - 1])
-            row.update({"compared with": below, **_paired(runs, references, rung, below)})
+            row["compared with"] = compared_with.get(rung, order[i - 1])
         rows[rung] = row
     for name, metrics in references.metrics.items():
         rows[name] = {**{m: metrics[m] for m in ("hr@10", "ndcg@10", "recall@50")}, "ndcg@10 per seed": "no training"}
-    table = pd.DataFrame.from_dict(rows, orient="index")
-    steps = table["p (users)"].notna()
-    table.loc[steps, "p (Holm)"] = holm(table.loc[steps, "p (users)"].to_numpy())
-    return table
+    return pd.DataFrame.from_dict(rows, orient="index")
 
 
-def step_table(table: pd.DataFrame) -> pd.DataFrame:
-    """The steps of ``ladder_table``: what each is compared with, Δ NDCG@10 with its 95% interval, p and Holm p."""
-    steps = table[table["p (users)"].notna()]
-    return pd.DataFrame({"compared with": steps["compared with"], "Δ ndcg@10": steps["Δ ndcg@10"],
-                         "95% interval": [f"[{lo:+.4f}, {hi:+.4f}]" for lo, hi in zip(steps["Δ low"], steps["Δ high"])],
-                         "p (users)": steps["p (users)"], "p (Holm)": steps["p (Holm)"]})
+def step_table(table: pd.DataFrame, steps: list[Verdict]) -> pd.DataFrame:
+    """The steps as decided: what each is compared with, Δ NDCG@10 and the Holm-adjusted interval that decided it,
+    the p of the paired test over users and its Holm-adjusted p."""
+    compared = table[table["compared with"].notna()]
+    return pd.DataFrame({"compared with": compared["compared with"].to_numpy(),
+                         "Δ ndcg@10": [v.value for v in steps],
+                         "interval (Holm-adjusted)": [f"[{v.ci[0]:+.4f}, {v.ci[1]:+.4f}]" if v.ci else "—" for v in steps],
+                         "p (users)": [v.p for v in steps], "p (Holm)": [v.p_adjusted for v in steps],
+                         "verdict": [v.state for v in steps]}, index=compared.index)
 
 
 def reference_table(runs: list[RungRun], order: list[str], references: References) -> pd.DataFrame:
-    """Each rung against each reference row: per-user paired Δ NDCG@10, its 95% interval and p (not adjusted)."""
+    """Each rung against each reference row: per-user paired Δ NDCG@10, its 95% interval and p (not adjusted: the
+    reference rows are the report's scale, not its family of claims)."""
     rows = {}
     for rung in order:
         row = {}
         for name in references.ranks:
-            paired = _paired(runs, references, rung, name)
-            row[(name, "Δ ndcg@10")] = paired["Δ ndcg@10"]
-            row[(name, "95% interval")] = f"[{paired['Δ low']:+.4f}, {paired['Δ high']:+.4f}]"
-            row[(name, "p (users)")] = paired["p (users)"]
+            e = user_difference(runs, references, rung, name)
+            low, high = e.interval(0.95)
+            row[(name, "Δ ndcg@10")] = e.value
+            row[(name, "95% interval")] = f"[{low:+.4f}, {high:+.4f}]"
+            row[(name, "p (users)")] = e.p_value(0.0)
         rows[rung] = row
     return pd.DataFrame.from_dict(rows, orient="index").set_axis(pd.MultiIndex.from_tuples(list(row)), axis=1)
 
@@ -230,37 +231,29 @@ def popularity_sentence(against: pd.DataFrame, alpha: float) -> str:
     return f"{len(short)} of {len(against)} rungs {verb} not beat most popular at paired p < {alpha:g}: {join_names(short)}."
 
 
-def _paired_verdict(id: str, question: str, paired: dict[str, float], alpha: float, label: str) -> Verdict:
-    return family_rule(id, question, paired["Δ ndcg@10"], (paired["Δ low"], paired["Δ high"]), paired["p (users)"], alpha,
-                       label=label, correction=None, test="paired p (users)", fmt="{:+.4f}")
-
-
-def sanity_verdict(runs: list[RungRun], references: References, *, alpha: float) -> Verdict:
-    """S0: does the baseline transformer beat most popular on per-user NDCG@10?"""
-    return _paired_verdict("S0", "Does the baseline transformer beat most popular on NDCG@10?",
-                           _paired(runs, references, "baseline", MOST_POPULAR), alpha, "Δ NDCG@10 (baseline − popular)")
-
-
-def step_verdicts(table: pd.DataFrame, sanity: Verdict, *, alpha: float) -> list[Verdict]:
-    """S1…: does each step improve NDCG@10 over the rung it is compared with? Holm over the steps; all
-    inconclusive unless S0 holds (a baseline that loses to most popular has learnt too little to ladder on)."""
-    out = []
-    steps = table[table["p (users)"].notna()]
-    for i, (rung, row) in enumerate(steps.iterrows(), start=1):
-        verdict = family_rule(f"S{i}", f"Does '{rung.removeprefix('+ ')}' improve NDCG@10 over '{row['compared with']}'?",
-                              float(row["Δ ndcg@10"]), (row["Δ low"], row["Δ high"]), float(row["p (Holm)"]), alpha,
-                              label="Δ NDCG@10", fmt="{:+.4f}")
-        if sanity.state != HOLDS:
-            verdict = replace(verdict, state=INCONCLUSIVE, evidence="not read: S0 does not hold")
-        out.append(verdict)
-    return out
-
-
-def reference_verdict(runs: list[RungRun], references: References, best_rung: str, *, alpha: float) -> Verdict:
-    """R1: does the rung chosen on validation beat the item-to-item transition model?"""
-    return _paired_verdict("R1", f"Does the best rung by validation ('{best_rung.removeprefix('+ ')}') beat item-to-item "
-                           "transitions on NDCG@10?", _paired(runs, references, best_rung, TRANSITIONS), alpha,
-                           "Δ NDCG@10 (rung − transitions)")
+def ladder_verdicts(runs: list[RungRun], table: pd.DataFrame, references: References, best_rung: str, *,
+                    alpha: float) -> list[Verdict]:
+    """S0, a sanity check: does the baseline beat most popular? S1…, the family: does each step improve NDCG@10
+    over the rung it is compared with (Holm over the steps)? R1, a reference: does the rung chosen on validation
+    beat item-to-item transitions? Paired over users. The steps are not read unless S0 holds: a baseline that
+    loses to most popular has learnt too little to ladder on."""
+    steps = table[table["compared with"].notna()]
+    claims = [test("S0", "Does the baseline transformer beat most popular on NDCG@10?",
+                   user_difference(runs, references, "baseline", MOST_POPULAR), ">", 0.0,
+                   label="Δ NDCG@10 (baseline − popular)", fmt="{:+.4f}", role=SANITY)]
+    claims += [test(f"S{i}", f"Does '{rung.removeprefix('+ ')}' improve NDCG@10 over '{row['compared with']}'?",
+                    user_difference(runs, references, rung, row["compared with"]), ">", 0.0, label="Δ NDCG@10",
+                    fmt="{:+.4f}") for i, (rung, row) in enumerate(steps.iterrows(), start=1)]
+    claims.append(test("R1", f"Does the best rung by validation ('{best_rung.removeprefix('+ ')}') beat item-to-item "
+                       "transitions on NDCG@10?", user_difference(runs, references, best_rung, TRANSITIONS), ">", 0.0,
+                       label="Δ NDCG@10 (rung − transitions)", fmt="{:+.4f}", role=REFERENCE))
+    decided = decide(claims, alpha=alpha)
+    if decided[0].state != HOLDS:
+        decided[1:-1] = [replace(v, state=INCONCLUSIVE, evidence="not read: S0 does not hold",
+                                 decide={"unit": "users", "needed": None, "have": None,
+                                         "text": "would need the baseline to beat most popular first (S0)"})
+                         for v in decided[1:-1]]
+    return decided
 
 
 def best_by_validation(runs: list[RungRun], rungs: list[str]) -> str:
@@ -269,10 +262,11 @@ def best_by_validation(runs: list[RungRun], rungs: list[str]) -> str:
     return max(rungs, key=lambda rung: (means[rung], -rungs.index(rung)))
 
 
-def headline(table: pd.DataFrame, sanity: Verdict, steps: list[Verdict], reference: Verdict, best_rung: str) -> str:
+def headline(table: pd.DataFrame, checks: list[Verdict], best_rung: str) -> str:
+    sanity, steps, reference = checks[0], checks[1:-1], checks[-1]
     popular, transitions = table.loc[MOST_POPULAR, "ndcg@10"], table.loc[TRANSITIONS, "ndcg@10"]
     best = table.loc[best_rung, "ndcg@10"]
-    against = {HOLDS: "beats", FAILS: "loses to", INCONCLUSIVE: "is not distinguishable from"}[reference.state]
+    against = say(reference, holds="beats", fails="loses to", inconclusive="is not distinguishable from")
     lead = (f"The best rung by validation, **{best_rung.removeprefix('+ ')}**, scores test NDCG@10 {best:.4f} and {against} "
             f"the item-to-item transition model ({transitions:.4f}); most popular scores {popular:.4f}. ")
     if sanity.state != HOLDS:

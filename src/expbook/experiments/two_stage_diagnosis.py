@@ -21,17 +21,25 @@ without a gift, Oracle-m keeps the noisy p on every row — and miss what the st
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
 
+from expbook.claims import all_of, check, decide, test
 from expbook.experiments.kuailive_pipeline import GiftScores, HeldOutScores
 from expbook.features.kuailive_audit import LeakageAudit
-from expbook.metrics.bootstrap import bootstrap_draws, percentile_interval, summarise_draws
+from expbook.metrics.binary import average_precision, roc_auc
+from expbook.metrics.bootstrap import bootstrap_draws, summarise_draws
+from expbook.metrics.estimates import BootstrapEstimate, TEstimate
+from expbook.metrics.oracle_decomposition import (
+    DECOMPOSITION_METHODS,
+    Decomposition,
+    decompose,
+)
 from expbook.metrics.ranking import ndcg_at_k, revenue_capture_at_k, spearman, top_k_capture, value_ranking_scores
 from expbook.metrics.seeds import mean_ci
-from expbook.verdicts import Verdict, all_of, threshold_rule
+from expbook.verdicts import INCONCLUSIVE, Verdict, say
 
 FRACTIONS = (0.01, 0.05, 0.10)
 MAIN_METHODS = ("Direct", "Two-Stage", "Two-Stage (EV)", "Stage1-only", "Stage2-only")
@@ -88,90 +96,28 @@ def table_metrics(ndcg_k: int) -> dict:
             f"ndcg@{ndcg_k}": lambda t, s: ndcg_at_k(t, s, ndcg_k)}
 
 
+def _gift_spearman(y: np.ndarray, score: np.ndarray) -> float:
+    gift = y > 0
+    return spearman(y[gift], score[gift]) if gift.sum() > 2 else float("nan")
+
+
 def resampled_draws(y: np.ndarray, methods: dict[str, np.ndarray], *, ndcg_k: int, n_boot: int, seed: int,
                     users: np.ndarray | None = None) -> dict[tuple[str, str], np.ndarray]:
     """One paired bootstrap (by user when given) for both the interval table and the decomposition: every
-    table metric of the real methods, and Top-1% capture of the oracles and the binary bound."""
+    table metric of the real methods, Top-1% capture of the oracles and the binary bound, and the gift-subset
+    Spearman of Direct and stage 2 (what H3 compares)."""
     only = {m: ("top1%_capture",) for m in DECOMPOSITION_METHODS.values() if m not in MAIN_METHODS}
+    only.update({m: (*table_metrics(ndcg_k), "spearman_gift") for m in ("Direct", "Stage2-only")})
     scored = {m: methods[m] for m in (*MAIN_METHODS, *only)}
-    return bootstrap_draws(y, scored, table_metrics(ndcg_k), n_boot=n_boot, seed=seed, clusters=users, only=only)
+    metrics = {**table_metrics(ndcg_k), "spearman_gift": _gift_spearman}
+    return bootstrap_draws(y, scored, metrics, n_boot=n_boot, seed=seed, clusters=users, only=only)
 
 
 def interval_table(y: np.ndarray, methods: dict[str, np.ndarray], draws: dict[tuple[str, str], np.ndarray], *,
                    ndcg_k: int) -> pd.DataFrame:
     """95% CIs of Top-1% capture, RevCap@1% and NDCG@k for the real (non-oracle) methods, from ``resampled_draws``."""
-    main = {key: values for key, values in draws.items() if key[0] in MAIN_METHODS}
+    main = {key: values for key, values in draws.items() if key[0] in MAIN_METHODS and key[1] != "spearman_gift"}
     return summarise_draws(y, methods, table_metrics(ndcg_k), main)
-
-
-def shapley_split(base: float, only_1: float, only_2: float, both: float) -> tuple[float, float]:
-    """Shares of the gap ``both − base`` credited to replacement 1 and 2: each one's gain averaged over the two
-    orders of applying them (the Shapley value of a two-player game). The shares sum to the gap."""
-    return 0.5 * ((only_1 - base) + (both - only_2)), 0.5 * ((only_2 - base) + (both - only_1))
-
-
-@dataclass(frozen=True)
-class Decomposition:
-    """Top-1% capture of every method (fractions) and the gift-subset Spearman of Direct and stage 2."""
-
-    two_stage: float
-    two_stage_ev: float
-    direct: float
-    stage1_only: float
-    stage2_only: float
-    binary: float
-    oracle_p: float
-    oracle_m: float
-    oracle_both: float
-    spearman_gift_stage2: float
-    spearman_gift_direct: float
-
-    @property
-    def oracle_p_gain(self) -> float:
-        return self.oracle_p - self.two_stage
-
-    @property
-    def oracle_m_gain(self) -> float:
-        return self.oracle_m - self.two_stage
-
-    @property
-    def gap(self) -> float:
-        """Top-1% between the real two-stage model and both stages perfect."""
-        return self.oracle_both - self.two_stage
-
-    @property
-    def shares(self) -> tuple[float, float]:
-        """(stage 1, stage 2) Shapley shares of ``gap``."""
-        return shapley_split(self.two_stage, self.oracle_p, self.oracle_m, self.oracle_both)
-
-    def quantities(self) -> dict[str, float]:
-        """The values the verdicts test; ``decomposition_intervals`` gives each a bootstrap interval."""
-        share_p, share_m = self.shares
-        gap = self.gap if self.gap != 0 else np.nan
-        return {"share_p": share_p / gap, "share_m": share_m / gap, "share_p − share_m": (share_p - share_m) / gap,
-                "stage1_only − two_stage_ev": self.stage1_only - self.two_stage_ev,
-                "direct − binary": self.direct - self.binary}
-
-
-DECOMPOSITION_METHODS = {"two_stage": "Two-Stage", "two_stage_ev": "Two-Stage (EV)", "direct": "Direct",
-                         "stage1_only": "Stage1-only", "stage2_only": "Stage2-only", "binary": "Binary upper bound",
-                         "oracle_p": "Oracle-p", "oracle_m": "Oracle-m", "oracle_both": "Oracle-both"}
-
-
-def decompose(table: pd.DataFrame) -> Decomposition:
-    top1 = table["top1%_capture"]
-    return Decomposition(**{field: top1[method] for field, method in DECOMPOSITION_METHODS.items()},
-                         spearman_gift_stage2=table.loc["Stage2-only", "spearman_gift"],
-                         spearman_gift_direct=table.loc["Direct", "spearman_gift"])
-
-
-def decomposition_intervals(draws: dict[tuple[str, str], np.ndarray], level: float = 0.95) -> dict[str, tuple[float, float]]:
-    """Intervals of ``Decomposition.quantities`` from the Top-1% draws of ``resampled_draws``, draw by draw."""
-    top1 = {field: draws[method, "top1%_capture"] for field, method in DECOMPOSITION_METHODS.items()}
-    n_boot = len(next(iter(top1.values())))
-    per_draw = [Decomposition(**{f: values[b] for f, values in top1.items()}, spearman_gift_stage2=np.nan,
-                              spearman_gift_direct=np.nan).quantities() for b in range(n_boot)]
-    return {name: percentile_interval(np.array([q[name] for q in per_draw]), level) for name in per_draw[0]}
 
 
 @dataclass(frozen=True)
@@ -183,17 +129,31 @@ class AcrossSeeds:
     mean: pd.DataFrame
     decomposition: Decomposition
     per_seed: pd.DataFrame  # seed × quantity
-    intervals: dict[str, tuple[float, float]]
+    estimates: dict[str, TEstimate]
+
+    @property
+    def intervals(self) -> dict[str, tuple[float, float]]:
+        """The 95% t-interval over seeds of every quantity (for figures and the stored results)."""
+        return {name: e.interval(0.95) for name, e in self.estimates.items()}
 
 
-def across_seeds(tables: dict[int, pd.DataFrame], level: float = 0.95) -> AcrossSeeds:
-    """Needs two or more seeds: the interval of a quantity is the t-interval of its per-seed values."""
+def across_seeds(tables: dict[int, pd.DataFrame]) -> AcrossSeeds:
+    """Needs two or more seeds: each quantity is the mean of its per-seed values, tested over seeds."""
     if len(tables) < 2:
         raise ValueError("intervals over seeds need at least two seeds")
     per_seed = pd.DataFrame({seed: decompose(table).quantities() for seed, table in tables.items()}).T
-    intervals = {name: (ci.low, ci.high) for name in per_seed for ci in [mean_ci(per_seed[name], level)]}
     mean = sum(tables.values()) / len(tables)
-    return AcrossSeeds(tables, mean, decompose(mean), per_seed, intervals)
+    estimates = {name: TEstimate.of(per_seed[name], "seeds") for name in per_seed}  # each the mean of its seeds
+    return AcrossSeeds(tables, mean, decompose(mean), per_seed, estimates)
+
+
+def stage1_quality(runs: list[GiftScores]) -> dict[str, TEstimate]:
+    """How well stage 1 tells gift rows from the rest on the test days, per seed: PR-AUC (average precision) and
+    ROC-AUC of p(x) for y > 0 — what tells a weak classifier from hard data beside "stage 1 is the bottleneck"."""
+    pr, roc = zip(*[(average_precision(r.test.y > 0, r.test.p), roc_auc(r.test.y > 0, r.test.p)) for r in runs],
+                  strict=True)
+    return {"PR-AUC": TEstimate.of(pr, "seeds"), "ROC-AUC": TEstimate.of(roc, "seeds"),
+            "gift rate": TEstimate.of([float(np.mean(r.test.y > 0)) for r in runs], "seeds")}
 
 
 def seed_tables(runs: list[GiftScores], *, ndcg_k: int, whale_quantile: float) -> dict[int, pd.DataFrame]:
@@ -218,55 +178,50 @@ class Thresholds:
 
 
 def hypothesis_verdicts(d: Decomposition, audit: LeakageAudit, inflation: float, t: Thresholds,
-                        intervals: dict[str, tuple[float, float]] | None = None) -> list[Verdict]:
-    """H1–H4, the stage-1 bottleneck verdict S1 and D1 (Direct vs the binary bound), each from an explicit rule.
-
-    With ``intervals`` (``decomposition_intervals``) the Top-1% verdicts are three-state.
-    """
-    two, share = "{:.2f}".format, "{:.0%}".format
-    q, ci = d.quantities(), (intervals or {}).get
+                        estimates: dict[str, TEstimate | BootstrapEstimate], *, alpha: float,
+                        stage1: dict[str, TEstimate] | None = None) -> list[Verdict]:
+    """H1–H4, the stage-1 bottleneck S1, D1 (Direct vs the binary bound) and T1 (Two-Stage vs Direct), decided as
+    one Holm family over ``estimates`` (seeds, or the user bootstrap of one seed); H4 is a check outside it."""
+    share, e = "{:.0%}".format, estimates
+    q = {name: est.value for name, est in estimates.items()}
     gap = f"gap to Oracle-both {_pp(d.gap)}: stage 1 {share(q['share_p'])}, stage 2 {share(q['share_m'])}"
-    return [
+    quality = (f"; stage 1 alone reaches test PR-AUC {stage1['PR-AUC'].value:.2f} and ROC-AUC "
+               f"{stage1['ROC-AUC'].value:.2f} (gift rate {stage1['gift rate'].value:.1%})" if stage1 else "")
+    claims = [
         all_of("H1", "Is stage 2 (too little gift data) the main cause of the gap?", [
-            threshold_rule("H1", "", q["share_m"], ">=", t.bottleneck_share, label="stage-2 share of the gap",
-                           fmt=share, ci=ci("share_m")),
-            threshold_rule("H1", "", -q["share_p − share_m"], ">", 0.0, label="stage-2 share − stage-1 share",
-                           fmt="{:+.0%}", ci=_negated(ci("share_p − share_m")))],
+            test("H1", "", e["share_m"], ">=", t.bottleneck_share, label="stage-2 share of the gap", fmt=share),
+            test("H1", "", e["share_m − share_p"], ">", 0.0, label="stage-2 share − stage-1 share", fmt="{:+.0%}")],
                evidence=gap + " (Shapley split)"),
-        threshold_rule("H2", "Does multiplying p×E[y | gift] amplify errors (loses to p alone)?",
-                       q["stage1_only − two_stage_ev"], ">=", t.h2_min_drop,
-                       label="Top-1%(Stage1-only) − Top-1%(Two-Stage EV)", fmt=_pp,
-                       ci=ci("stage1_only − two_stage_ev"),
-                       evidence=f"Stage1-only {d.stage1_only:.1%} vs Two-Stage (EV) {d.two_stage_ev:.1%}; the "
-                                f"log-scale product p·m: {d.two_stage:.1%}"),
+        test("H2", "Does multiplying p×E[y | gift] amplify errors (loses to p alone)?", e["stage1_only − two_stage_ev"],
+             ">=", t.h2_min_drop, label="Top-1%(Stage1-only) − Top-1%(Two-Stage EV)", fmt=_pp,
+             evidence=f"Stage1-only {d.stage1_only:.1%} vs Two-Stage (EV) {d.two_stage_ev:.1%}; the log-scale product "
+                      f"p·m: {d.two_stage:.1%}"),
         all_of("H3", "Is stage 2 out of distribution (good on gifts, bad on all rows)?", [
-            threshold_rule("H3", "", d.spearman_gift_stage2 - d.spearman_gift_direct, ">=", 0.0,
-                           label="Spearman_gift(stage 2) − Spearman_gift(Direct)", fmt=two),
-            threshold_rule("H3", "", d.direct - d.stage2_only, ">=", t.h3_min_gap,
-                           label="Top-1%(Direct) − Top-1%(Stage2-only)", fmt=_pp)],
+            test("H3", "", e["spearman_gift stage2 − direct"], ">=", 0.0,
+                 label="Spearman_gift(stage 2) − Spearman_gift(Direct)", fmt="{:+.2f}"),
+            test("H3", "", e["direct − stage2_only"], ">=", t.h3_min_gap, label="Top-1%(Direct) − Top-1%(Stage2-only)",
+                 fmt=_pp)],
                evidence=(f"gift-subset Spearman: stage 2 {d.spearman_gift_stage2:.2f} vs Direct "
                          f"{d.spearman_gift_direct:.2f}; Top-1% on all rows: Stage2-only {d.stage2_only:.1%} vs "
                          f"Direct {d.direct:.1%}")),
-        threshold_rule("H4", "Is there a feature/protocol problem (leakage audit)?", audit.findings, ">", 0,
-                       label="audit findings", fmt="{:.0f}",
-                       evidence=(f"outcome columns: {', '.join(audit.result_leakage_columns) or 'none'}; "
-                                 f"{audit.overlap_rows} rows overlap train in time; "
-                                 f"{audit.future_information_rows}/{audit.checked_rows} rows change without the future; "
-                                 f"leaky vs past-only Top-1% inflation {_pp(inflation)}")),
+        check("H4", "Is there a feature/protocol problem (leakage audit)?", audit.findings, ">", 0, label="audit findings",
+              fmt="{:.0f}", evidence=(f"outcome columns: {', '.join(audit.result_leakage_columns) or 'none'}; "
+                                      f"{audit.overlap_rows} rows overlap train in time; "
+                                      f"{audit.future_information_rows}/{audit.checked_rows} rows change without the "
+                                      f"future; leaky vs past-only Top-1% inflation {_pp(inflation)}")),
         all_of("S1", "Is stage 1 (who gifts) the bottleneck?", [
-            threshold_rule("S1", "", q["share_p"], ">=", t.bottleneck_share, label="stage-1 share of the gap",
-                           fmt=share, ci=ci("share_p")),
-            threshold_rule("S1", "", q["share_p − share_m"], ">", 0.0, label="stage-1 share − stage-2 share",
-                           fmt="{:+.0%}", ci=ci("share_p − share_m"))],
-               evidence=gap + f" (Shapley split; single oracle gains {_pp(d.oracle_p_gain)} and {_pp(d.oracle_m_gain)})"),
-        threshold_rule("D1", "Does Direct beat the binary upper bound on Top-1% capture (the seed's conclusion)?",
-                       q["direct − binary"], ">", 0.0, label="Top-1%(Direct) − Top-1%(binary bound)", fmt=_pp,
-                       ci=ci("direct − binary"), evidence=f"Direct {d.direct:.1%} vs binary bound {d.binary:.1%}"),
+            test("S1", "", e["share_p"], ">=", t.bottleneck_share, label="stage-1 share of the gap", fmt=share),
+            test("S1", "", e["share_p − share_m"], ">", 0.0, label="stage-1 share − stage-2 share", fmt="{:+.0%}")],
+               evidence=gap + f" (Shapley split; single oracle gains {_pp(d.oracle_p_gain)} and "
+                              f"{_pp(d.oracle_m_gain)}){quality}"),
+        test("D1", "Does Direct beat the binary upper bound on Top-1% capture (the seed's conclusion)?",
+             e["direct − binary"], ">", 0.0, label="Top-1%(Direct) − Top-1%(binary bound)", fmt=_pp,
+             evidence=f"Direct {d.direct:.1%} vs binary bound {d.binary:.1%}"),
+        test("T1", "Does Two-Stage trail Direct on Top-1% capture?", e["direct − two_stage"], ">", 0.0,
+             label="Top-1%(Direct) − Top-1%(Two-Stage)", fmt=_pp,
+             evidence=f"Direct {d.direct:.1%} vs Two-Stage {d.two_stage:.1%}"),
     ]
-
-
-def _negated(interval: tuple[float, float] | None) -> tuple[float, float] | None:
-    return None if interval is None else (-interval[1], -interval[0])
+    return decide(claims, alpha=alpha)
 
 
 def _pp(fraction: float) -> str:
@@ -275,24 +230,29 @@ def _pp(fraction: float) -> str:
 
 
 def headline(d: Decomposition, verdicts: list[Verdict]) -> str:
-    """One sentence, every number and clause chosen by the measured values and the verdict states."""
-    by_id = {v.id: v for v in verdicts}
+    """One sentence whose every clause follows a verdict's state: nothing undecided is stated as settled."""
+    v = {verdict.id: verdict for verdict in verdicts}
+    compared = f"({d.two_stage:.1%} vs {d.direct:.1%})"
+    lead = say(v["T1"], holds=f"Two-Stage trails Direct on Top-1% capture {compared}",
+               fails=f"Two-Stage beats Direct on Top-1% capture {compared}",
+               inconclusive=f"Two-Stage and Direct cannot be told apart on Top-1% capture {compared}, point estimates")
     q = d.quantities()
-    if d.two_stage < d.direct:
-        lead = f"Two-Stage trails Direct on Top-1% capture ({d.two_stage:.1%} vs {d.direct:.1%})"
-    else:
-        lead = f"Two-Stage matches or beats Direct on Top-1% capture ({d.two_stage:.1%} vs {d.direct:.1%})"
     split = f"stage 1 carries {q['share_p']:.0%} and stage 2 {q['share_m']:.0%} of the gap to both stages perfect"
-    if by_id["S1"].holds:
+    if v["S1"].holds:
         cause = f"the bottleneck is stage 1: {split}"
-    elif by_id["H1"].holds:
+    elif v["H1"].holds:
         cause = f"the bottleneck is stage 2: {split}"
-    elif "inconclusive" in (by_id["S1"].state, by_id["H1"].state):
-        cause = f"the data cannot say which stage is the bottleneck ({split}, within the intervals' reach)"
+    elif INCONCLUSIVE in (v["S1"].state, v["H1"].state):
+        cause = f"the data cannot say which stage is the bottleneck ({split}, point estimates)"
     else:
         cause = f"neither stage dominates the error ({split})"
-    ranks = "better" if d.spearman_gift_stage2 > d.spearman_gift_direct else "no better"
-    tail = (f"; stage 2 ranks the gifts {ranks} than Direct (Spearman {d.spearman_gift_stage2:.2f} vs "
+    ranks = say(_part(v["H3"], 0), holds="better than", fails="worse than", inconclusive="not measurably better than")
+    tail = (f"; stage 2 ranks the gifts {ranks} Direct (Spearman {d.spearman_gift_stage2:.2f} vs "
             f"{d.spearman_gift_direct:.2f})")
-    protocol = "" if not by_id["H4"].holds else "; but the leakage audit flags the protocol, so treat these numbers as inflated"
+    protocol = "" if not v["H4"].holds else "; but the leakage audit flags the protocol, so treat these numbers as inflated"
     return f"{lead}; {cause}{tail}{protocol}."
+
+
+def _part(verdict: Verdict, index: int) -> Verdict:
+    """A part of an ``all_of`` verdict as a verdict of its own (for a clause that follows just that part)."""
+    return replace(verdict, state=verdict.part_state(index))

@@ -16,6 +16,8 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 import numpy as np
 import pandas as pd
 
+from expbook.progress import steps
+
 Metric = Callable[[np.ndarray, np.ndarray], float]
 
 
@@ -28,12 +30,12 @@ def resample_indices(n: int, *, n_boot: int, seed: int, clusters: np.ndarray | N
     """
     if clusters is None:
         rng = np.random.default_rng(seed)
-        for _ in range(n_boot):
+        for _ in steps(range(n_boot), "bootstrap replicate"):
             yield rng.integers(0, n, size=n)
         return
     order = np.argsort(clusters, kind="stable")
     _, starts, lengths = np.unique(np.asarray(clusters)[order], return_index=True, return_counts=True)
-    for counts in cluster_resample_counts(starts.size, n_boot, seed):
+    for counts in steps(cluster_resample_counts(starts.size, n_boot, seed), "bootstrap replicate", total=n_boot):
         drawn = np.repeat(np.arange(starts.size), counts)
         size = lengths[drawn]
         offsets = np.arange(size.sum()) - np.repeat(np.cumsum(size) - size, size)

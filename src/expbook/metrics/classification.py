@@ -73,16 +73,22 @@ def predicted_shares(y_pred: np.ndarray, n_classes: int) -> np.ndarray:
 
 @dataclass(frozen=True)
 class Collapse:
-    """The collapse detector's finding on one prediction vector."""
+    """The collapse detector's finding on one prediction vector: how far the predicted class shares are from the
+    prior (total-variation distance, in [0, 1]), the classes over-predicted and the classes (almost) never predicted."""
 
     collapsed: bool
+    distance: float
     over_predicted: tuple[str, ...]
     never_predicted: tuple[str, ...]
-    worst_ratio: float
     shares: np.ndarray
     prior: np.ndarray
+    classes: tuple[str, ...]
 
-    classes: tuple[str, ...] = ()
+    @property
+    def least_ratio(self) -> float:
+        """The smallest predicted share ÷ prior share over the classes present: 0 when one is never predicted."""
+        present = self.prior > 0
+        return float(np.min(self.shares[present] / self.prior[present])) if present.any() else float("nan")
 
     def describe(self) -> str:
         index = self.classes.index
@@ -92,20 +98,23 @@ class Collapse:
         return "; ".join(parts) or "every class predicted near its prior"
 
 
-def detect_collapse(y_true: np.ndarray, y_pred: np.ndarray, classes: tuple[str, ...], *, ratio: float, min_excess: float,
-                    min_fraction: float) -> Collapse:
-    """Collapsed when a class is predicted more than ``ratio`` × its prior *and* by ``min_excess`` of all predictions,
-    or a class present in ``y_true`` gets fewer than ``min_fraction`` × its prior of the predictions.
+def share_distance(shares: np.ndarray, prior: np.ndarray) -> float:
+    """Total-variation distance ½·Σ|predicted share − prior share|: 0 when the predictions keep the prior, 1 when
+    they put everything on classes the prior gives no mass. Bounded, and it sees over- and under-prediction alike
+    (the share a class gains is the share others lose)."""
+    return float(0.5 * np.abs(np.asarray(shares) - np.asarray(prior)).sum())
 
-    ``worst_ratio`` is the largest predicted share / prior over the classes that are over-predicted by at least
-    ``min_excess`` of all predictions (1 when none is): an O class predicted 5× its 0.3% prior moves no one.
+
+def detect_collapse(y_true: np.ndarray, y_pred: np.ndarray, classes: tuple[str, ...], *, max_distance: float,
+                    min_fraction: float) -> Collapse:
+    """Collapsed when the predicted shares are more than ``max_distance`` (total variation) from the prior of
+    ``y_true``, or a class present in ``y_true`` gets fewer than ``min_fraction`` × its prior of the predictions.
+
+    The over-predicted classes are those whose share exceeds the prior by more than ``max_distance / 2``.
     """
     prior, shares = predicted_shares(y_true, len(classes)), predicted_shares(y_pred, len(classes))
-    over = (shares > ratio * prior) & (shares - prior > min_excess)
+    distance = share_distance(shares, prior)
+    over = shares - prior > max_distance / 2
     never = (prior > 0) & (shares < min_fraction * prior)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        ratios = np.where(prior > 0, shares / prior, np.where(shares > 0, np.inf, 1.0))
-    material = shares - prior > min_excess
-    worst = float(ratios[material].max()) if material.any() else 1.0
-    return Collapse(bool(over.any() or never.any()), tuple(np.array(classes)[over]), tuple(np.array(classes)[never]),
-                    worst, shares, prior, tuple(classes))
+    return Collapse(bool(distance > max_distance or never.any()), distance, tuple(np.array(classes)[over]),
+                    tuple(np.array(classes)[never]), shares, prior, tuple(classes))

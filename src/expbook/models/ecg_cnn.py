@@ -22,6 +22,7 @@ from expbook.data.wfdb_beats import CLASSES, Beats, Splits
 from expbook.metrics.classification import confusion, mean_f1
 from expbook.models.rebalancing import expected_batch_mix, focal_loss, loss_class_weights, sampler_class_weights
 from expbook.models.training import EarlyStopping, adam, seed_torch
+from expbook.progress import steps
 from expbook.run.workers import process_map
 
 EarlyStopScore = Literal["macro", "abnormal", "rare", "blend"]
@@ -146,7 +147,7 @@ def train_classifier(train: Beats, val: Beats, config: TrainConfig, *,
     stoppers = {score: EarlyStopping(config.patience) for score in dict.fromkeys((config.early_stop, *also_stop_on))}
     rows = []
     start = time.perf_counter()
-    for epoch in range(1, config.epochs + 1):
+    for epoch in steps(range(1, config.epochs + 1), "epoch"):
         alpha = 1.0 if config.warmup_epochs <= 1 else min(1.0, (epoch - 1) / (config.warmup_epochs - 1))
         weights = torch.from_numpy((1 + alpha * (full_weights - 1)).astype(np.float32))
         if config.sampler is None:
@@ -215,7 +216,7 @@ def train_grid(splits: Splits, configs: dict[str, TrainConfig], seeds: list[int]
     (``early_stopping_results`` reads them: no retraining).
     """
     jobs = [replace(config.with_seed(seed), num_threads=1) for config in configs.values() for seed in seeds]
-    done = iter(process_map(_train_job, jobs, shared=splits, workers=workers))
+    done = iter(process_map(_train_job, jobs, shared=splits, workers=workers, label="configuration × seed"))
     results = {}
     for name, config in configs.items():
         runs, val_pred, gen_pred = zip(*[next(done) for _ in seeds], strict=True)

@@ -13,6 +13,8 @@ from dataclasses import asdict, dataclass
 import lightgbm as lgb
 import numpy as np
 
+from expbook.progress import loop
+
 
 @dataclass(frozen=True, kw_only=True)
 class GBDTConfig:
@@ -58,9 +60,11 @@ def _train(X_train, y_train, X_val, y_val, *, config: GBDTConfig, objective: str
     train_groups, val_groups = groups or (None, None)
     train_set = lgb.Dataset(X_train, y_train, group=train_groups, feature_name=names, free_raw_data=True)
     val_set = lgb.Dataset(X_val, y_val, group=val_groups, feature_name=names, reference=train_set, free_raw_data=True)
-    booster = lgb.train({**config.lightgbm_params(objective, metric), **(extra or {})}, train_set,
-                        num_boost_round=config.num_boost_round, valid_sets=[val_set],
-                        callbacks=[lgb.early_stopping(config.early_stopping_rounds, verbose=False)])
+    with loop("boosting round", config.num_boost_round) as rounds:
+        booster = lgb.train({**config.lightgbm_params(objective, metric), **(extra or {})}, train_set,
+                            num_boost_round=config.num_boost_round, valid_sets=[val_set],
+                            callbacks=[lgb.early_stopping(config.early_stopping_rounds, verbose=False),
+                                       lambda env: rounds.advance(env.iteration + 1)])
     return TrainedModel(booster, tuple(feature_names), booster.best_iteration or config.num_boost_round, target)
 
 

@@ -41,6 +41,7 @@ from torch.nn import functional as F
 from expbook.metrics.binary import average_precision
 from expbook.models.negatives import NegativeSampler
 from expbook.models.training import EarlyStopping, adam, seed_torch
+from expbook.progress import steps
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -187,7 +188,7 @@ def train_mlp(x: torch.Tensor, task: Task, config: GNNConfig) -> TrainedModel:
     y_val = y[task.val].numpy()
     stopper, rows = EarlyStopping(config.stage1_patience), []
     start = time.perf_counter()
-    for epoch in range(1, config.stage1_epochs + 1):
+    for epoch in steps(range(1, config.stage1_epochs + 1), "stage-1 epoch"):
         model.train()
         loss = turnover_loss(model(x[task.train]), y[task.train], config, pos_weight)
         optimiser.zero_grad()
@@ -250,7 +251,7 @@ def train_gnn(data, task: Task, config: GNNConfig, *, sampler_factory=NegativeSa
         stopper = EarlyStopping(patience)
         stopper.update(-np.inf, model, 0)  # the stage's starting point is a candidate too
         scores = evaluate()[2]
-        for epoch in range(1, epochs + 1):
+        for epoch in steps(range(1, epochs + 1), "stage-2 epoch"):
             model.train()
             h = model.embed(data)
             loss_turnover = turnover_loss(model.turnover_logits(h[task.train]), y[task.train], config, pos_weight)

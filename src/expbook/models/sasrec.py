@@ -33,6 +33,7 @@ from torch.nn import functional as F
 from expbook.data.sequences import SequenceData
 from expbook.metrics.ranking import full_ranking_ranks, hit_ndcg_recall
 from expbook.models.training import EarlyStopping, adam, seed_torch
+from expbook.progress import steps
 
 LOG_DELTA_SCALE = math.log1p(365 * 86_400)  # log1p(seconds since the previous event) / this: a year → 1
 
@@ -251,7 +252,7 @@ def train_sasrec(data: SequenceData, config: SeqConfig) -> TrainedSeqModel:
     times = torch.from_numpy(data.window_time)
     rows, stopper = [], EarlyStopping(config.patience)
     start = time.perf_counter()
-    for epoch in range(1, config.epochs + 1):
+    for epoch in steps(range(1, config.epochs + 1), "epoch"):
         model.train()
         order = torch.randperm(windows.shape[0], generator=generator)
         losses, norms = [], []

@@ -23,10 +23,11 @@ from typing import Any
 from expbook import PACKAGE_DIR, PROJECT_ROOT
 from expbook.run.cache import fingerprint_folder, stable_hash
 from expbook.run.catalogue import Cell, notebook_cells
+from expbook.run.pysource import parse
 
 PACKAGE = PACKAGE_DIR.name
 COMPONENT_LABELS = {"notebook": "notebook code", "params": "parameters", "modules": "expbook modules",
-                    "data": "data", "requirements": "pinned requirements"}
+                    "data": "data", "requirements": "pinned requirements", "upstream": "upstream reports"}
 
 
 def _sha(data: bytes) -> str:
@@ -87,7 +88,7 @@ def _imported_names(tree: ast.AST, current: str) -> set[str]:
 
 def imported_modules(notebook_path: Path) -> list[str]:
     """The ``expbook`` modules the notebook's code cells import, transitively (parent packages included), sorted."""
-    roots = _imported_names(ast.parse("\n".join(code_source(c.source) for c in _read(notebook_path) if c.cell_type == "code")),
+    roots = _imported_names(parse("\n".join(code_source(c.source) for c in _read(notebook_path) if c.cell_type == "code")),
                             "__main__")
     seen: set[str] = set()
     pending = [name for name in roots if module_file(name)]
@@ -98,7 +99,7 @@ def imported_modules(notebook_path: Path) -> list[str]:
         seen.add(name)
         parts = name.split(".")
         pending += [".".join(parts[:i]) for i in range(1, len(parts))]  # importing a.b.c runs a and a.b first
-        tree = ast.parse(module_file(name).read_text())
+        tree = parse(module_file(name).read_text())
         pending += [n for n in _imported_names(tree, name) if module_file(n) and n not in seen]
     return sorted(seen)
 
@@ -136,14 +137,26 @@ def data_fingerprint(params: dict[str, Any]) -> str:
     return "files:" + fingerprint_folder(folder) if folder.is_dir() else f"missing:{folder}"
 
 
-def key_components(notebook_path: Path, params: dict[str, Any]) -> dict[str, Any]:
-    return {"notebook": code_cells_hash(_read(notebook_path)), "params": stable_hash(params),
-            "modules": module_hashes(notebook_path), "data": data_fingerprint(params),
-            "requirements": requirements_hash()}
+def upstream_runs(notebook_path: Path, store) -> dict[str, str | None]:
+    """The canonical run id of every report the notebook ``needs`` (its metadata): a finding it quotes."""
+    from expbook.run.catalogue import notebook_metadata
+
+    needs = notebook_metadata(notebook_path).get("needs", [])
+    return {name: (run.run_id if (run := store.canonical(name)) else None) for name in needs}
+
+
+def key_components(notebook_path: Path, params: dict[str, Any], upstream: dict[str, str | None] | None = None
+                   ) -> dict[str, Any]:
+    components = {"notebook": code_cells_hash(_read(notebook_path)), "params": stable_hash(params),
+                  "modules": module_hashes(notebook_path), "data": data_fingerprint(params),
+                  "requirements": requirements_hash()}
+    if upstream:  # only a notebook that quotes another report's findings has this part
+        components["upstream"] = dict(sorted(upstream.items()))
+    return components
 
 
 def execution_key(components: dict[str, Any]) -> str:
-    return stable_hash([components[name] for name in COMPONENT_LABELS])
+    return stable_hash([components[name] for name in COMPONENT_LABELS if name in components])
 
 
 def changed_inputs(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
@@ -157,6 +170,10 @@ def changed_inputs(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
             reasons += [f"{path} changed" for path in sorted(set(before) & set(after)) if before[path] != after[path]]
             reasons += [f"{path} newly imported" for path in sorted(set(after) - set(before))]
             reasons += [f"{path} no longer imported" for path in sorted(set(before) - set(after))]
+        elif name == "upstream":
+            before, after = old.get("upstream", {}), new.get("upstream", {})
+            reasons += [f"upstream {e} has a new canonical run" for e in sorted(set(before) | set(after))
+                        if before.get(e) != after.get(e)]
         elif old.get(name) != new.get(name):
             reasons.append(f"{label} changed")
     return reasons

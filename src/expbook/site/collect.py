@@ -15,9 +15,9 @@ from expbook.escape import html_text
 from expbook.run.catalogue import list_experiments, notebook_path, notebook_title
 from expbook.run.store import Store
 
-HAND_WRITTEN = ("method.md", "_static/expbook.css", "_static/expbook_compare.js", "_static/expbook_history.js",
+HAND_WRITTEN = ("method.md", "data.md", "adding.md", "_static/expbook.css", "_static/expbook_compare.js", "_static/expbook_history.js",
                 "_static/expbook_versions.js")
-RENDERERS = ("site/pages.py", "site/runpage.py", "site/compare.py", "escape.py", "verdicts.py")
+RENDERERS = ("site/pages.py", "site/report.py", "site/runpage.py", "site/compare.py", "escape.py", "verdicts.py")
 
 
 def renderer_version() -> str:
@@ -60,7 +60,7 @@ def collect(store: Store, book_dir: Path, stamp: str, echo) -> Generated:
     import yaml
 
     from expbook.run.sweep import load_sweeps
-    from expbook.site import pages, runpage
+    from expbook.site import pages, report, runpage
     from expbook.site.compare import compare_runs
     from expbook.site.status import experiment_status
 
@@ -85,7 +85,7 @@ def collect(store: Store, book_dir: Path, stamp: str, echo) -> Generated:
             line = f"canonical run, **{status.label}**"
             sources[f"reports/{experiment}.ipynb"] = (
                 key(version, file_key(canonical.path / "report.ipynb", canonical.path / "results.json"), line),
-                lambda c=canonical, line=line: nbformat.writes(pages.report_notebook(
+                lambda c=canonical, line=line: nbformat.writes(report.report_notebook(
                     c, line, history_link=f"../{pages.url('history', c.experiment + '.md')}")))
             toc_reports.append({"file": f"reports/{experiment}", "title": pages.short_title(title)})
         for record in runs:

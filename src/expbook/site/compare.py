@@ -12,7 +12,7 @@ from typing import Any
 
 from expbook.errors import ParameterError
 from expbook.run.store import RunRecord, Store
-from expbook.verdicts import state_from_record
+from expbook.verdicts import note_from_record, state_from_record
 
 
 def flatten_metrics(metrics: dict[str, Any], prefix: str = "") -> dict[str, float]:
@@ -72,6 +72,8 @@ class VerdictChange:
     question: str
     a: str | None
     b: str | None
+    note_a: str = ""  # why n/a, or what would decide it, in run A
+    note_b: str = ""
 
     @property
     def changed(self) -> bool:
@@ -120,7 +122,9 @@ def compare_runs(a: RunRecord, b: RunRecord) -> Comparison:
     verdicts_a, verdicts_b = _verdicts(a), _verdicts(b)
     verdicts = [VerdictChange(i, (verdicts_a.get(i) or verdicts_b.get(i))["question"],
                               state_from_record(verdicts_a[i]) if i in verdicts_a else None,
-                              state_from_record(verdicts_b[i]) if i in verdicts_b else None)
+                              state_from_record(verdicts_b[i]) if i in verdicts_b else None,
+                              note_from_record(verdicts_a[i]) if i in verdicts_a else "",
+                              note_from_record(verdicts_b[i]) if i in verdicts_b else "")
                 for i in list(verdicts_a) + [i for i in verdicts_b if i not in verdicts_a]]
     verdicts.sort(key=lambda v: not v.changed)  # state changes first, each group in recorded order
     return Comparison(a, b, params, metrics, verdicts)

@@ -8,18 +8,16 @@ standalone HTML (``site.runpage``), linked from the history page, so adding a ru
 
 from __future__ import annotations
 
-import copy
 from typing import Any
 from urllib.parse import quote
 
-import nbformat
 import pandas as pd
 
 from expbook.escape import Markup, html_attr, json_script, md_cell, md_code, md_text, tag
 from expbook.run.store import RunRecord, Store
 from expbook.run.sweep import summarise, sweep_records
 from expbook.site.status import ExperimentStatus
-from expbook.verdicts import FAILS, HOLDS, INCONCLUSIVE, NOT_APPLICABLE, badge_html, state_from_record
+from expbook.verdicts import FAILS, HOLDS, INCONCLUSIVE, NOT_APPLICABLE, badge_html, note_from_record, state_from_record
 
 WIDE_PAGE = "---\nhtml_theme.sidebar_secondary.remove: true\n---\n\n"  # no right sidebar: room for the table
 PAPERMILL_TAGS = {"injected-parameters"}
@@ -42,12 +40,7 @@ def verdicts_of(results: dict[str, Any]) -> list[dict[str, Any]]:
 
 def verdict_note(verdict: dict[str, Any]) -> str:
     """What a reader needs beside the badge: why it is *n/a*, or what would decide an inconclusive verdict."""
-    state = state_from_record(verdict)
-    if state == NOT_APPLICABLE:
-        return verdict.get("reason") or verdict.get("evidence") or ""
-    if state == INCONCLUSIVE:
-        return verdict.get("decide") or ""
-    return ""
+    return note_from_record(verdict)
 
 
 def badges(results: dict[str, Any]) -> Markup:
@@ -214,39 +207,3 @@ def sweep_page(sweep: dict[str, Any], store: Store, *, key_metrics: int = 30) ->
     lines += [f"| {md_code(r['run_id'])} | {md_cell(', '.join(f'{k}={v!r}' for k, v in r['overrides'].items()))} "
               f"| {md_text(r['status'])} |" for r in sweep.get("runs", [])]
     return "\n".join(lines) + "\n"
-
-
-# --- a report: the executed notebook with its banner and answer ------------------------------------------------------
-
-def answer_markdown(results: dict[str, Any]) -> str:
-    """The run's computed answer, for the top of its page: the headline and the conclusions table (state badges,
-    with the reason of an *n/a* and what would decide an inconclusive verdict)."""
-    lines = [f"**Answer.** {md_text(results.get('headline', ''), strong=True)}", ""]
-    verdicts = verdicts_of(results)
-    if verdicts:
-        lines += ["| | question | measured | rule | verdict | |", "|---|---|---|---|---|---|"]
-        lines += [f"| {md_cell(v['id'])} | {md_cell(v['question'])} | {md_cell(v.get('value_text') or v.get('value'))} "
-                  f"| {md_cell(v['rule'])} | {md_cell(Markup(badge_html(state_from_record(v))))} "
-                  f"| {md_cell(verdict_note(v))} |" for v in verdicts]
-        lines += ["", "Evidence, tables, figures and the code follow below; *Conclusions* at the end explains each rule."]
-    return "\n".join(lines)
-
-
-def report_notebook(record: RunRecord, status_line: str, *, history_link: str) -> nbformat.NotebookNode:
-    """The executed notebook with a run banner and the computed answer (headline, conclusions table) right under
-    the question, as QuantEcon's lectures open; the injected parameters cell collapsed."""
-    notebook = copy.deepcopy(nbformat.read(record.path / "report.ipynb", as_version=4))
-    git = record.results.get("provenance", {}).get("git", {})
-    code = f"{str(git.get('commit', ''))[:10]}{'+dirty' if git.get('dirty') else ''}"
-    banner = (f"**Run** {md_code(record.run_id)} · started {md_text(started(record))} UTC · "
-              f"{float(record.results.get('duration_s', 0) or 0):.0f} s · parameters: {params_markdown(record)} · code "
-              f"{md_code(code)} · {status_line} · [all runs]({history_link})")
-    for cell in notebook.cells:
-        if PAPERMILL_TAGS & set(cell.metadata.get("tags", [])):
-            cell.metadata["tags"] = sorted(set(cell.metadata["tags"]) | {"hide-input"})
-    notebook.cells[1:1] = [nbformat.v4.new_markdown_cell(banner),
-                           nbformat.v4.new_markdown_cell(answer_markdown(record.results))]
-    for cell in notebook.cells:
-        cell.pop("id", None)
-    notebook.nbformat_minor = 4
-    return notebook

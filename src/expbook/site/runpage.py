@@ -18,7 +18,8 @@ import nbformat
 from expbook.escape import Markup, html_attr, html_text, json_script, tag
 from expbook.run.store import RunRecord
 from expbook.site.compare import Comparison, flatten_metrics
-from expbook.site.pages import report_notebook, url
+from expbook.site.pages import url
+from expbook.site.report import report_notebook
 from expbook.verdicts import state_from_record
 
 ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
@@ -128,14 +129,16 @@ def compare_page(c: Comparison, *, title: str, history_title: str) -> str:
     """A variant against the canonical run: verdicts (changed states marked), parameters, metrics (largest first)."""
     from expbook.verdicts import badge_html
 
-    def badge(state: str | None) -> Any:
-        return "–" if state is None else Markup(badge_html(state))
+    def badge(state: str | None, note: str) -> Any:
+        if state is None:
+            return "–"
+        return Markup(badge_html(state, note=note) + ("<br>" + str(tag("small", note)) if note else ""))
 
     body = [str(tag("h1", title)),
             f"<p><b>A</b> {tag('code', c.a.run_id)} → <b>B</b> {tag('code', c.b.run_id)}. A verdict whose state changed "
             "is marked <b>changed</b>; a metric whose B value falls outside A's 95% interval is marked <b>outside</b>.</p>",
             "<h2>Verdicts</h2>",
-            _table(["", "question", "A", "B", ""], [[v.id, v.question, badge(v.a), badge(v.b),
+            _table(["", "question", "A", "B", ""], [[v.id, v.question, badge(v.a, v.note_a), badge(v.b, v.note_b),
                                                       "changed" if v.changed else ""] for v in c.verdicts],
                    [v.changed for v in c.verdicts]),
             "<h2>Parameters that differ</h2>",

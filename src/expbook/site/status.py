@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from expbook.run.catalogue import notebook_path
-from expbook.run.keys import changed_inputs, key_components, render_key
+from expbook.run.keys import changed_inputs, key_components, render_key, upstream_runs
 from expbook.run.params import read_parameter_specs, resolve_parameters
 from expbook.run.store import RunRecord, Store
 
@@ -45,11 +45,13 @@ def experiment_status(experiment: str, store: Store | None = None) -> Experiment
         canonical is None or defaults[-1].run_id > canonical.run_id) else None
     if canonical is None:
         return ExperimentStatus(experiment, NO_RUN, "no successful run with default parameters yet", None, failure)
-    current = key_components(path, resolve_parameters(experiment, read_parameter_specs(path), {}))
+    current = key_components(path, resolve_parameters(experiment, read_parameter_specs(path), {}),
+                             upstream_runs(path, store))
     provenance = canonical.results.get("provenance", {})
     changed = changed_inputs(provenance.get("key_components", {}), current)
     if changed:
-        return ExperimentStatus(experiment, REEXECUTE, "re-execute: " + ", ".join(changed), canonical, failure)
+        shown = ", ".join(changed[:2]) + (f" and {len(changed) - 2} more" if len(changed) > 2 else "")
+        return ExperimentStatus(experiment, REEXECUTE, f"re-execute: {shown}", canonical, failure)
     if provenance.get("render_key") != render_key(path):
         return ExperimentStatus(experiment, RERENDER, "re-render: prose changed", canonical, failure)
     return ExperimentStatus(experiment, FRESH, "inputs unchanged", canonical, failure)

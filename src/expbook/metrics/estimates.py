@@ -1,0 +1,227 @@
+"""Estimates with their sampling distribution: a measured value that can be tested against a threshold, shown with
+its interval at any level, and asked how many more sampling units would decide it.
+
+Three kinds, one per way the reports resample:
+
+* ``TEstimate`` — the mean of per-unit values (seeds, users): a one-sample t-test and the t-interval;
+* ``CorrectedTEstimate`` — the mean difference over repeated k-fold splits, with Nadeau & Bengio's corrected
+  variance (1/J + n_test/n_train)·σ² (the splits share training rows);
+* ``BootstrapEstimate`` — a point value and its percentile-bootstrap draws over whole clusters (records).
+
+*What would decide it* (``units_to_decide``) assumes the observed effect is the true one and that the interval's
+width scales as 1/√n in the sampling unit: for a t-interval the closed form n = (t₍ₙ₋₁₎·s / δ)², solved with the
+t quantile of n itself; for a bootstrap the width at n units scaled by √(n / n'); for the corrected resampled t-test
+its own variance, whose floor n_test/n_train · σ² more repeats cannot lower — only more rows (employees) can.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+
+def _t():
+    from scipy import stats
+    return stats.t
+
+
+@dataclass(frozen=True)
+class Decide:
+    """How many sampling units would decide an inconclusive verdict at the observed effect."""
+
+    unit: str
+    needed: float  # inf: no number of units decides an effect that sits on the threshold
+    have: int
+    text: str
+
+    def as_dict(self) -> dict:
+        return {"unit": self.unit, "needed": None if math.isinf(self.needed) else int(self.needed), "have": self.have,
+                "text": self.text}
+
+
+def _count(n: float) -> str:
+    """Round a needed count for reading: 31 → "31", 1,287 → "1,300"."""
+    if n >= 1000:
+        return f"{round(n, -2):,.0f}"
+    if n >= 100:
+        return f"{round(n, -1):,.0f}"
+    return f"{math.ceil(n):,.0f}"
+
+
+def _decide_text(unit: str, needed: float, have: int) -> Decide:
+    if math.isinf(needed):
+        return Decide(unit, needed, have, f"no number of {unit} decides an effect that sits on the threshold")
+    return Decide(unit, needed, have, f"would need about {_count(needed)} {unit} at the observed effect "
+                                      f"(has {have:,})")
+
+
+@dataclass(frozen=True)
+class TEstimate:
+    """The mean of ``n`` per-unit values with standard deviation ``sd``: t-test and t-interval over the units."""
+
+    value: float
+    sd: float
+    n: int
+    unit: str
+    values: np.ndarray | None = field(default=None, compare=False, repr=False)
+
+    @classmethod
+    def of(cls, values, unit: str) -> TEstimate:
+        values = np.asarray(values, dtype=float)
+        values = values[np.isfinite(values)]
+        sd = float(values.std(ddof=1)) if values.size > 1 else math.nan
+        return cls(float(values.mean()) if values.size else math.nan, sd, int(values.size), unit, values)
+
+    @property
+    def se(self) -> float:
+        return self.sd / math.sqrt(self.n) if self.n > 1 else math.nan
+
+    def interval(self, level: float = 0.95) -> tuple[float, float]:
+        if self.n < 2 or math.isnan(self.sd):
+            return math.nan, math.nan
+        half = float(_t().ppf(0.5 + level / 2, self.n - 1)) * self.se
+        return self.value - half, self.value + half
+
+    def p_value(self, threshold: float) -> float:
+        """Two-sided p of the t-test of mean = ``threshold`` (1 when there is no spread and no distance)."""
+        if self.n < 2 or math.isnan(self.sd):
+            return math.nan
+        distance = self.value - threshold
+        if self.sd == 0:
+            return 1.0 if distance == 0 else 0.0
+        return float(2 * _t().sf(abs(distance) / self.se, self.n - 1))
+
+    def units_to_decide(self, threshold: float, level: float) -> Decide:
+        """The fewest units n with t₍ₙ₋₁₎(level)·sd / √n < |value − threshold| (the interval clears the threshold)."""
+        distance = abs(self.value - threshold)
+        if distance == 0 or math.isnan(self.sd):
+            return _decide_text(self.unit, math.inf, self.n)
+
+        def decides(n: int) -> bool:
+            return float(_t().ppf(0.5 + level / 2, n - 1)) * self.sd / math.sqrt(n) < distance
+
+        high = max(self.n, 2)
+        while not decides(high) and high < 10**12:  # half-width ∝ t(n)/√n falls with n: double to a deciding n
+            high *= 2
+        low = max(2, high // 2)
+        while low < high:  # then the fewest n that decides
+            middle = (low + high) // 2
+            low, high = (low, middle) if decides(middle) else (middle + 1, high)
+        return _decide_text(self.unit, high, self.n)
+
+    @property
+    def identical(self) -> bool:
+        """Every unit measured exactly zero: the two arms of a difference never differed."""
+        return self.values is not None and self.values.size > 0 and bool(np.all(self.values == 0))
+
+
+@dataclass(frozen=True)
+class CorrectedTEstimate:
+    """The mean difference over ``splits`` repeated k-fold splits with the corrected resampled t variance
+    (1/J + ``ratio``)·sd², ``ratio`` = n_test / n_train; ``rows`` employees (or other rows) behind the splits."""
+
+    value: float
+    sd: float
+    splits: int
+    ratio: float
+    rows: int
+    unit: str = "employees"
+    values: np.ndarray | None = field(default=None, compare=False, repr=False)
+
+    @classmethod
+    def of(cls, differences, *, ratio: float, rows: int, unit: str = "employees") -> CorrectedTEstimate:
+        values = np.asarray(differences, dtype=float)
+        values = values[np.isfinite(values)]
+        sd = float(values.std(ddof=1)) if values.size > 1 else math.nan
+        return cls(float(values.mean()) if values.size else math.nan, sd, int(values.size), ratio, rows, unit, values)
+
+    @property
+    def n(self) -> int:
+        return self.rows
+
+    @property
+    def se(self) -> float:
+        return math.sqrt((1 / self.splits + self.ratio) * self.sd**2) if self.splits > 1 else math.nan
+
+    def interval(self, level: float = 0.95) -> tuple[float, float]:
+        if self.splits < 2 or math.isnan(self.sd):
+            return math.nan, math.nan
+        half = float(_t().ppf(0.5 + level / 2, self.splits - 1)) * self.se
+        return self.value - half, self.value + half
+
+    def p_value(self, threshold: float) -> float:
+        if self.splits < 2 or math.isnan(self.sd):
+            return math.nan
+        distance = self.value - threshold
+        if self.se == 0:
+            return 1.0 if distance == 0 else 0.0
+        return float(2 * _t().sf(abs(distance) / self.se, self.splits - 1))
+
+    def units_to_decide(self, threshold: float, level: float) -> Decide:
+        """More repeats shrink only the 1/J part of the variance; more rows shrink σ² itself (a split's difference
+        varies as 1/n_test). Says whether repeats can decide it, and how many rows would at the current repeats."""
+        distance = abs(self.value - threshold)
+        if distance == 0 or math.isnan(self.sd) or self.splits < 2:
+            return _decide_text(self.unit, math.inf, self.rows)
+        t = float(_t().ppf(0.5 + level / 2, self.splits - 1))
+        rows = self.rows * (t * self.se / distance) ** 2  # at these repeats, σ² ∝ 1 / rows
+        if t * math.sqrt(self.ratio) * self.sd >= distance:  # the half-width with infinitely many repeats
+            text = (f"more repeats cannot decide it (the corrected variance keeps n_test/n_train = {self.ratio:.2f} "
+                    f"of σ² at any number of repeats); about {_count(rows)} {self.unit} would at the observed effect "
+                    f"(has {self.rows:,})")
+        else:
+            splits = 1 / ((distance / (t * self.sd)) ** 2 - self.ratio)
+            text = (f"would need about {_count(splits)} splits (has {self.splits}) or about {_count(rows)} "
+                    f"{self.unit} (has {self.rows:,}) at the observed effect")
+        return Decide(self.unit, rows, self.rows, text)
+
+    @property
+    def identical(self) -> bool:
+        return self.values is not None and self.values.size > 0 and bool(np.all(self.values == 0))
+
+
+@dataclass(frozen=True)
+class BootstrapEstimate:
+    """A point value and its cluster-bootstrap draws (``n`` clusters: records, users): percentile intervals."""
+
+    value: float
+    draws: np.ndarray = field(compare=False, repr=False)
+    n: int
+    unit: str
+
+    def _finite(self) -> np.ndarray:
+        draws = np.asarray(self.draws, dtype=float)
+        return draws[np.isfinite(draws)]
+
+    def interval(self, level: float = 0.95) -> tuple[float, float]:
+        draws = self._finite()
+        if not draws.size:
+            return math.nan, math.nan
+        low, high = np.quantile(draws, [(1 - level) / 2, 1 - (1 - level) / 2])
+        return float(low), float(high)
+
+    def p_value(self, threshold: float) -> float:
+        """Two-sided bootstrap p: twice the share of draws on the far side of ``threshold`` ((1 + k) / (B + 1))."""
+        draws = self._finite()
+        if not draws.size or math.isnan(self.value):
+            return math.nan
+        beyond = np.sum(draws <= threshold) if self.value > threshold else np.sum(draws >= threshold)
+        return float(min(1.0, 2 * (1 + beyond) / (draws.size + 1)))
+
+    def units_to_decide(self, threshold: float, level: float) -> Decide:
+        distance = abs(self.value - threshold)
+        low, high = self.interval(level)
+        half = (self.value - low) if self.value > threshold else (high - self.value)
+        if distance == 0 or math.isnan(half):
+            return _decide_text(self.unit, math.inf, self.n)
+        return _decide_text(self.unit, self.n * (half / distance) ** 2, self.n)
+
+    @property
+    def identical(self) -> bool:
+        draws = self._finite()
+        return self.value == 0 and draws.size > 0 and bool(np.all(draws == 0))
+
+
+Estimate = TEstimate | CorrectedTEstimate | BootstrapEstimate

@@ -1,0 +1,92 @@
+"""Estimates: the t, corrected-t and bootstrap intervals and p-values, and how many units would decide them."""
+
+import math
+
+import numpy as np
+import pytest
+from scipy import stats
+
+from expbook.metrics.estimates import BootstrapEstimate, CorrectedTEstimate, TEstimate
+
+
+def test_t_estimate_matches_scipy():
+    values = np.array([0.03, -0.01, 0.05, 0.02, 0.04])
+    e = TEstimate.of(values, "seeds")
+    assert e.interval(0.95) == pytest.approx(stats.t.interval(0.95, 4, loc=values.mean(), scale=stats.sem(values)))
+    assert e.p_value(0.0) == pytest.approx(stats.ttest_1samp(values, 0.0).pvalue)
+    assert e.p_value(0.01) == pytest.approx(stats.ttest_1samp(values, 0.01).pvalue)
+
+
+@pytest.mark.parametrize("mean, sd, n, level", [(0.003, 0.018, 3, 0.95), (0.006, 0.04, 3, 0.95),
+                                                (0.01, 0.05, 20, 0.99), (-0.02, 0.03, 4, 0.9)])
+def test_units_to_decide_a_t_interval_is_the_closed_form(mean, sd, n, level):
+    """The fewest n with t₍ₙ₋₁₎·sd/√n < |δ|, found by brute force, and (t/δ·sd)² ≈ n for large n."""
+    e = TEstimate(mean, sd, n, "seeds")
+    decide = e.units_to_decide(0.0, level)
+
+    def half(m):
+        return stats.t.ppf(0.5 + level / 2, m - 1) * sd / math.sqrt(m)
+
+    brute = next(m for m in range(2, 10**6) if half(m) < abs(mean))
+    assert decide.needed == brute and decide.have == n and decide.unit == "seeds"
+    assert half(brute - 1) >= abs(mean)  # one unit fewer does not decide
+    z = stats.norm.ppf(0.5 + level / 2)
+    assert brute == pytest.approx((z * sd / mean) ** 2, rel=0.15) or brute < 30
+    assert decide.text.startswith("would need about ") and "seeds at the observed effect (has " in decide.text
+
+
+def test_an_effect_on_the_threshold_is_never_decided():
+    assert math.isinf(TEstimate(0.0, 0.1, 5, "users").units_to_decide(0.0, 0.95).needed)
+    assert "no number of users" in TEstimate(0.0, 0.1, 5, "users").units_to_decide(0.0, 0.95).text
+
+
+def test_identical_arms_are_detected_from_the_values():
+    assert TEstimate.of(np.zeros(5), "seeds").identical
+    assert not TEstimate.of([0.0, 0.0, 1e-9], "seeds").identical
+
+
+def _corrected(sd: float, splits: int = 25, ratio: float = 0.25, mean: float = -0.02) -> CorrectedTEstimate:
+    rng = np.random.default_rng(0)
+    values = rng.normal(size=splits)
+    values = mean + sd * (values - values.mean()) / values.std(ddof=1)
+    return CorrectedTEstimate.of(values, ratio=ratio, rows=500)
+
+
+def test_corrected_t_is_nadeau_bengio():
+    e = _corrected(0.05)
+    se = math.sqrt((1 / 25 + 0.25) * 0.05**2)
+    assert e.se == pytest.approx(se)
+    assert e.p_value(0.0) == pytest.approx(2 * stats.t.sf(0.02 / se, 24))
+    assert e.interval(0.95)[1] == pytest.approx(-0.02 + stats.t.ppf(0.975, 24) * se)
+
+
+def test_corrected_t_says_repeats_cannot_decide_when_the_floor_dominates():
+    """With n_test/n_train = 0.25, t·√0.25·σ ≥ |δ| means no number of repeats clears the threshold."""
+    e = _corrected(0.09)
+    assert stats.t.ppf(0.975, 24) * math.sqrt(0.25) * 0.09 >= 0.02
+    decide = e.units_to_decide(0.0, 0.95)
+    assert decide.text.startswith("more repeats cannot decide it") and decide.unit == "employees"
+    # rows: σ² ∝ 1/rows at these repeats, so the half-width at `needed` rows equals |δ|
+    assert stats.t.ppf(0.975, 24) * e.se * math.sqrt(500 / decide.needed) == pytest.approx(0.02)
+
+
+def test_corrected_t_names_the_repeats_that_would_decide_when_they_can():
+    e = _corrected(0.028, ratio=0.1)
+    decide = e.units_to_decide(0.0, 0.95)
+    assert "splits" in decide.text and "more repeats cannot" not in decide.text
+    t = stats.t.ppf(0.975, 24)
+    assert t * e.se >= 0.02  # undecided at 25 splits
+    splits = 1 / ((0.02 / (t * 0.028)) ** 2 - 0.1)
+    assert t * math.sqrt((1 / math.ceil(splits) + 0.1)) * 0.028 < 0.02 <= t * math.sqrt(1 / (splits - 1) + 0.1) * 0.028
+    assert f"about {math.ceil(splits)} splits" in decide.text
+
+
+def test_bootstrap_interval_p_and_scaling():
+    draws = np.random.default_rng(1).normal(0.01, 0.02, 4000)
+    e = BootstrapEstimate(0.01, draws, 48, "records")
+    low, high = e.interval(0.95)
+    assert (low, high) == pytest.approx(tuple(np.quantile(draws, [0.025, 0.975])))
+    assert e.p_value(0.0) == pytest.approx(2 * (1 + np.sum(draws <= 0)) / 4001)
+    decide = e.units_to_decide(0.0, 0.95)
+    assert decide.needed == pytest.approx(48 * ((0.01 - low) / 0.01) ** 2)
+    assert BootstrapEstimate(0.0, np.zeros(100), 48, "records").identical
