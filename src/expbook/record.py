@@ -18,10 +18,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from expbook import PROJECT_ROOT
+from expbook import PROJECT_ROOT, RUN_DIR_ENV
 from expbook.verdicts import Verdict
 
-RUN_DIR_ENV = "EXPBOOK_RUN_DIR"
 FIGURE_DPI = 120
 
 

@@ -11,6 +11,7 @@ import signal
 import sys
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -196,6 +197,10 @@ def run_experiment(experiment: str, overrides: dict[str, Any], *, store: Store |
            "EXPBOOK_UPSTREAM": json.dumps(upstream), ENV: str(tmp / "progress.jsonl")}
     timeout = timeout if timeout is not None else notebook_metadata(path).get("timeout")
     error = None
+    # provenance (package versions, git, the package hash) takes 0.2 s: gathered while the kernel starts
+    provenance = ThreadPoolExecutor(1, thread_name_prefix="provenance")
+    machine = provenance.submit(lambda: {"git": git_state(), **environment(env)})
+    provenance.shutdown(wait=False)
     try:
         last = store.last_ok(experiment)
         monitor = Monitor(experiment, tmp / "progress.jsonl", total_cells=len(list(_source_cells(nbformat.read(
@@ -216,9 +221,8 @@ def run_experiment(experiment: str, overrides: dict[str, Any], *, store: Store |
             "experiment": experiment, "run_id": run_id, "status": "failed" if error else "ok",
             "params": params, "overrides": variant, "duration_s": round(duration, 2),
             "provenance": {"cache_key": key, "key_components": components, "render_key": prose,
-                           "data_fingerprint": components["data"], "git": git_state(), "kernel": kernel_spec,
-                           "started": started.isoformat(), "ended": _now().isoformat(),
-                           **environment(env)},
+                           "data_fingerprint": components["data"], "kernel": kernel_spec,
+                           "started": started.isoformat(), "ended": _now().isoformat(), **machine.result()},
         })
         if error:
             results["error"] = _failure(notebook, error, monitor.cell_number if error.startswith("timed out") else None)
