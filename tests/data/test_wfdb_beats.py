@@ -119,3 +119,24 @@ def test_validation_records_are_whole_patients_and_cover_every_class(generated):
     for side in (train, val):
         assert set(np.concatenate([by_record[r] for r in side])) == {0, 1, 2, 3}
     assert split_train_val(list(DS1), by_record, val_fraction=0.25, seed=0) == (train, val)
+
+
+def test_validation_keeps_each_class_near_its_share_when_one_patient_holds_most_of_it():
+    # record "a" holds 90 of a class's 100 beats: a draw putting it in validation would train on 10 of them
+    records = [f"r{i}" for i in range(12)]
+    by_record = {r: np.zeros(50, dtype=np.int64) for r in records}
+    by_record["r0"] = np.concatenate([np.zeros(50, dtype=np.int64), np.ones(90, dtype=np.int64)])
+    for r in records[1:11]:
+        by_record[r] = np.concatenate([np.zeros(50, dtype=np.int64), [1]])
+    train, val = split_train_val(records, by_record, val_fraction=0.25, seed=0)
+    assert "r0" in train and len(val) == 3
+    s_in_val = sum(int((by_record[r] == 1).sum()) for r in val)
+    assert 1 <= s_in_val <= 3  # every class on both sides, and most of the rare class left to train on
+
+
+def test_motion_artifact_covers_its_share_of_the_record_and_nothing_when_off():
+    from expbook.data.ecg_synth import _motion_artifact
+
+    artifact, starts = _motion_artifact(np.random.default_rng(0), 36_000, 360, 0.1)
+    assert np.count_nonzero(artifact) == pytest.approx(3_600, rel=0.05) and starts.size == 2
+    assert not _motion_artifact(np.random.default_rng(0), 36_000, 360, 0.0)[0].any()

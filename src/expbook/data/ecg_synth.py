@@ -18,18 +18,23 @@ What makes it as hard as the real records (inter-patient DS2 results in the lite
 * S beats keep a normal QRS: their only cues are a subtle P-wave change and a prematurity that
   overlaps normal RR variability; they come in runs inside which the local RR adapts;
 * a share of patients (``bbb_share``) has bundle-branch-block morphology: wide N beats (AAMI class N,
-  symbols L/R), which V beats resemble;
+  symbols L/R), mostly with a discordant T wave, which V beats resemble (a V beat stays wider than the
+  patient's own QRS);
+* electrode-motion artifact (``artifact_share``) covers part of each record;
 * a few patients carry most rare beats (``rare_concentration``).
 
 Knobs that let the conclusions go either way:
 
 * ``s_separability`` — 0: S beats are timed and shaped like N beats (unlearnable); 1: clearly
-  premature (RR 0.6–0.8 of the local mean) with a flattened P wave; the default is the hard middle.
+  premature (RR 0.6–0.8 of the local mean) with a flattened P wave. The default is 1: inter-patient
+  morphology, S runs, sinus arrhythmia and artifact keep S at the literature's difficulty even then.
 * ``s_run_length`` — mean length of S runs; inside a run the local RR adapts, hiding prematurity.
 * ``rr_variability`` — median beat-to-beat RR spread of the sinus rhythm (per patient lognormal around it).
 * ``patient_variability`` — spread of per-patient morphology (the inter-patient gap).
 * ``bbb_share`` — share of patients with wide (bundle-branch-block) normal beats.
 * ``noise_mv`` — white noise on top of baseline wander.
+* ``artifact_share`` — share of each record under electrode-motion artifact (two bursts of 1–12 Hz noise, as
+  large as a QRS, marked ``~`` in the annotations as in the real files): beats inside a burst are hard for every class.
 """
 
 from __future__ import annotations
@@ -55,13 +60,14 @@ class EcgSpec:
 
     minutes: float = 5.0
     fs: int = 360
-    s_separability: float = 0.6
+    s_separability: float = 1.0
     s_run_length: float = 3.0
     rr_variability: float = 0.06
     patient_variability: float = 1.0
     bbb_share: float = 0.3
     rare_concentration: float = 0.35
     noise_mv: float = 0.06
+    artifact_share: float = 0.03
     seed: int = 0
 
 
@@ -89,15 +95,18 @@ def _class_counts(rng: np.random.Generator, base_n: np.ndarray, shares: tuple[fl
 def _patient(rng: np.random.Generator, variability: float, bbb_share: float) -> dict[str, float]:
     v = variability
     bbb = rng.random() < bbb_share  # bundle-branch block: every normal beat is wide (class N all the same)
-    return {"amp": float(np.exp(0.15 * v * rng.standard_normal())),
-            "qrs": float(rng.uniform(1.8, 2.5)) if bbb else float(np.clip(1 + 0.12 * v * rng.standard_normal(), 0.75, 1.35)),
-            "bbb": bbb,
-            "p": 0.15 * float(np.clip(1 + 0.35 * v * rng.standard_normal(), 0.3, 1.8)),
-            "rr_spread": float(np.exp(0.5 * v * rng.standard_normal())),
-            "wander": float(rng.uniform(0.3, 2.0)),
-            "t": 0.3 * float(np.clip(1 + 0.3 * v * rng.standard_normal(), 0.3, 1.8)),
-            "v_sign": -1.0 if rng.random() < 0.3 * min(v, 1.0) else 1.0,
-            "v_amp": rng.uniform(0.8, 1.6), "v_width": rng.uniform(0.016, 0.045) * (1 + 0.1 * v * rng.standard_normal())}
+    pt = {"amp": float(np.exp(0.15 * v * rng.standard_normal())),
+          "qrs": float(rng.uniform(1.8, 2.5)) if bbb else float(np.clip(1 + 0.12 * v * rng.standard_normal(), 0.75, 1.35)),
+          "bbb": bbb,
+          "p": 0.15 * float(np.clip(1 + 0.35 * v * rng.standard_normal(), 0.3, 1.8)),
+          "rr_spread": float(np.exp(0.5 * v * rng.standard_normal())),
+          "wander": float(rng.uniform(0.3, 2.0)),
+          # bundle-branch block brings a discordant (inverted) T wave, as a ventricular beat has
+          "t": (-1.0 if bbb and rng.random() < 0.7 else 1.0) * 0.3 * float(np.clip(1 + 0.3 * v * rng.standard_normal(), 0.3, 1.8)),
+          "v_sign": -1.0 if rng.random() < 0.3 * min(v, 1.0) else 1.0,
+          "v_amp": rng.uniform(0.8, 1.6), "v_width": rng.uniform(0.02, 0.045) * (1 + 0.1 * v * rng.standard_normal())}
+    pt["v_width"] = max(pt["v_width"], 1.4 * 0.011 * pt["qrs"])  # a ventricular beat is wider than the patient's own QRS
+    return pt
 
 
 def _beat_waves(rng: np.random.Generator, labels: np.ndarray, rr: np.ndarray, pt: dict[str, float],
@@ -143,9 +152,10 @@ def _beat_sequence(rng: np.random.Generator, counts: np.ndarray, s_run_length: f
 
 
 def synthesize_record(rng: np.random.Generator, counts: np.ndarray, spec: EcgSpec, *, heart_rate: float
-                      ) -> tuple[np.ndarray, np.ndarray, np.ndarray, str]:
+                      ) -> tuple[np.ndarray, np.ndarray, np.ndarray, str, np.ndarray]:
     """(signal (T, 2) in mV, R-peak samples, class labels, annotation symbol of the normal beats: N, or L/R
-    for a bundle-branch-block patient) of one patient with the given mean heart rate."""
+    for a bundle-branch-block patient, the samples where artifact bursts start) of one patient with the given mean
+    heart rate."""
     pt = _patient(rng, spec.patient_variability, spec.bbb_share)
     labels = _beat_sequence(rng, counts, spec.s_run_length)
     n, fs = labels.size, spec.fs
@@ -171,20 +181,34 @@ def synthesize_record(rng: np.random.Generator, counts: np.ndarray, spec: EcgSpe
     seconds = np.arange(length) / fs
     wander = pt["wander"] * (0.08 * np.sin(2 * np.pi * 0.25 * seconds + rng.uniform(0, 6.3))
                              + 0.04 * np.sin(2 * np.pi * 0.05 * seconds))
-    mlii = clean + wander + spec.noise_mv * rng.standard_normal(length)
-    v1 = -0.6 * clean + 0.5 * wander + spec.noise_mv * rng.standard_normal(length)
+    artifact, bursts = _motion_artifact(rng, length, fs, spec.artifact_share)
+    mlii = clean + wander + artifact + spec.noise_mv * rng.standard_normal(length)
+    v1 = -0.6 * clean + 0.5 * wander + 0.7 * artifact + spec.noise_mv * rng.standard_normal(length)
     normal_symbol = str(rng.choice(["L", "R"])) if pt["bbb"] else "N"
-    return np.column_stack([mlii, v1]), r_peaks, labels, normal_symbol
+    return np.column_stack([mlii, v1]), r_peaks, labels, normal_symbol, bursts
+
+
+def _motion_artifact(rng: np.random.Generator, length: int, fs: int, share: float) -> tuple[np.ndarray, np.ndarray]:
+    """(signal in mV, the two burst starts): band-limited noise (random 1–12 Hz sinusoids, 0.2–0.6 mV) over two
+    bursts that together cover ``share`` of the record, with smooth on- and offsets."""
+    duration = max(int(share * length / 2), 1)
+    starts = np.sort(rng.integers(0, max(length - duration, 1), 2))
+    t = np.arange(duration) / fs
+    freqs, phases = rng.uniform(1, 12, (2, 6)), rng.uniform(0, 2 * np.pi, (2, 6))
+    bursts = np.sin(2 * np.pi * freqs[:, :, None] * t + phases[:, :, None]).sum(axis=1) / np.sqrt(6)
+    bursts *= rng.uniform(0.2, 0.6, (2, 1)) * np.sin(np.linspace(0, np.pi, duration)).clip(0) ** 0.5
+    artifact = np.zeros(length)
+    np.add.at(artifact, (starts[:, None] + np.arange(duration)).clip(max=length - 1), bursts * (share > 0))
+    return artifact, starts
 
 
 def _write_record(out_dir: Path, name: str, split: str, signal: np.ndarray, r_peaks: np.ndarray, labels: np.ndarray,
-                  rng: np.random.Generator, fs: int, normal_symbol: str = "N") -> None:
+                  rng: np.random.Generator, fs: int, normal_symbol: str, noise: np.ndarray) -> None:
     """``<name>.hea/.dat`` (format 212, 200 adu/mV as MIT-BIH) and ``<name>.atr`` with beat and non-beat annotations."""
     symbols = np.empty(labels.size, dtype=object)
     for c, (choices, probs) in SYMBOLS.items():
         symbols[labels == c] = rng.choice(choices, size=(labels == c).sum(), p=probs)
-    symbols[labels == 0] = normal_symbol    # a rhythm annotation and two noise marks, as in the real files: the adapter must skip them
-    noise = np.sort(rng.integers(r_peaks[0], r_peaks[-1], 2))
+    symbols[labels == 0] = normal_symbol    # a rhythm annotation and a noise mark per artifact burst, as in the real files: the adapter must skip them
     sample = np.concatenate([[max(r_peaks[0] - 20, 0)], r_peaks, noise])
     symbol = np.array(["+", *symbols.tolist(), "~", "~"], dtype=object)
     aux = np.array(["(N", *([""] * labels.size), "", ""], dtype=object)
@@ -210,8 +234,8 @@ def generate_ecg(out_dir: str | Path, spec: EcgSpec) -> dict[str, list[int]]:
         totals[split] = counts.sum(axis=0).tolist()
         for name, row, heart_rate in zip(names, counts, heart_rates, strict=True):
             record_rng = np.random.default_rng([spec.seed, int(name)])
-            signal, r_peaks, labels, normal_symbol = synthesize_record(record_rng, row, spec, heart_rate=heart_rate)
-            _write_record(out_dir, name, split, signal, r_peaks, labels, record_rng, spec.fs, normal_symbol)
+            signal, r_peaks, labels, normal_symbol, bursts = synthesize_record(record_rng, row, spec, heart_rate=heart_rate)
+            _write_record(out_dir, name, split, signal, r_peaks, labels, record_rng, spec.fs, normal_symbol, bursts)
     return totals
 
 

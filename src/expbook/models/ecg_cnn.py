@@ -49,6 +49,7 @@ class TrainConfig:
     patience: int = 4
     batch_size: int = 256
     learning_rate: float = 3e-3
+    cosine_decay: bool = True  # the learning rate falls to zero over ``epochs`` (half a cosine), so training settles
     seed: int = 0
     num_threads: int = 2
 
@@ -142,6 +143,7 @@ def train_classifier(train: Beats, val: Beats, config: TrainConfig, *,
     x, rr, y = torch.from_numpy(train.x), standardiser(train.rr), torch.from_numpy(train.y)
     model = BeatCNN(n_rr=rr.shape[1])
     optimiser = adam(model.parameters(), config.learning_rate)
+    schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimiser, T_max=config.epochs) if config.cosine_decay else None
     batch_mix = expected_batch_mix(counts, config)
     log = [f"class weights (loss): {_fmt(full_weights)}; expected batch mix: {_fmt(batch_mix)}"]
     stoppers = {score: EarlyStopping(config.patience) for score in dict.fromkeys((config.early_stop, *also_stop_on))}
@@ -166,6 +168,8 @@ def train_classifier(train: Beats, val: Beats, config: TrainConfig, *,
             loss.backward()
             optimiser.step()
             total += float(loss.detach()) * batch.numel()
+        if schedule is not None:
+            schedule.step()
         scores = early_stop_scores(val.y, predict(model, standardiser, val))
         rows.append({"epoch": epoch, "train_loss": total / len(train), "weight_alpha": alpha, **scores})
         if all([stopper.update(scores[score], model, epoch) for score, stopper in stoppers.items()]):
