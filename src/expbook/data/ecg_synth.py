@@ -208,7 +208,8 @@ def _write_record(out_dir: Path, name: str, split: str, signal: np.ndarray, r_pe
     symbols = np.empty(labels.size, dtype=object)
     for c, (choices, probs) in SYMBOLS.items():
         symbols[labels == c] = rng.choice(choices, size=(labels == c).sum(), p=probs)
-    symbols[labels == 0] = normal_symbol    # a rhythm annotation and a noise mark per artifact burst, as in the real files: the adapter must skip them
+    symbols[labels == 0] = normal_symbol
+    # a rhythm annotation and a noise mark per artifact burst, as in the real files: the adapter must skip them
     sample = np.concatenate([[max(r_peaks[0] - 20, 0)], r_peaks, noise])
     symbol = np.array(["+", *symbols.tolist(), "~", "~"], dtype=object)
     aux = np.array(["(N", *([""] * labels.size), "", ""], dtype=object)
