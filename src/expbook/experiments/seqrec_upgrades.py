@@ -118,6 +118,7 @@ def rerank(data: SequenceData, trained: TrainedSeqModel, *, candidates_n: int, e
     ranks = np.where(in_head, (new_position * hit).sum(axis=1), test_ranks)
     importance = dict(zip(RANKER_FEATURES, ranker.booster.feature_importance("gain").round(1).tolist(), strict=True))
     details = {"target_in_candidates": float(in_head.mean()), "val_target_in_candidates": float(val_y.any(axis=1).mean()),
+               "training_lists": int((~held).sum()), "training_lists_with_target": int(val_y[~held].any(axis=1).sum()),
                "best_iteration": ranker.best_iteration, "importance_gain": importance,
                "transformer_ranks_inside": test_ranks[in_head]}
     return hit_ndcg_recall(ranks), ranks, details
