@@ -5,259 +5,9 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from pathlib import Path
 
-import yaml
-
-from expbook.errors import ExpbookError, ParameterError
-
-
-def _overrides(args: argparse.Namespace) -> dict:
-    from expbook.run.params import parse_assignments
-
-    overrides = {}
-    if args.file:
-        loaded = yaml.safe_load(Path(args.file).read_text()) or {}
-        if not isinstance(loaded, dict):
-            raise ParameterError(f"{args.file}: expected a mapping of parameter names to values")
-        overrides.update(loaded)
-    overrides.update(parse_assignments(args.param or []))
-    return overrides
-
-
-def _run_all(store, args: argparse.Namespace) -> list[dict]:
-    """Every experiment with its defaults (the caller holds the store lock): the outcomes that failed."""
-    from expbook.project import Project
-    from expbook.run.catalogue import list_experiments, notebook_metadata, notebook_path
-    from expbook.run.dispatch import Task, longest_first, run_task, threads_per_run
-    from expbook.run.runner import needs_execution
-
-    jobs = max(1, args.jobs or os.cpu_count() or 1)
-    notebooks = str(Project.current().notebooks)
-    outcomes, pending = [], []
-    for experiment in list_experiments():  # up to date or prose-only: handled here, no worker process needed
-        try:
-            stale = args.force or needs_execution(experiment, {}, store=store)
-        except ExpbookError as exc:  # a notebook whose parameters cell or data is broken: the others still run
-            outcomes.append({"experiment": experiment, "overrides": {}, "run_id": "", "status": "failed",
-                             "error": f"{experiment}: {exc}"})
-            continue
-        needs = notebook_metadata(notebook_path(experiment)).get("needs", [])
-        if stale or set(needs) & set(pending):  # a report quoting one that re-runs re-runs after it
-            pending.append(experiment)
-        else:
-            outcomes.append(run_task(Task(experiment, {}, str(store.root), notebooks, None, progress=True)))
-    pending = longest_first(pending, store_root=str(store.root), notebooks=notebooks)
-    tasks = [Task(e, {}, str(store.root), notebooks, None if args.scheduler else threads_per_run(min(jobs, len(pending))),
-                  args.force, not args.quiet, tuple(notebook_metadata(notebook_path(e)).get("needs", [])),
-                  args.timeout, args.scheduler) for e in pending]
-    if tasks:
-        outcomes += _run_tasks(tasks, jobs, args.scheduler)
-    failures = [o for o in outcomes if o["status"] != "ok"]
-    for outcome in failures:
-        print(f"error: {outcome['error']}", file=sys.stderr)
-    if failures:
-        print(f"{len(failures)} experiment(s) failed: {', '.join(o['experiment'] for o in failures)}", file=sys.stderr)
-    return failures
-
-
-def _run_tasks(tasks: list, jobs: int, scheduler: str | None) -> list[dict]:
-    """The experiments that need a run: whole notebooks on ``jobs`` processes (or the Dask cluster at
-    ``scheduler``), and the trainings of all of them on one cluster (that one, or a local one for this build)."""
-    import time
-
-    from expbook.run.dispatch import run_many, shared_cluster
-
-    started = time.perf_counter()
-    if scheduler:
-        print(f"running {len(tasks)} experiments and their trainings on the Dask scheduler {scheduler}",
-              file=sys.stderr, flush=True)
-        outcomes = run_many(tasks, jobs=jobs, scheduler=scheduler)
-    else:
-        with shared_cluster() as address:
-            print(f"running {len(tasks)} experiments on {min(jobs, len(tasks))} processes; their trainings share one "
-                  f"local cluster of {os.cpu_count()} single-threaded workers ({address})", file=sys.stderr, flush=True)
-            outcomes = run_many(tasks, jobs=jobs)
-    print(f"experiments phase: {time.perf_counter() - started:.1f} s", file=sys.stderr, flush=True)
-    return outcomes
-
-
-def _cmd_run(args: argparse.Namespace) -> int:
-    from expbook.run.lock import store_lock
-    from expbook.run.runner import resolve_run_parameters, run_experiment
-    from expbook.run.store import Store
-
-    overrides = _overrides(args)
-    if args.all and (args.experiment or overrides):
-        raise ParameterError("--all runs every experiment with its defaults; it takes no EXP or -p")
-    if (args.jobs or args.scheduler) and not args.all:
-        raise ParameterError("-j and --scheduler go with --all (a sweep runs variants of one experiment in parallel)")
-    if not args.all and not args.experiment:
-        raise ParameterError("name an experiment (or --all)")
-    if not args.all:
-        resolve_run_parameters(args.experiment, overrides)  # bad input fails here, before the store is touched
-    store = Store()
-    with store_lock(store.root, wait=args.wait):
-        if not args.all:
-            run_experiment(args.experiment, overrides, force=args.force, progress=not args.quiet, timeout=args.timeout)
-            return 0
-        return 4 if _run_all(store, args) else 0
-
-
-def _book(store, args: argparse.Namespace) -> int:
-    """Build the site (the caller holds the store lock); 4 when it lists failed runs it did not list before."""
-    from expbook.site.book import build_book, listed_failures
-
-    before = listed_failures()
-    site = build_book(store=store, force=args.force)
-    new = {run: what for run, what in listed_failures().items() if run not in before}
-    print(f"site: {site}")
-    if new:
-        shown = "; ".join(f"{run} {what}" for run, what in list(new.items())[:3])
-        more = f" and {len(new) - 3} more" if len(new) > 3 else ""
-        print(f"error: the site lists {len(new)} new failed run(s), shown on their history pages: {shown}{more}",
-              file=sys.stderr)
-        return 4
-    return 0
-
-
-def _cmd_book(args: argparse.Namespace) -> int:
-    from expbook.run.lock import store_lock
-    from expbook.run.store import Store
-
-    store = Store()
-    with store_lock(store.root, wait=args.wait):
-        return _book(store, args)
-
-
-def _cmd_build(args: argparse.Namespace) -> int:
-    """``make book``: every experiment whose inputs changed, then the site, in one process under one lock. The site
-    is built whatever failed; exit 4 when a run failed or the site gained a failed run, 1 when the site build failed."""
-    from expbook.run.lock import store_lock
-    from expbook.run.store import Store
-
-    store = Store()
-    with store_lock(store.root, wait=args.wait):
-        failed = _run_all(store, args)
-        args.force = False  # --force re-executes; the site itself is rebuilt only when its inputs changed
-        status = _book(store, args)
-    return 4 if failed else status
-
-
-def _cmd_gc(args: argparse.Namespace) -> int:
-    from expbook.run import gc
-    from expbook.run.lock import store_lock
-    from expbook.run.store import Store
-    from expbook.site.release import cited_runs
-
-    store = Store()
-    age = gc.parse_age(args.older_than) if args.older_than else None
-    gc.check_limits(age, args.keep)  # bad input fails before the store is touched
-    with store_lock(store.root, wait=args.wait):
-        plan = gc.plan(store, cited=cited_runs(), older_than=age, keep=args.keep)
-        gc.collect(store, plan, yes=args.yes)
-    return 0
-
-
-def _cmd_compare(args: argparse.Namespace) -> int:
-    from expbook.site.compare import compare_runs, find_run, render_text
-
-    print(render_text(compare_runs(find_run(args.run_a), find_run(args.run_b)), limit=args.limit))
-    return 0
-
-
-def _cmd_sweep(args: argparse.Namespace) -> int:
-    from expbook.run.catalogue import notebook_path
-    from expbook.run.lock import store_lock
-    from expbook.run.store import Store
-    from expbook.run.sweep import load_sweeps, parse_grid, render_sweep_text, run_sweep
-
-    grid = parse_grid(args.experiment, notebook_path(args.experiment), args.param or [])
-    if not grid:
-        raise ParameterError("a sweep needs at least one axis: -p NAME V1,V2,...")
-    store = Store()
-    with store_lock(store.root, wait=args.wait):
-        result = run_sweep(args.experiment, grid, store=store, jobs=args.jobs, scheduler=args.scheduler,
-                           timeout=args.timeout)
-    sweep = next(s for s in load_sweeps(args.experiment, store) if s["sweep_id"] == result.sweep_id)
-    print(render_sweep_text(sweep, store))
-    print(f"manifest: {result.manifest}; `make book` adds the summary page to the site")
-    return 4 if result.failed else 0
-
-
-def _cmd_status(args: argparse.Namespace) -> int:
-    from expbook.run.catalogue import list_experiments
-    from expbook.site.status import experiment_status
-
-    for experiment in list_experiments():
-        status = experiment_status(experiment)
-        print(f"{experiment:28s} {status.label:8s} {status.run_id or '-':32s} {status.reason}")
-    return 0
-
-
-def _cmd_release(args: argparse.Namespace) -> int:
-    from expbook.run.lock import store_lock
-    from expbook.run.store import Store
-    from expbook.site.release import release
-
-    with store_lock(Store().root, wait=args.wait):
-        target = release(args.name, force=args.force, echo=lambda line: print(line, file=sys.stderr))
-    print(f"released {args.name}: {target} (latest -> {args.name}; what changed: {target / 'changes.html'})")
-    return 0
-
-
-def _cmd_release_diff(args: argparse.Namespace) -> int:
-    from expbook.site.release import diff_releases
-
-    print(diff_releases(args.a, args.b))
-    return 0
-
-
-def _cmd_publish(args: argparse.Namespace) -> int:
-    from expbook.site.release import publish
-
-    print(publish(remote=args.remote, branch=args.branch))
-    return 0
-
-
-def _cmd_params(args: argparse.Namespace) -> int:
-    from expbook.run.catalogue import notebook_path
-    from expbook.run.params import read_parameter_specs
-
-    for spec in read_parameter_specs(notebook_path(args.experiment)).values():
-        print(f"{spec.name:28s} {spec.type_text:12s} {spec.default!r:12}  {spec.comment}")
-    return 0
-
-
-def _cmd_new(args: argparse.Namespace) -> int:
-    from expbook import PROJECT_ROOT
-    from expbook.scaffold import new_experiment
-
-    written = new_experiment(args.name)
-    for path in written:
-        print(f"wrote {path.relative_to(PROJECT_ROOT)}")
-    print(f"next: `make test` runs its smoke run and tests; `make book` puts {args.name} on the site; the contract "
-          f"is on the site's page 'Adding an experiment'")
-    return 0
-
-
-def _cmd_check(args: argparse.Namespace) -> int:
-    from expbook.run.catalogue import list_experiments, notebook_path
-    from expbook.run.contract import check_notebook
-
-    names = [args.name] if args.name else list_experiments()
-    problems = 0
-    for name in names:
-        found = check_notebook(notebook_path(name))
-        problems += len(found)
-        for problem in found:
-            print(f"notebooks/{problem}", file=sys.stderr)
-        if not found:
-            print(f"notebooks/{name}.ipynb: follows the contract")
-    if problems:
-        print(f"{problems} problem(s); the contract: src/expbook/run/contract.py, or the site's page "
-              f"'Adding an experiment'", file=sys.stderr)
-    return 1 if problems else 0
+from expbook import commands
+from expbook.errors import ExpbookError
 
 
 def _seconds(text: str) -> float:
@@ -290,7 +40,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--timeout", type=_seconds, help=TIMEOUT_HELP)
     run.add_argument("-q", "--quiet", action="store_true", help="no progress display")
     run.add_argument("--wait", action="store_true", help="wait for another process writing the run store")
-    run.set_defaults(handler=_cmd_run)
+    run.set_defaults(handler=commands.cmd_run)
     build = sub.add_parser("build", help="what `make book` runs: every experiment whose inputs changed (as run --all), "
                            "then the site (as book)")
     build.add_argument("-j", "--jobs", type=int, help="experiments run at once (default: every core)")
@@ -299,23 +49,23 @@ def build_parser() -> argparse.ArgumentParser:
     build.add_argument("--timeout", type=_seconds, help=TIMEOUT_HELP)
     build.add_argument("-q", "--quiet", action="store_true", help="no progress display")
     build.add_argument("--wait", action="store_true", help="wait for another process writing the run store")
-    build.set_defaults(handler=_cmd_build)
+    build.set_defaults(handler=commands.cmd_build)
     gc = sub.add_parser("gc", help="list (and with --yes remove) old failed and variant runs; never a canonical run, "
                         "a released one or one of an unfinished sweep")
     gc.add_argument("--older-than", help="only runs older than this, e.g. 30d, 12h, 2w")
     gc.add_argument("--keep", type=int, help="keep the newest N failed or variant runs of each experiment")
     gc.add_argument("--yes", action="store_true", help="remove them (without it, only list them)")
     gc.add_argument("--wait", action="store_true", help="wait for another process writing the run store")
-    gc.set_defaults(handler=_cmd_gc)
+    gc.set_defaults(handler=commands.cmd_gc)
     book = sub.add_parser("book", help="build the static site from the run store into book/_build/html")
     book.add_argument("--force", action="store_true", help="rebuild even if nothing changed")
     book.add_argument("--wait", action="store_true", help="wait for another process writing the run store")
-    book.set_defaults(handler=_cmd_book)
+    book.set_defaults(handler=commands.cmd_book)
     compare = sub.add_parser("compare", help="parameter diff, metric deltas and changed verdicts of two runs")
     compare.add_argument("run_a", help="run id (or a unique prefix)")
     compare.add_argument("run_b", help="run id (or a unique prefix)")
     compare.add_argument("--limit", type=int, default=40, help="metrics to list (largest change first)")
-    compare.set_defaults(handler=_cmd_compare)
+    compare.set_defaults(handler=commands.cmd_compare)
     sweep = sub.add_parser("sweep", help="run a grid of variants (local processes or a Dask cluster) and summarise")
     sweep.add_argument("experiment")
     sweep.add_argument("-p", "--param", action="append", nargs=2, metavar=("NAME", "V1,V2"),
@@ -324,31 +74,31 @@ def build_parser() -> argparse.ArgumentParser:
     sweep.add_argument("--scheduler", help="address of a running Dask scheduler, e.g. tcp://127.0.0.1:8786")
     sweep.add_argument("--timeout", type=_seconds, help=TIMEOUT_HELP)
     sweep.add_argument("--wait", action="store_true", help="wait for another process writing the run store")
-    sweep.set_defaults(handler=_cmd_sweep)
+    sweep.set_defaults(handler=commands.cmd_sweep)
     status = sub.add_parser("status", help="each experiment's canonical run and why it would re-run")
-    status.set_defaults(handler=_cmd_status)
+    status.set_defaults(handler=commands.cmd_status)
     rel = sub.add_parser("release", help="freeze the built site as version NAME under book/_versions/")
     rel.add_argument("name", help="the version's name, e.g. v1 or 2026-11")
     rel.add_argument("--force", action="store_true", help="replace an existing NAME, or release stale/failed reports")
     rel.add_argument("--wait", action="store_true", help="wait for another process writing the run store")
-    rel.set_defaults(handler=_cmd_release)
+    rel.set_defaults(handler=commands.cmd_release)
     rdiff = sub.add_parser("release-diff", help="what changed in the findings between two releases")
     rdiff.add_argument("a")
     rdiff.add_argument("b")
-    rdiff.set_defaults(handler=_cmd_release_diff)
+    rdiff.set_defaults(handler=commands.cmd_release_diff)
     pub = sub.add_parser("publish", help="put every release on a gh-pages branch with ghp-import and push it")
     pub.add_argument("--remote", default="origin")
     pub.add_argument("--branch", default="gh-pages")
-    pub.set_defaults(handler=_cmd_publish)
+    pub.set_defaults(handler=commands.cmd_publish)
     new = sub.add_parser("new", help="write a new experiment: notebook, package module and tests, green as written")
     new.add_argument("name", help="a lowercase Python identifier, e.g. churn_model")
-    new.set_defaults(handler=_cmd_new)
+    new.set_defaults(handler=commands.cmd_new)
     check = sub.add_parser("check", help="check notebooks against the contract (parameters, EXPERIMENT, record, no def)")
     check.add_argument("name", nargs="?", help="one experiment (default: every notebook)")
-    check.set_defaults(handler=_cmd_check)
+    check.set_defaults(handler=commands.cmd_check)
     params = sub.add_parser("params", help="list an experiment's parameters with defaults and documentation")
     params.add_argument("experiment")
-    params.set_defaults(handler=_cmd_params)
+    params.set_defaults(handler=commands.cmd_params)
     return parser
 
 

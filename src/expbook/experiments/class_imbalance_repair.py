@@ -26,7 +26,6 @@ from expbook.models.ecg_cnn import (
     early_stop_scores,
     early_stopping_results,
 )
-from expbook.models.rebalancing import effective_class_tilt, expected_batch_mix, loss_class_weights
 from expbook.verdicts import Verdict, not_applicable, say
 
 K = len(CLASSES)
@@ -57,16 +56,6 @@ def standard_configs(base: TrainConfig, *, stacked_max_ratio: float, sampler_pow
                             weight_max_ratio=stacked_max_ratio),
         "no rebalancing": base,
     }
-
-
-def lever_table(configs: dict[str, TrainConfig], counts: np.ndarray) -> pd.DataFrame:
-    """Per configuration: loss class weights, expected batch mix, and the class prior the loss effectively optimises."""
-    rows = {}
-    for name, config in configs.items():
-        parts = {"weight": loss_class_weights(counts, config), "batch": expected_batch_mix(counts, config),
-                 "effective": effective_class_tilt(counts, config)}
-        rows[name] = {f"{part} {c}": v for part, values in parts.items() for c, v in zip(CLASSES, values, strict=True)}
-    return pd.DataFrame.from_dict(rows, orient="index")
 
 
 def class_report(y_true: np.ndarray, y_pred: np.ndarray) -> dict[str, float]:

@@ -16,6 +16,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import numpy as np
+import pandas as pd
 import torch
 from torch.nn import functional as F
 
@@ -73,3 +74,13 @@ def focal_loss(logits: torch.Tensor, target: torch.Tensor, gamma: float, weight:
     if weight is not None:
         loss = loss * weight[target]
     return loss.mean()
+
+
+def lever_table(configs: dict[str, TrainConfig], counts: np.ndarray, classes: tuple[str, ...]) -> pd.DataFrame:
+    """Per configuration: loss class weights, expected batch mix, and the class prior the loss effectively optimises."""
+    rows = {}
+    for name, config in configs.items():
+        parts = {"weight": loss_class_weights(counts, config), "batch": expected_batch_mix(counts, config),
+                 "effective": effective_class_tilt(counts, config)}
+        rows[name] = {f"{part} {c}": v for part, values in parts.items() for c, v in zip(classes, values, strict=True)}
+    return pd.DataFrame.from_dict(rows, orient="index")
