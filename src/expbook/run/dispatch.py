@@ -120,10 +120,14 @@ def shared_cluster(workers: int | None = None):
 
     single = {name: "1" for name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")}
     previous = os.environ.get(SCHEDULER_ENV)
+    # an earlier cluster of this process (a sweep) leaves Dask's setting in os.environ, which the workers would inherit
+    inherited = os.environ.pop("MALLOC_TRIM_THRESHOLD_", None)
     with dask.config.set({"distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None}), \
             LocalCluster(n_workers=workers or os.cpu_count() or 1, threads_per_worker=1, processes=True,
                       dashboard_address=None, memory_limit=0, silence_logs=logging.ERROR,
                       env={**single, "OMP_WAIT_POLICY": "PASSIVE", "PYTHONHASHSEED": "0"}) as cluster:
+        if inherited is not None:
+            os.environ["MALLOC_TRIM_THRESHOLD_"] = inherited
         os.environ[SCHEDULER_ENV] = cluster.scheduler_address
         try:
             yield cluster.scheduler_address
@@ -149,7 +153,10 @@ def stop_pool(pool: ProcessPoolExecutor, grace: float = 15.0) -> None:
         worker.terminate()
     for worker in workers:
         worker.join(grace)
-    for process in [*descendants, *(psutil.Process(w.pid) for w in workers if w.is_alive())]:
+    for worker in workers:
+        if worker.is_alive():
+            worker.kill()  # a worker can end between the check and the kill: both are then no-ops
+    for process in descendants:
         try:
             process.kill()
         except psutil.NoSuchProcess:
