@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
+import time
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -151,8 +152,9 @@ def stop_pool(pool: ProcessPoolExecutor, grace: float = 15.0) -> None:
         except psutil.NoSuchProcess:
             pass
         worker.terminate()
+    deadline = time.monotonic() + grace  # one grace period for them all, not one each
     for worker in workers:
-        worker.join(grace)
+        worker.join(max(0.0, deadline - time.monotonic()))
     for worker in workers:
         if worker.is_alive():
             worker.kill()  # a worker can end between the check and the kill: both are then no-ops
@@ -215,13 +217,14 @@ def run_many(tasks: list[Task], *, jobs: int = 1, scheduler: str | None = None) 
 
         pool = ProcessPoolExecutor(max_workers=min(jobs, len(tasks)))
         try:
-            return _schedule(tasks, lambda task: pool.submit(run_task, task),
+            done = _schedule(tasks, lambda task: pool.submit(run_task, task),
                              lambda futures: wait(futures, return_when=FIRST_COMPLETED).done, jobs)
         except BaseException:  # Ctrl-C or SIGTERM: every run's kernel and workers go with the pool
             stop_pool(pool)
+            pool.shutdown(wait=False, cancel_futures=True)  # its workers are gone: nothing left to wait for
             raise
-        finally:
-            pool.shutdown(wait=True, cancel_futures=True)
+        pool.shutdown(wait=True)
+        return done
     outcomes = [None] * len(tasks)
     for wave in waves(tasks):
         for i in wave:
