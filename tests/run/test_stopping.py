@@ -64,8 +64,11 @@ def test_a_run_past_its_timeout_fails_naming_it_and_the_cell_and_the_others_stil
 def test_a_signal_to_the_build_leaves_no_kernel_worker_or_partial_run(tmp_path, signum, jobs):
     env = {**os.environ, **_project(tmp_path)}
     runs = tmp_path / "runs"
+    # a Ctrl-C from a terminal meets SIGINT's default disposition; a child inherits an ignored SIGINT from its
+    # parent (an earlier test's kernel machinery can leave the test process so), and would then never see it
     build = subprocess.Popen([sys.executable, "-m", "expbook", "run", "--all", "-j", jobs], cwd=PROJECT_ROOT, env=env,
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                             preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     deadline = time.time() + 90
     while time.time() < deadline and not any(MARKER in " ".join(p.info["cmdline"] or [])
                                              for p in psutil.process_iter(["cmdline"])):
