@@ -115,8 +115,8 @@ def test_results_do_not_depend_on_the_number_of_worker_processes(small_graph):
 def test_results_do_not_depend_on_where_the_jobs_ran(small_graph):
     import os
 
+    from expbook.parallel import SCHEDULER_ENV
     from expbook.run.dispatch import shared_cluster
-    from expbook.run.workers import SCHEDULER_ENV
 
     splits = cv.cv_splits(small_graph.label, folds=2, repeats=1, val_fraction=0.15, seed=0)
     kwargs = {"base": FAST, "gbdt": GBDT, "models": ("MLP + groups", "GNN v6")}

@@ -2,7 +2,7 @@
 
 from functools import partial
 
-from expbook.run.workers import SCHEDULER_ENV, default_workers, process_map
+from expbook.parallel import SCHEDULER_ENV, default_workers, process_map
 
 
 def _scaled(shared: dict, item: int, offset: int = 0) -> int:

@@ -1,6 +1,8 @@
 """Staleness: which runs a build would re-execute, which it only re-renders, and why."""
 
 
+import ast
+
 import nbformat
 import pytest
 
@@ -9,6 +11,7 @@ from expbook.run import keys
 from expbook.run.runner import run_experiment
 from expbook.run.store import Store
 from expbook.site.status import experiment_status
+from expbook.sourcegraph import imported_names
 from tests.helpers import fixture_notebook
 
 QUIET = {"progress": False, "echo": lambda *_: None}
@@ -33,9 +36,9 @@ def test_a_model_module_keys_only_the_notebook_that_imports_it_and_platform_modu
 
 
 def test_relative_and_from_package_imports_are_resolved(tmp_path):
-    tree = keys.ast.parse("from . import ecg_synth\nfrom expbook.run import cache\nimport expbook.metrics.seeds")
-    names = keys._imported_names(tree, "expbook.data.wfdb_beats")
-    assert {"expbook.data.ecg_synth", "expbook.run.cache", "expbook.metrics.seeds"} <= names
+    tree = ast.parse("from . import ecg_synth\nfrom expbook.run import keys\nimport expbook.metrics.estimates")
+    names = imported_names(tree, "expbook.data.wfdb_beats")
+    assert {"expbook.data.ecg_synth", "expbook.run.keys", "expbook.metrics.estimates"} <= names
 
 
 @pytest.fixture()
@@ -63,27 +66,40 @@ def test_a_code_cell_edit_needs_re_execution_and_says_so(fixture_run):
 
 
 @pytest.mark.slow
-def test_a_prose_edit_re_renders_the_stored_run_without_a_kernel(fixture_run, monkeypatch):
+def test_a_prose_edit_leaves_the_run_untouched_and_the_site_shows_the_new_prose(fixture_run, monkeypatch):
+    import hashlib
+
+    from expbook import PROJECT_ROOT
     from expbook.run import kernel
+    from expbook.site.book import HAND_WRITTEN, build_book
 
     def no_kernel(*args, **kwargs):
         raise AssertionError("a prose-only edit started a kernel")
 
-    monkeypatch.setattr(kernel, "execute", no_kernel)
     store, tmp_path, run = fixture_run
+    book = tmp_path / "book"
+    for name in HAND_WRITTEN:
+        (book / name).parent.mkdir(parents=True, exist_ok=True)
+        (book / name).write_bytes((PROJECT_ROOT / "book" / name).read_bytes())
+    build_book(store=store, book_dir=book, echo=lambda *_: None)
+
+    def digests():
+        return {name: hashlib.sha256((run.path / name).read_bytes()).hexdigest() for name in ("report.ipynb", "results.json")}
+
+    before = digests()
+    monkeypatch.setattr(kernel, "execute", no_kernel)
     fixture_notebook(tmp_path / "notebooks", title="Fixture, now with better prose")
     status = experiment_status("fixture", store)
-    assert (status.state, status.reason) == ("re-render", "re-render: prose changed")
+    assert status.state == "fresh" and "prose edited since the run" in status.reason
     messages = []
     outcome = run_experiment("fixture", {}, store=store, progress=False, echo=messages.append)
-    assert outcome.cached and outcome.record.run_id == run.run_id
-    assert messages == [f"fixture: prose changed, re-rendered run {run.run_id} (no kernel started)"]
-    executed = nbformat.read(outcome.record.path / "report.ipynb", as_version=4)
-    assert executed.cells[0].source.startswith("# Fixture, now with better prose")
-    injected = [c for c in executed.cells if "injected-parameters" in c.metadata.get("tags", [])]
-    assert len(injected) == 1 and executed.cells.index(injected[0]) == 2  # still right after the parameters cell
-    assert executed.cells[-1].get("outputs") is not None
-    assert experiment_status("fixture", store).state == "fresh"
+    assert outcome.cached and outcome.record.run_id == run.run_id and "no kernel started" in messages[0]
+    build_book(store=store, book_dir=book, echo=lambda *_: None)
+    assert digests() == before  # the run is immutable: not one byte rewritten
+    page = (book / "_build" / "html" / "reports" / "fixture.html").read_text()
+    assert "Fixture, now with better prose" in page and "Prose from the notebook as it is now" in page
+    executed = nbformat.read(run.path / "report.ipynb", as_version=4)
+    assert not executed.cells[0].source.startswith("# Fixture, now with better prose")
 
 
 @pytest.mark.slow

@@ -45,8 +45,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from expbook.cache import cache_root, cached_folder, fingerprint_folder
 from expbook.data.wfdb_beats import CLASSES, DS1, DS2, quiet_wfdb
-from expbook.run.cache import cache_root, ensure_generated, fingerprint_folder
 
 TARGET_SHARES = {"DS1": (0.899, 0.019, 0.074, 0.008), "DS2": (0.890, 0.037, 0.065, 0.008)}
 # Annotation symbols written per class, with their probabilities (every one maps back through AAMI).
@@ -241,8 +241,8 @@ def generate_ecg(out_dir: str | Path, spec: EcgSpec) -> dict[str, list[int]]:
 
 
 def ensure_synthetic_ecg(spec: EcgSpec, cache_root: str | Path) -> Path:
-    """Folder of generated files for ``spec``, generated once (atomically), keyed by the spec and this module's code."""
-    return ensure_generated("ecg", spec, generate_ecg, source=__file__, root=cache_root)
+    """Folder of generated files for ``spec``, generated once, keyed by the generator's code and spec (``expbook.cache``)."""
+    return cached_folder("ecg", generate_ecg, spec, root=cache_root)
 
 
 def ecg_folder(data_dir: str | None, spec: EcgSpec, root: str | Path | None = None) -> tuple[Path, str]:

@@ -28,8 +28,8 @@ import numpy as np
 import pandas as pd
 from scipy.special import expit, ndtr
 
+from expbook.cache import cached_folder
 from expbook.data.kuailive import DAY_MS, TIMEZONE_OFFSET_MS
-from expbook.run.cache import ensure_generated
 
 REAL_USERS, REAL_STREAMERS, REAL_CLICKS = 23_772, 452_621, 4_909_515
 GIFTING_STREAMER_SHARE = 35_370 / 452_621
@@ -206,5 +206,5 @@ def generate_kuailive(out_dir: str | Path, spec: KuaiLiveSpec) -> dict[str, int]
 
 
 def ensure_synthetic_kuailive(spec: KuaiLiveSpec, cache_root: str | Path) -> Path:
-    """Folder of generated files for ``spec``, generated once (atomically), keyed by the spec and this module's code."""
-    return ensure_generated("kuailive", spec, generate_kuailive, source=__file__, root=cache_root)
+    """Folder of generated files for ``spec``, generated once, keyed by the generator's code and spec (``expbook.cache``)."""
+    return cached_folder("kuailive", generate_kuailive, spec, root=cache_root)

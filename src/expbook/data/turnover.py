@@ -190,14 +190,6 @@ def to_hetero(graph: EmployeeGraph, employee_x: np.ndarray):
     return data
 
 
-def load_survey_graph(data_dir: str | None, spec) -> EmployeeGraph:
-    """The user's survey folder, or the generator's cached tables for ``spec`` (a ``turnover_synth.SurveySpec``)."""
-    from expbook.data.turnover_synth import ensure_synthetic_survey
-    from expbook.run.cache import cache_root
-
-    return load_survey(Path(data_dir).expanduser() if data_dir else ensure_synthetic_survey(spec, cache_root()))
-
-
 def describe_graph(graph: EmployeeGraph) -> dict[str, str]:
     """A column of the data summary table."""
     out = {"employees": f"{graph.n:,}", "intend to leave": f"{graph.label.mean():.1%} ({int(graph.label.sum())})"}

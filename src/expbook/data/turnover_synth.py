@@ -25,8 +25,8 @@ import pandas as pd
 from scipy.optimize import brentq
 from scipy.special import expit
 
-from expbook.data.turnover import N_ATTRIBUTES
-from expbook.run.cache import ensure_generated
+from expbook.cache import cache_root, cached_folder
+from expbook.data.turnover import N_ATTRIBUTES, EmployeeGraph, load_survey
 
 POST_TYPES = ("production", "quality", "maintenance", "logistics", "sales", "customer service", "finance", "hr",
               "it", "r&d", "design", "administration", "management")
@@ -120,5 +120,10 @@ def generate_survey(out_dir: str | Path, spec: SurveySpec) -> dict[str, int]:
 
 
 def ensure_synthetic_survey(spec: SurveySpec, cache_root: str | Path) -> Path:
-    """Folder of generated files for ``spec``, generated once (atomically), keyed by the spec and this module's code."""
-    return ensure_generated("turnover", spec, generate_survey, source=__file__, root=cache_root)
+    """Folder of generated files for ``spec``, generated once (atomically), keyed by the generator's code and spec."""
+    return cached_folder("turnover", generate_survey, spec, root=cache_root)
+
+
+def load_survey_graph(data_dir: str | None, spec: SurveySpec) -> EmployeeGraph:
+    """The user's survey folder, or the generator's cached tables for ``spec``."""
+    return load_survey(Path(data_dir).expanduser() if data_dir else ensure_synthetic_survey(spec, cache_root()))

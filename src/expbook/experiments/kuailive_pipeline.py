@@ -1,28 +1,26 @@
 """The KuaiLive pipeline shared by every gift-value report: data → features → split → models → scores.
 
-Data, features and the models' held-out scores are cached by content (``expbook.run.cache``), so two reports
-that ask for the same data parameters and seed read one feature table and one set of model outputs instead
-of computing them twice.
+Data, features and the models' held-out scores go through the one cache (``expbook.cache``), keyed by the code
+that computes them (this module and everything it imports), their arguments, the data and the package versions:
+two reports that ask for the same data parameters and seed read one feature table and one set of model outputs,
+and any change to that code computes them again.
 """
 
 from __future__ import annotations
 
-import inspect
 import time
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from expbook.data import kuailive as kuailive_adapter
+from expbook.cache import cache_key, cache_root, cached_frame, fingerprint_folder
 from expbook.data.kuailive import load_kuailive
 from expbook.data.kuailive_synth import KuaiLiveSpec, ensure_synthetic_kuailive
 from expbook.errors import DataError
-from expbook.features import kuailive as kuailive_features
 from expbook.features.kuailive import assign_split, build_features
 from expbook.metrics.ranking import top_k_capture
-from expbook.models import gbdt as gbdt_module
 from expbook.models.gbdt import (
     GBDTConfig,
     TrainedModel,
@@ -31,7 +29,6 @@ from expbook.models.gbdt import (
     train_stage2_regressor,
 )
 from expbook.progress import steps
-from expbook.run.cache import cache_root, cached_parquet, fingerprint_folder, stable_hash
 
 # every ranking method of the two KuaiLive reports, in one order: the same colour for a method in both
 METHODS = ("Direct", "Two-Stage", "Two-Stage (EV)", "Stage1-only", "Stage2-only", "Oracle-p", "Oracle-m", "Oracle-both",
@@ -67,27 +64,34 @@ def resolve_data(data_dir: str | None, spec: KuaiLiveSpec) -> tuple[Path, str]:
     return folder, "synthetic:" + folder.name
 
 
+def feature_frame(folder: Path, *, leaky: bool, val_days: int, test_days: int) -> pd.DataFrame:
+    """The feature table of the KuaiLive files in ``folder``, with each row's ``split`` (train, val, test)."""
+    table = build_features(load_kuailive(folder), leaky=leaky)
+    frame = table.frame
+    frame["split"] = assign_split(frame["day"].to_numpy(), val_days=val_days, test_days=test_days)
+    return frame
+
+
 def prepare(data_dir: str | None, spec: KuaiLiveSpec, *, leaky: bool, val_days: int, test_days: int) -> PreparedData:
     """Load (or generate) the data and build — or read from cache — the split feature table."""
-    timings = {}
     start = time.perf_counter()
     folder, fingerprint = resolve_data(data_dir, spec)
-    timings["data_s"] = time.perf_counter() - start
-    code = inspect.getsource(kuailive_features) + inspect.getsource(kuailive_adapter)
-    key = stable_hash(fingerprint, leaky, val_days, test_days, code)
+    data_s = time.perf_counter() - start
+    return prepare_folder(folder, fingerprint, leaky=leaky, val_days=val_days, test_days=test_days,
+                          timings={"data_s": data_s})
 
-    def build() -> pd.DataFrame:
-        table = build_features(load_kuailive(folder), leaky=leaky)
-        frame = table.frame
-        frame["split"] = assign_split(frame["day"].to_numpy(), val_days=val_days, test_days=test_days)
-        frame.attrs["feature_columns"] = list(table.feature_columns)
-        return frame
 
+def prepare_folder(folder: Path, fingerprint: str, *, leaky: bool, val_days: int, test_days: int,
+                   timings: dict[str, float] | None = None) -> PreparedData:
+    """The split feature table of the files in ``folder``, from the cache when this code built it before."""
+    timings = dict(timings or {})
     start = time.perf_counter()
-    frame, hit = cached_parquet("kuailive-features", key, build)
+    arguments = {"leaky": leaky, "val_days": val_days, "test_days": test_days}
+    frame, hit = cached_frame("kuailive-features", feature_frame, folder, **arguments)
     timings["features_s"] = time.perf_counter() - start
     excluded = {"user_id", "streamer_id", "live_id", "timestamp", "day", "label", "is_gift", "split"}
     features = tuple(c for c in frame.columns if c not in excluded)
+    key = cache_key(feature_frame, folder, **arguments)
     return PreparedData(frame, features, folder, fingerprint, key, hit, timings)
 
 
@@ -150,28 +154,33 @@ class GiftScores:
 SCORE_COLUMNS = ("y", "direct", "p", "m", "users")
 
 
+def score_frame(folder: Path, fingerprint: str, config: GBDTConfig, *, leaky: bool, val_days: int,
+                test_days: int) -> pd.DataFrame:
+    """The three gift models trained on the files in ``folder`` with ``config``: their raw outputs on the
+    validation and test rows (one row each, ``split`` naming which), with the training time and best iterations
+    in ``attrs``."""
+    data = prepare_folder(folder, fingerprint, leaky=leaky, val_days=val_days, test_days=test_days)
+    models = fit_gift_models(data, config)
+    parts = []
+    for split in ("val", "test"):
+        scores = score_split(data, models, split)
+        parts.append(pd.DataFrame({"split": split, **{c: getattr(scores, c) for c in SCORE_COLUMNS}}))
+    frame = pd.concat(parts, ignore_index=True)
+    frame.attrs.update(train_seconds=models.train_seconds,
+                       best_iterations={"Direct": models.direct.best_iteration, "Stage 1": models.stage1.best_iteration,
+                                        "Stage 2": models.stage2.best_iteration})
+    return frame
+
+
 def gift_scores(data_dir: str | None, spec: KuaiLiveSpec, config: GBDTConfig, *, seed: int, leaky: bool,
                 val_days: int, test_days: int) -> GiftScores:
     """Data (generated with ``seed``) and the three gift models (trained with ``seed``): their outputs on the
-    validation and test rows, cached by feature table, model settings and model code. Real files
+    validation and test rows, cached by the code that computes them, the data and the model settings. Real files
     (``data_dir``) are the same for every seed; only the models' seed changes."""
     data = prepare(data_dir, replace(spec, seed=seed), leaky=leaky, val_days=val_days, test_days=test_days)
     config = replace(config, seed=seed)
-    key = stable_hash(data.feature_key, asdict(config), inspect.getsource(gbdt_module))
-
-    def build() -> pd.DataFrame:
-        models = fit_gift_models(data, config)
-        parts = []
-        for split in ("val", "test"):
-            scores = score_split(data, models, split)
-            parts.append(pd.DataFrame({"split": split, **{c: getattr(scores, c) for c in SCORE_COLUMNS}}))
-        frame = pd.concat(parts, ignore_index=True)
-        frame.attrs.update(train_seconds=models.train_seconds,
-                           best_iterations={"Direct": models.direct.best_iteration, "Stage 1": models.stage1.best_iteration,
-                                            "Stage 2": models.stage2.best_iteration})
-        return frame
-
-    frame, hit = cached_parquet("kuailive-scores", key, build)
+    frame, hit = cached_frame("kuailive-scores", score_frame, data.data_dir, data.data_fingerprint, config,
+                              leaky=leaky, val_days=val_days, test_days=test_days)
     split = frame["split"].to_numpy()
     val, test = (HeldOutScores(*(frame.loc[split == part, c].to_numpy() for c in SCORE_COLUMNS)) for part in ("val", "test"))
     return GiftScores(seed, data, val, test, dict(frame.attrs["best_iterations"]),

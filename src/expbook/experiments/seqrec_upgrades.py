@@ -26,7 +26,7 @@ from expbook.metrics.ranking import hit_ndcg_recall, per_user_ndcg, top_k
 from expbook.models import seq_reference
 from expbook.models.gbdt import GBDTConfig, train_lambdarank
 from expbook.models.sasrec import SeqConfig, TrainedSeqModel, evaluate, rank_scores, train_sasrec
-from expbook.run.workers import process_map
+from expbook.parallel import process_map
 from expbook.verdicts import FAILS, HOLDS, INCONCLUSIVE, REFERENCE, SANITY, Verdict, join_names, say
 
 EARLY_STOPPING, INFONCE, FULL_CE = "+ early stopping", "+ in-batch InfoNCE", "+ full-softmax CE"
@@ -172,7 +172,8 @@ def user_ndcg(runs: list[RungRun], references: References, name: str) -> np.ndar
 
 def user_difference(runs: list[RungRun], references: References, name: str, other: str) -> TEstimate:
     """Per-user test NDCG@10 of ``name`` minus ``other`` (rungs averaged over their seeds): the paired estimate."""
-    return TEstimate.of(user_ndcg(runs, references, name) - user_ndcg(runs, references, other), "users")
+    return TEstimate.of(user_ndcg(runs, references, name) - user_ndcg(runs, references, other), "users",
+                      bounds=(-1.0, 1.0))
 
 
 def ladder_table(runs: list[RungRun], order: list[str], references: References, *,

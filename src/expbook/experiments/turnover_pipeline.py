@@ -23,7 +23,7 @@ from expbook.metrics.binary import best_f1_threshold, threshold_scores
 from expbook.models.gbdt import GBDTConfig, train_binary_classifier
 from expbook.models.gnn import GNNConfig, Task, pairwise_accuracy, train_gnn, train_mlp
 from expbook.models.post_preference import fit_post_scores
-from expbook.run.workers import process_map
+from expbook.parallel import process_map
 
 V5 = {"two_stage": False, "hard_negatives": False, "adaptive_margin": False, "rank_reg": 0.0, "observed_share": 0.0}
 # each v6 component switched off on its own, and the metric it is meant to improve

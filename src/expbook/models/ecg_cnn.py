@@ -22,8 +22,8 @@ from expbook.data.wfdb_beats import CLASSES, Beats, Splits
 from expbook.metrics.classification import confusion, mean_f1
 from expbook.models.rebalancing import expected_batch_mix, focal_loss, loss_class_weights, sampler_class_weights
 from expbook.models.training import EarlyStopping, adam, seed_torch
+from expbook.parallel import process_map
 from expbook.progress import steps
-from expbook.run.workers import process_map
 
 EarlyStopScore = Literal["macro", "abnormal", "rare", "blend"]
 SCORE_LABELS = {"macro": "macro-F1", "abnormal": "abnormal-F1 (S/V/O)", "rare": "rare-F1 (S/V)",

@@ -13,15 +13,25 @@ sampler with inverse-frequency weights corrects twice and tilts it past uniform,
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 import numpy as np
 import pandas as pd
 import torch
 from torch.nn import functional as F
 
-if TYPE_CHECKING:
-    from expbook.models.ecg_cnn import TrainConfig
+
+class Levers(Protocol):
+    """The lever fields a rebalancing rule reads (``models.ecg_cnn.TrainConfig`` has them): a protocol, so this
+    module does not import the CNN that imports it."""
+
+    sampler: str | None
+    class_weights: bool
+    sampler_power: float
+    sampler_max_ratio: float | None
+    weight_power: float
+    weight_max_ratio: float | None
+    target_mix: tuple[float, ...]
 
 
 def _capped(weights: np.ndarray, max_ratio: float | None) -> np.ndarray:
@@ -30,7 +40,7 @@ def _capped(weights: np.ndarray, max_ratio: float | None) -> np.ndarray:
     return np.minimum(weights, weights[weights > 0].min() * max_ratio)
 
 
-def loss_class_weights(counts: np.ndarray, config: TrainConfig) -> np.ndarray:
+def loss_class_weights(counts: np.ndarray, config: Levers) -> np.ndarray:
     """Full (post-warm-up) loss weights per class; ones when class weights are off. Prior-weighted mean = 1."""
     if not config.class_weights:
         return np.ones(counts.size)
@@ -41,7 +51,7 @@ def loss_class_weights(counts: np.ndarray, config: TrainConfig) -> np.ndarray:
     return weights / (counts / counts.sum() @ weights)
 
 
-def sampler_class_weights(counts: np.ndarray, config: TrainConfig) -> np.ndarray:
+def sampler_class_weights(counts: np.ndarray, config: Levers) -> np.ndarray:
     """Per-*sample* weight of each class's samples (what the sampler draws with); ones when it is off."""
     present = counts > 0
     weights = np.zeros(counts.size)
@@ -55,13 +65,13 @@ def sampler_class_weights(counts: np.ndarray, config: TrainConfig) -> np.ndarray
     return weights
 
 
-def expected_batch_mix(counts: np.ndarray, config: TrainConfig) -> np.ndarray:
+def expected_batch_mix(counts: np.ndarray, config: Levers) -> np.ndarray:
     """Expected class shares of a training batch under the sampler."""
     mass = counts * sampler_class_weights(counts, config)
     return mass / mass.sum()
 
 
-def effective_class_tilt(counts: np.ndarray, config: TrainConfig) -> np.ndarray:
+def effective_class_tilt(counts: np.ndarray, config: Levers) -> np.ndarray:
     """Batch mix × loss weight, normalised: the class prior the loss actually optimises for (uniform = balanced)."""
     mass = expected_batch_mix(counts, config) * loss_class_weights(counts, config)
     return mass / mass.sum()
@@ -76,7 +86,7 @@ def focal_loss(logits: torch.Tensor, target: torch.Tensor, gamma: float, weight:
     return loss.mean()
 
 
-def lever_table(configs: dict[str, TrainConfig], counts: np.ndarray, classes: tuple[str, ...]) -> pd.DataFrame:
+def lever_table(configs: dict[str, Levers], counts: np.ndarray, classes: tuple[str, ...]) -> pd.DataFrame:
     """Per configuration: loss class weights, expected batch mix, and the class prior the loss effectively optimises."""
     rows = {}
     for name, config in configs.items():

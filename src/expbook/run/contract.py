@@ -23,9 +23,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from expbook.errors import ParameterError
+from expbook.pysource import parse
 from expbook.run.catalogue import Cell, notebook_cells, notebook_metadata
 from expbook.run.params import parameters_cell, parse_parameters_cell, read_parameter_specs, resolve_parameters
-from expbook.run.pysource import parse
 
 METADATA_KEYS = {"order", "data_check", "needs", "expected_seconds", "timeout", "smoke"}
 

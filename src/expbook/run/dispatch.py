@@ -69,9 +69,9 @@ def run_task(task: Task) -> dict[str, Any]:
     """
     from pathlib import Path
 
+    from expbook.parallel import SCHEDULER_ENV
     from expbook.run.runner import run_experiment
     from expbook.run.store import Store
-    from expbook.run.workers import SCHEDULER_ENV
 
     if task.scheduler:
         os.environ[SCHEDULER_ENV] = task.scheduler
@@ -117,7 +117,7 @@ def shared_cluster(workers: int | None = None):
     import dask
     from dask.distributed import LocalCluster
 
-    from expbook.run.workers import SCHEDULER_ENV
+    from expbook.parallel import SCHEDULER_ENV
 
     single = {name: "1" for name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")}
     previous = os.environ.get(SCHEDULER_ENV)

@@ -15,17 +15,16 @@ Platform modules no notebook imports (``book``, ``runner`` …) never invalidate
 
 from __future__ import annotations
 
-import ast
 import hashlib
 from pathlib import Path
 from typing import Any
 
 from expbook import PACKAGE_DIR, PROJECT_ROOT
-from expbook.run.cache import fingerprint_folder, stable_hash
+from expbook.cache import fingerprint_folder, stable_hash
+from expbook.pysource import parse
 from expbook.run.catalogue import Cell, notebook_cells
-from expbook.run.pysource import parse
+from expbook.sourcegraph import closure, imported_names, source_hashes
 
-PACKAGE = PACKAGE_DIR.name
 COMPONENT_LABELS = {"notebook": "notebook code", "params": "parameters", "modules": "expbook modules",
                     "data": "data", "requirements": "pinned requirements", "upstream": "upstream reports"}
 
@@ -55,62 +54,15 @@ def render_key(notebook_path: Path) -> str:
 
 # --- the import graph ---------------------------------------------------------------------------------------------
 
-def module_file(name: str) -> Path | None:
-    """``expbook.models.sasrec`` -> ``src/expbook/models/sasrec.py`` (or the package's ``__init__.py``); None if absent."""
-    parts = name.split(".")
-    if parts[0] != PACKAGE:
-        return None
-    base = PACKAGE_DIR.joinpath(*parts[1:])
-    for candidate in (base.with_suffix(".py"), base / "__init__.py"):
-        if candidate.is_file():
-            return candidate
-    return None
-
-
-def _imported_names(tree: ast.AST, current: str) -> set[str]:
-    """Every module name an ``import`` or ``from … import`` in ``tree`` may load (``from pkg import sub`` included)."""
-    names: set[str] = set()
-    package = current if module_file(current) and module_file(current).name == "__init__.py" else current.rpartition(".")[0]
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Import):
-            names.update(alias.name for alias in node.names)
-        elif isinstance(node, ast.ImportFrom):
-            if node.level:
-                anchor = package.split(".")
-                anchor = anchor[: len(anchor) - (node.level - 1)]
-                base = ".".join(anchor + ([node.module] if node.module else []))
-            else:
-                base = node.module or ""
-            names.add(base)
-            names.update(f"{base}.{alias.name}" for alias in node.names)
-    return names
-
-
 def imported_modules(notebook_path: Path) -> list[str]:
-    """The ``expbook`` modules the notebook's code cells import, transitively (parent packages included), sorted."""
-    roots = _imported_names(parse("\n".join(code_source(c.source) for c in _read(notebook_path) if c.cell_type == "code")),
-                            "__main__")
-    seen: set[str] = set()
-    pending = [name for name in roots if module_file(name)]
-    while pending:
-        name = pending.pop()
-        if name in seen:
-            continue
-        seen.add(name)
-        parts = name.split(".")
-        pending += [".".join(parts[:i]) for i in range(1, len(parts))]  # importing a.b.c runs a and a.b first
-        tree = parse(module_file(name).read_text())
-        pending += [n for n in _imported_names(tree, name) if module_file(n) and n not in seen]
-    return sorted(seen)
+    """The project modules the notebook's code cells import, transitively (parent packages included), sorted."""
+    source = "\n".join(code_source(c.source) for c in _read(notebook_path) if c.cell_type == "code")
+    return closure(imported_names(parse(source), "__main__"))
 
 
 def module_hashes(notebook_path: Path) -> dict[str, str]:
     """``{path relative to the project: content hash}`` of every module the notebook imports."""
-    hashes = {}
-    for name in imported_modules(notebook_path):
-        path = module_file(name)
-        hashes[path.relative_to(PROJECT_ROOT).as_posix()] = _sha(path.read_bytes())
-    return dict(sorted(hashes.items()))
+    return source_hashes(imported_modules(notebook_path), PROJECT_ROOT)
 
 
 def package_hash() -> str:

@@ -26,7 +26,7 @@ from typing import Any
 import yaml
 
 from expbook.errors import ParameterError
-from expbook.run.pysource import parse
+from expbook.pysource import parse
 
 Checker = Callable[[Any], bool]
 RANGE = re.compile(r"range:\s*([\[(])\s*([^,\s]+)\s*,\s*([^\])\s]+)\s*([\])])")
