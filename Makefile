@@ -88,4 +88,4 @@ serve: ## serve the built site on http://127.0.0.1:8000
 
 clean: ## remove the site build and generated pages (keeps runs/ and .venv)
 	rm -rf book/_build book/_toc.yml book/_config.generated.yml book/overview.md book/reports book/history book/runs \
-		book/compare book/sweeps book/.site-next book/.site-old book/.build-stamp
+		book/compare book/sweeps book/_fragments book/.site-next book/.site-old book/.build-stamp

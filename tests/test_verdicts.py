@@ -77,7 +77,7 @@ def test_badges_are_text_with_a_css_class_per_state_and_an_escaped_note():
     assert badge_html(HOLDS, "H1") == '<span class="expbook-verdict expbook-verdict-holds" title="holds">H1 yes</span>'
     assert ">inconclusive<" in badge_html(INCONCLUSIVE) and ">n/a<" in badge_html(NOT_APPLICABLE)
     noted = badge_html(NOT_APPLICABLE, note='M ≤ K "<b>"')
-    assert 'title="not applicable: M ≤ K &quot;&lt;b&gt;&quot;"' in noted
+    assert 'title="not applicable: M ≤ K &#34;&lt;b&gt;&#34;"' in noted
     table = verdict_table(decide([check("H1", "q", 1.0, ">", 0.0, label="v"),
                                   check("H2", "<img src=x onerror=alert(1)>", -1.0, ">", 0.0, label="v")]))
     assert table.frame["verdict"].tolist() == [HOLDS, FAILS]

@@ -54,16 +54,32 @@
       const changed = mark(va) !== mark(vb);
       return { cells: [k, (va || vb)[0], mark(va), mark(vb), changed ? "changed" : ""], changed: changed };
     });
+    // a readable label: the top-level key as the group, the rest with " › " and spaces for underscores
+    const label = (k) => {
+      const parts = k.split(".");
+      return parts.length > 1 ? [parts[0], parts.slice(1).join(" › ").replace(/_/g, " ")] : ["", k.replace(/_/g, " ")];
+    };
     const metrics = keys(A.metrics, B.metrics)
       .filter((k) => A.metrics[k] !== B.metrics[k])
       .map((k) => {
-        const delta = (B.metrics[k] ?? NaN) - (A.metrics[k] ?? NaN);
-        return { key: Math.abs(delta) || 0, cells: [k, fmt(A.metrics[k]), fmt(B.metrics[k]), isNaN(delta) ? "–" : (delta > 0 ? "+" : "") + delta.toPrecision(3)] };
+        const a = A.metrics[k], delta = (B.metrics[k] ?? NaN) - (a ?? NaN);
+        const relative = isNaN(delta) ? 0 : Math.abs(delta) / (a ? Math.abs(a) : 1);
+        const [group, name] = label(k);
+        return { key: relative, cells: [group, name, fmt(a), fmt(B.metrics[k]), isNaN(delta) ? "–" : (delta > 0 ? "+" : "") + delta.toPrecision(3)] };
       })
       .sort((x, y) => y.key - x.key);
     table(container, "Verdicts", ["", "question", "A", "B", ""], verdicts);
     table(container, "Parameters that differ", ["parameter", "A", "B"], params);
-    table(container, "Metrics that differ (largest change first)", ["metric", "A", "B", "Δ (B − A)"], metrics);
+    table(container, "Metrics that differ (largest relative change first)", ["group", "metric", "A", "B", "Δ (B − A)"], metrics);
+    if (window.expbookFigures) {
+      const heading = document.createElement("h3");
+      heading.textContent = "Figures";
+      container.appendChild(heading);
+      const figures = document.createElement("div");
+      figures.className = "expbook-compare-figures";
+      container.appendChild(figures);
+      window.expbookFigures.render(figures, window.EXPBOOK_RUNS_BASE, a, b, A.label || a, B.label || b);
+    }
   }
 
   function load(base, id) {
@@ -83,6 +99,7 @@
     if (!source) return;
     const choices = JSON.parse(source.textContent);
     const base = source.dataset.base;
+    window.EXPBOOK_RUNS_BASE = base;
     const pickA = document.getElementById("expbook-run-a"), pickB = document.getElementById("expbook-run-b");
     const output = document.getElementById("expbook-compare-output");
     [pickA, pickB].forEach((select) => choices.forEach((choice) => {

@@ -65,6 +65,7 @@ def build_parser() -> argparse.ArgumentParser:
     compare.add_argument("run_a", help="run id (or a unique prefix)")
     compare.add_argument("run_b", help="run id (or a unique prefix)")
     compare.add_argument("--limit", type=int, default=40, help="metrics to list (largest change first)")
+    compare.add_argument("--figures", metavar="DIR", help="write side-by-side and difference PNGs of the shared figures")
     compare.set_defaults(handler=commands.cmd_compare)
     sweep = sub.add_parser("sweep", help="run a grid of variants (local processes or a Dask cluster) and summarise")
     sweep.add_argument("experiment")

@@ -160,9 +160,12 @@ def cmd_gc(args: argparse.Namespace) -> int:
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
-    from expbook.site.compare import compare_runs, find_run, render_text
+    from expbook.site.compare import compare_runs, find_run, render_text, write_figure_diffs
 
-    print(render_text(compare_runs(find_run(args.run_a), find_run(args.run_b)), limit=args.limit))
+    comparison = compare_runs(find_run(args.run_a), find_run(args.run_b))
+    print(render_text(comparison, limit=args.limit))
+    if args.figures:
+        print("\n".join(write_figure_diffs(comparison, args.figures)) or "no figure in common")
     return 0
 
 

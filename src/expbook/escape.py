@@ -1,24 +1,21 @@
-"""One escaping layer for every generated page: each value goes through the escape of the context it lands in.
+"""The escapes a Jinja2 template cannot do: Markdown text a notebook displays, and JSON inside ``<script>``.
 
-Run text is hostile: a parameter value, an exception message, a headline or a data-derived label may hold
-``<script>``, a Markdown link to ``javascript:``, a MyST substitution ``{{x}}`` or a table's ``|``. The contexts:
+HTML is the templates' job (``site.render``: Jinja2 with autoescape; markupsafe in the notebook API), and no run
+text ever enters MyST or Sphinx source. What remains is Markdown that a notebook builds from values (a folder
+name, a label), which may hold ``<script>``, a Markdown link to ``javascript:``, a MyST substitution ``{{x}}`` or a
+table's ``|``, and JSON that a page's script reads. The contexts:
 
 * ``md_text`` / ``md_cell`` — Markdown (MyST) text and table cells: every ASCII punctuation character is
   backslash-escaped, which CommonMark defines as "this character, literally" (so ``<`` can open no tag, ``[`` no
   link, ``{`` no substitution, ``|`` no cell), newlines become spaces and NUL becomes U+FFFD;
 * ``md_code`` — inline code: a backtick fence longer than any run of backticks inside (code spans are never
   parsed as HTML or Markdown), with ``|`` escaped for table cells;
-* ``html_text`` / ``html_attr`` — an HTML text node or a quoted attribute value (``html.escape``);
 * ``json_script`` — JSON inside ``<script>``: ``<``, ``>``, ``&``, U+2028 and U+2029 as ``\\u`` escapes, so
   ``</script>`` cannot close the tag and the text stays valid JavaScript.
-
-``Markup`` marks a fragment that is already safe for its context (HTML or Markdown built by this layer, such as
-a verdict badge): the escapes leave it alone, as markupsafe's ``Markup`` does for Jinja.
 """
 
 from __future__ import annotations
 
-import html
 import json
 import re
 from typing import Any
@@ -28,15 +25,6 @@ _CONTROL = re.compile(r"[\x00]")
 _NEWLINES = re.compile(r"[\r\n\u2028\u2029]+")
 
 
-class Markup(str):
-    """A string already escaped for the page it goes into (trusted HTML or Markdown fragment)."""
-
-    __slots__ = ()
-
-    def __add__(self, other: object) -> Markup:
-        return Markup(str.__add__(self, str(other) if isinstance(other, Markup) else html_text(other)))
-
-
 def _plain(value: Any) -> str:
     return _CONTROL.sub("\ufffd", "" if value is None else str(value))
 
@@ -44,8 +32,6 @@ def _plain(value: Any) -> str:
 def md_text(value: Any, *, strong: bool = False) -> str:
     """``value`` as literal Markdown text on one line. With ``strong``, ``**bold**`` pairs are kept as emphasis
     (what headline helpers use); every other character is literal."""
-    if isinstance(value, Markup):
-        return str(value)
     text = _NEWLINES.sub(" ", _plain(value))
     if not strong:
         return _PUNCTUATION.sub(r"\\\1", text)
@@ -57,10 +43,7 @@ def md_text(value: Any, *, strong: bool = False) -> str:
 
 
 def md_cell(value: Any, *, strong: bool = False) -> str:
-    """``value`` inside a Markdown table cell (``|`` escaped like every other punctuation, one line). An HTML
-    ``Markup`` fragment passes as raw inline HTML, its ``|`` as ``&#124;`` (a table splits on it before parsing)."""
-    if isinstance(value, Markup):
-        return _NEWLINES.sub(" ", str(value)).replace("|", "&#124;").strip()
+    """``value`` inside a Markdown table cell (``|`` escaped like every other punctuation, one line)."""
     return md_text(value, strong=strong).strip()
 
 
@@ -73,33 +56,8 @@ def md_code(value: Any) -> str:
     return f"{fence}{pad}{text}{pad}{fence}"
 
 
-def html_text(value: Any) -> str:
-    """``value`` as an HTML text node."""
-    if isinstance(value, Markup):
-        return str(value)
-    return html.escape(_plain(value), quote=False)
-
-
-def html_attr(value: Any) -> str:
-    """``value`` inside a double- or single-quoted HTML attribute."""
-    return html.escape(_plain(value), quote=True)
-
-
 def json_script(value: Any, **dumps: Any) -> str:
     """JSON for a ``<script>`` element (or a ``.js`` file): no ``</script>``, no ``<!--``, no line terminators."""
     text = json.dumps(value, ensure_ascii=False, default=str, **dumps)
     return (text.replace("&", "\\u0026").replace("<", "\\u003c").replace(">", "\\u003e")
             .replace("\u2028", "\\u2028").replace("\u2029", "\\u2029"))
-
-
-def tag(name: str, content: Any = "", **attributes: Any) -> Markup:
-    """``<name attr="…">content</name>``: attributes always escaped, ``content`` escaped unless it is ``Markup``.
-    A trailing underscore in an attribute name is dropped (``class_`` → ``class``); None leaves it out."""
-    attrs = "".join(f' {key.rstrip("_").replace("_", "-")}="{html_attr(value)}"' for key, value in attributes.items()
-                    if value is not None)
-    return Markup(f"<{name}{attrs}>{html_text(content)}</{name}>")
-
-
-def join(parts, separator: str = "") -> Markup:
-    """Concatenate fragments, escaping every part that is not ``Markup`` already."""
-    return Markup(html_text(separator).join(html_text(part) for part in parts))

@@ -56,12 +56,14 @@ def _jsonable(value: Any) -> Any:
 
 def record(*, experiment: str, metrics: dict[str, Any], verdicts: list[Verdict], headline: str,
            key_metric: tuple[str, float], question: str = "", gate: Verdict | None = None,
-           tables: dict[str, pd.DataFrame] | None = None, diagnostics: dict[str, Any] | None = None) -> None:
+           tables: dict[str, pd.DataFrame] | None = None, diagnostics: dict[str, Any] | None = None,
+           data_origin: str = "") -> None:
     """Write the notebook's results to ``results.json`` in the run folder (the runner adds provenance).
 
     ``key_metric`` is (label, value) shown on the overview; ``gate`` (optional) is the pass/fail
     decision the overview shows as the experiment's status; ``tables`` are stored as records;
     ``diagnostics`` hold what may differ between identical runs (timings, cache hits), kept out of ``metrics``.
+    ``data_origin`` says where the data came from (``data_origin()``): every page that shows the run shows it.
     """
     folder = run_dir(experiment)
     figures = sorted(p.relative_to(folder).as_posix() for p in (folder / "figures").glob("*.png"))
@@ -76,8 +78,16 @@ def record(*, experiment: str, metrics: dict[str, Any], verdicts: list[Verdict],
         "figures": figures,
         "tables": {name: table.to_dict(orient="records") for name, table in (tables or {}).items()},
         "diagnostics": diagnostics or {},
+        "data_origin": data_origin,
     }
     (folder / "results.json").write_text(json.dumps(_jsonable(payload), indent=1, ensure_ascii=False))
+
+
+def data_origin(data_dir: str | None, *, default: str) -> str:
+    """Where a run's data came from, for every page that shows its findings: the user's folder (by name) when
+    ``data_dir`` is given, else ``default`` — say "generated …" for a generator's output, so that generated data
+    never reads as real findings."""
+    return f"real files from your folder {Path(data_dir).name!r}" if data_dir else default
 
 
 def upstream(experiment: str) -> dict[str, Any] | None:

@@ -7,7 +7,6 @@ emoji glyphs, and the conclusions table of a notebook (``verdict_table``).
 
 from __future__ import annotations
 
-import html
 import math
 import operator
 from collections.abc import Callable, Mapping
@@ -15,6 +14,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 import pandas as pd
+from markupsafe import Markup
 
 HOLDS, FAILS, INCONCLUSIVE, NOT_APPLICABLE = "holds", "does not hold", "inconclusive", "not applicable"
 STATES = (HOLDS, FAILS, INCONCLUSIVE, NOT_APPLICABLE)
@@ -171,12 +171,11 @@ def join_names(names: list[str]) -> str:
     return " and ".join([", ".join(names[:-1]), names[-1]]) if len(names) > 1 else "".join(names)
 
 
-def badge_html(state: str, label: str = "", *, note: str = "") -> str:
+def badge_html(state: str, label: str = "", *, note: str = "") -> Markup:
     """A text badge styled by ``expbook.css`` (colour plus a word, readable without an emoji font); the tooltip
     names the state and ``note`` (why it is n/a, what would decide it). Label and note are escaped."""
-    text = html.escape(f"{label} {SHORT[state]}".strip(), quote=False)
-    title = html.escape(state + (f": {note}" if note else ""), quote=True)
-    return f'<span class="expbook-verdict expbook-verdict-{_CSS[state]}" title="{title}">{text}</span>'
+    return Markup('<span class="expbook-verdict expbook-verdict-{}" title="{}">{}</span>').format(
+        _CSS[state], state + (f": {note}" if note else ""), f"{label} {SHORT[state]}".strip())
 
 
 @dataclass(frozen=True)
@@ -200,19 +199,19 @@ class VerdictTable:
                              "evidence": [v.evidence for v in self.verdicts]})
 
     def _repr_html_(self) -> str:
-        from expbook.escape import Markup, tag
-
-        head = "".join(str(tag("th", h)) for h in ("", "question", "measured", "rule", "verdict",
-                                                   "why n/a · what would decide it", "evidence"))
+        """Built with markupsafe: ``Markup.format`` escapes every value; only the badges are markup."""
+        head = Markup("").join(Markup("<th>{}</th>").format(h) for h in (
+            "", "question", "measured", "rule", "verdict", "why n/a · what would decide it", "evidence"))
         rows = []
         for v in self.verdicts:
-            label = Markup(str(tag("b", v.id)) + ("" if v.role == FAMILY else str(tag("small", f" {v.role}"))))
-            measured = Markup(str(tag("span", v.value_text or f"{v.value:.3f}")) +
-                              (str(tag("small", f" ({v.interval_note})")) if v.interval_note else ""))
-            cells = (label, v.question, measured, v.rule, Markup(badge_html(v.state)), v.note, v.evidence)
-            rows.append(str(tag("tr", Markup("".join(str(tag("td", cell)) for cell in cells)))))
-        return (f'<table class="expbook-verdicts"><thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody>'
-                f'</table>')
+            label = Markup("<b>{}</b>").format(v.id) + (Markup("") if v.role == FAMILY else Markup(
+                "<small> {}</small>").format(v.role))
+            measured = Markup("<span>{}</span>").format(v.value_text or f"{v.value:.3f}") + (
+                Markup("<small> ({})</small>").format(v.interval_note) if v.interval_note else Markup(""))
+            cells = (label, v.question, measured, v.rule, badge_html(v.state), v.note, v.evidence)
+            rows.append(Markup("<tr>{}</tr>").format(Markup("").join(Markup("<td>{}</td>").format(c) for c in cells)))
+        return str(Markup('<table class="expbook-verdicts"><thead><tr>{}</tr></thead><tbody>{}</tbody></table>').format(
+            head, Markup("").join(rows)))
 
 
 def verdict_table(verdicts: list[Verdict]) -> VerdictTable:

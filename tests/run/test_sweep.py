@@ -34,13 +34,25 @@ def test_local_pool_sweep_summarises_means_cis_and_verdict_agreement(notebooks, 
     result = run_sweep("fixture", {"seed": [1, 2, 3]}, store=store, jobs=2, **QUIET)
     assert [r["status"] for r in result.runs] == ["ok"] * 3
     records = sweep_records(load_sweeps("fixture", store)[0], store)
-    metrics, verdicts = summarise(records)
+    metrics, verdicts = summarise(records, {"seed": [1, 2, 3]})
     values = np.array([2.0, 3.0, 4.0])  # value = x + seed with x = 1
     half = stats.t.ppf(0.975, 2) * values.std(ddof=1) / np.sqrt(3)
-    row = metrics.loc["value"]
+    row = metrics.set_index("metric").loc["value"]
     assert row["mean"] == pytest.approx(3.0) and row["ci_low"] == pytest.approx(3.0 - half)
     even = verdicts.set_index("id").loc["E"]
     assert even["holds"] == 1 and even["agreement"] == pytest.approx(2 / 3)
+
+
+def test_a_grid_of_a_setting_and_seeds_is_summarised_per_setting_over_seeds_only(notebooks, tmp_path):
+    store = Store(tmp_path / "runs")
+    run_sweep("fixture", {"x": [1, 5], "seed": [1, 2]}, store=store, jobs=2, **QUIET)
+    records = sweep_records(load_sweeps("fixture", store)[0], store)
+    metrics, _ = summarise(records, {"x": [1, 5], "seed": [1, 2]})
+    value = metrics[metrics["metric"] == "value"].set_index("x")
+    assert sorted(value.index) == ["1", "5"] and (value["n"] == 2).all()  # never one interval across settings
+    assert value.loc["1", "mean"] == pytest.approx(2.5) and value.loc["5", "mean"] == pytest.approx(6.5)
+    half = stats.t.ppf(0.975, 1) * np.std([2.0, 3.0], ddof=1) / np.sqrt(2)
+    assert value.loc["1", "ci_high"] == pytest.approx(2.5 + half)
 
 
 def test_dask_sweep_on_a_loopback_local_cluster(notebooks, tmp_path):

@@ -122,6 +122,70 @@ def test_a_report_opens_with_its_answer_above_the_first_code_cell(page, served, 
     page.goto(f"{served}/reports/{site['example']}.html", wait_until="networkidle")
     answer = page.locator("article p", has_text="Answer.").first.bounding_box()["y"]
     table = page.locator("article table .expbook-verdict").first.bounding_box()["y"]
-    code = page.locator("article div.cell").first.bounding_box()["y"]
+    code = page.locator("article div.cell:has(.cell_input)").first.bounding_box()["y"]
     assert answer < table < code
     page.screenshot(path=str(SCREENSHOTS / "report_answer_first.png"), clip={"x": 0, "y": 0, "width": 1400, "height": 1300})
+
+
+def _figure_pairs(page):
+    page.wait_for_selector("section.expbook-figure-pair", timeout=20_000)
+    return page.locator("section.expbook-figure-pair")
+
+
+@pytest.mark.parametrize("scheme", ["http", "file"])
+def test_a_compare_page_pairs_the_figures_and_drives_all_four_views(page, served, site, scheme):
+    """Two runs whose seed changes their figures: each shared figure is a pair; the swipe and the onion-skin
+    slider answer the mouse and the keyboard; the difference view counts changed pixels (non-zero here)."""
+    variant = site["variant"].run_id
+    relative = f"compare/{site['example']}/{variant}.html"
+    page.goto(f"{served}/{relative}" if scheme == "http" else (site["html"] / relative).as_uri(),
+              wait_until="networkidle")
+    pairs = _figure_pairs(page)
+    assert pairs.count() >= 1
+    pair = pairs.first
+    shots = SCREENSHOTS / "figures"
+    shots.mkdir(parents=True, exist_ok=True)
+    assert pair.get_attribute("data-view") == "side" and pair.locator(".expbook-view-side img").count() == 2
+    pair.screenshot(path=str(shots / f"side_{scheme}.png"))
+    pair.get_by_role("tab", name="Swipe").click()
+    stack = pair.locator(".expbook-view-swipe .expbook-figure-stack")
+    box = stack.bounding_box()
+    page.mouse.move(box["x"] + box["width"] * 0.2, box["y"] + box["height"] / 2)
+    page.mouse.down()
+    page.mouse.move(box["x"] + box["width"] * 0.8, box["y"] + box["height"] / 2, steps=5)
+    page.mouse.up()
+    assert 75 <= int(stack.get_attribute("data-position")) <= 85  # dragged with the mouse
+    pair.locator("input.expbook-swipe").focus()
+    page.keyboard.press("Home")
+    assert stack.get_attribute("data-position") == "0"  # and with the keyboard
+    for _ in range(30):
+        page.keyboard.press("ArrowRight")
+    assert stack.get_attribute("data-position") == "30"
+    pair.screenshot(path=str(shots / f"swipe_{scheme}.png"))
+    pair.get_by_role("tab", name="Swipe").focus()
+    page.keyboard.press("ArrowRight")  # the view tabs move with the arrow keys too
+    assert pair.get_attribute("data-view") == "onion"
+    onion = pair.locator(".expbook-view-onion .expbook-figure-stack")
+    slider = pair.locator("input.expbook-opacity")
+    slider.focus()
+    page.keyboard.press("End")
+    assert onion.get_attribute("data-opacity") == "100"
+    box = slider.bounding_box()
+    page.mouse.click(box["x"] + 2, box["y"] + box["height"] / 2)  # the mouse, at the slider's left end
+    assert int(onion.get_attribute("data-opacity")) <= 5
+    pair.screenshot(path=str(shots / f"onion_{scheme}.png"))
+    pair.get_by_role("tab", name="Difference").click()
+    assert int(pair.get_attribute("data-changed")) > 0
+    assert "pixels differ" in pair.locator(".expbook-diff-count").inner_text()
+    pair.screenshot(path=str(shots / f"difference_{scheme}.png"))
+
+
+def test_two_identical_figures_have_no_changed_pixel(page, served, site, tiny_run):
+    """The any-two-runs widget with one run on both sides: every pair's difference is zero."""
+    page.goto(f"{served}/history/{site['example']}.html", wait_until="networkidle")
+    page.select_option("#expbook-run-a", tiny_run.run_id)
+    page.select_option("#expbook-run-b", tiny_run.run_id)
+    pair = _figure_pairs(page).first
+    pair.get_by_role("tab", name="Difference").click()
+    assert pair.get_attribute("data-changed") == "0"
+    assert pair.locator(".expbook-diff-count").inner_text().startswith("0 of ")

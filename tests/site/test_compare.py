@@ -2,8 +2,8 @@
 
 import pytest
 
-from expbook.run.store import RunRecord
-from expbook.site.compare import compare_runs, flatten_metrics, render_text
+from expbook.run.store import RunRecord, flatten_metrics
+from expbook.site.compare import compare_runs, render_text
 from expbook.site.runpage import compare_page
 from tests.helpers import run_cli
 

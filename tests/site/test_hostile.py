@@ -1,9 +1,11 @@
 """Hostile text from runs reaches every page generator as text, never as markup.
 
-One notebook puts its ``label`` parameter into a headline, a verdict question, a metric name and (when asked to
-fail) an exception. Runs with hostile labels feed the overview, the history, run pages, compare pages, a sweep
-page, a release's what-changed page, the release diff and the switcher data; the strict build must pass, and no
-element, event-handler attribute or ``javascript:`` URL in the built HTML may come from those strings.
+One notebook puts its ``label`` parameter into a headline, a verdict question, a metric name, Markdown and HTML
+outputs (escaped, and raw: the sanitizer's case) and (when asked to fail) an exception, and its ``data_dir`` folder
+name into a Markdown output. Runs with hostile labels feed the overview, the history, run pages, compare pages, a
+sweep page, a release's what-changed page, the release diff and the switcher data; the strict build must pass, no
+element, event-handler attribute or ``javascript:`` URL in the built HTML may come from those strings, and no
+MyST directive in them may pull a file of the build machine (a canary outside the book) into a page.
 """
 
 import html.parser
@@ -27,14 +29,29 @@ QUIET = {"progress": False, "echo": lambda *_: None}
 HOSTILE = ["<script>alert(1)</script>", "<img src=x onerror=alert(1)>", "</script><script>alert(1)</script>", "a|b|c",
            "``code``", "{{x}}", "$$x$$", "[link](javascript:alert(1))", "line\nbreak", "شلام עולם \u202etxt.exe",
            "nul\x00byte", "long " * 2000]
+CANARY_TEXT = "CANARY-a7f3e1-build-machine-file"
+
+
+def myst_attacks(canary: Path) -> list[str]:
+    """Multi-line strings that close a fence and open a MyST directive on the canary file (absolute and relative)."""
+    relative = f"../../{canary.name}"
+    return [f"x\n```\n```{{literalinclude}} {canary}\n```\n", f"y\n````\n```{{include}} {relative}\n```\n",
+            f"z\n:::\n:::{{include}} {canary}\n:::\n", "```{raw} html\n<img src=x onerror=alert(1)>\n```",
+            f"{{download}}`{canary}`", f"```{{eval-rst}}\n.. include:: {canary}\n```", "<!-- open comment",
+            "$$\n\\alpha\n$$", "ecg`<b>x</b>`", f"{{literalinclude}}`{canary}`"]
 
 
 def hostile_notebook(folder: Path) -> Path:
     notebook = nbformat.v4.new_notebook(cells=[
         nbformat.v4.new_markdown_cell("# Hostile: a notebook whose text comes from its parameters\n\nIs it escaped?"),
         nbformat.v4.new_code_cell(f"label = {HOSTILE[1]!r}  # any text\nfail = False  # raise with the label\n"
-                                  "seed = 0  # a seed; range: [0, inf)", metadata={"tags": ["parameters"]}),
+                                  "seed = 0  # a seed; range: [0, inf)\ndata_dir: str | None = None  # a folder",
+                                  metadata={"tags": ["parameters"]}),
         nbformat.v4.new_code_cell("if fail:\n    raise ValueError(label)"),
+        nbformat.v4.new_code_cell(
+            "from IPython.display import HTML, Markdown, display\nfrom expbook.escape import md_code, md_text\n"
+            "display(Markdown(f'Label: {md_text(label)}; folder {md_code(data_dir)}'))\n"
+            "display(Markdown(f'Raw: {label} in `{data_dir}`'))\ndisplay(HTML(f'<p>{label}</p>'))"),
         nbformat.v4.new_code_cell(
             "from expbook.record import record\nfrom expbook.claims import check, decide\n"
             "record(experiment='hostile', metrics={label: 1.0 + seed, 'value': seed}, headline=f'**{label}** is the label.',\n"
@@ -87,6 +104,11 @@ def hostile_site(tmp_path_factory):
     patch = pytest.MonkeyPatch()
     patch.setenv("EXPBOOK_NOTEBOOKS", str(tmp / "notebooks"))
     hostile_notebook(tmp / "notebooks")
+    canary = tmp / "canary.txt"  # outside the book: no page may show it
+    canary.write_text(CANARY_TEXT + "\n")
+    attacks = myst_attacks(canary)
+    folder = tmp / "data" / "ecg`<b>x</b>`\n```{include} canary"
+    folder.mkdir(parents=True)
     store, book = Store(tmp / "runs"), tmp / "book"
     for name in HAND_WRITTEN:
         (book / name).parent.mkdir(parents=True, exist_ok=True)
@@ -94,14 +116,15 @@ def hostile_site(tmp_path_factory):
     run_experiment("hostile", {}, store=store, **QUIET)  # the canonical run: its headline and question are hostile
     build_book(store=store, book_dir=book, echo=lambda *_: None)
     release("v1", store=store, book_dir=book)
-    for text in HOSTILE:
+    for text in HOSTILE + attacks:
         run_experiment("hostile", {"label": text, "seed": 1}, store=store, **QUIET)
         with pytest.raises(RunFailed):
             run_experiment("hostile", {"label": text, "fail": True}, store=store, **QUIET)
-    run_sweep("hostile", {"label": HOSTILE[:2], "seed": [2]}, store=store, echo=lambda *_: None)
+    run_experiment("hostile", {"data_dir": str(folder), "seed": 3}, store=store, **QUIET)
+    run_sweep("hostile", {"label": HOSTILE[:2] + attacks[:1], "seed": [2]}, store=store, echo=lambda *_: None)
     index = build_book(store=store, book_dir=book, echo=lambda *_: None)  # strict: a warning would raise
     v2 = release("v2", store=store, book_dir=book)
-    yield {"html": index.parent, "store": store, "book": book, "v2": v2}
+    yield {"html": index.parent, "store": store, "book": book, "v2": v2, "attacks": attacks, "folder": folder}
     patch.undo()
 
 
@@ -111,6 +134,28 @@ def test_no_page_gets_an_element_or_handler_from_run_text(hostile_site):
     assert {"overview.html", "history", "reports", "runs", "compare", "sweeps"} <= kinds
     for page in pages:
         assert not scan(page).found, (page, scan(page).found[:3])
+
+
+def test_no_myst_directive_in_run_text_pulls_a_file_of_the_build_machine_into_a_page(hostile_site):
+    pages = sorted(hostile_site["html"].rglob("*.html")) + sorted(hostile_site["v2"].rglob("*.html"))
+    assert len(pages) > 20
+    for page in pages:
+        assert CANARY_TEXT not in page.read_text(errors="replace"), page
+    assert not list(hostile_site["html"].rglob("canary.txt"))  # nor as a download
+
+
+def test_markdown_and_html_outputs_are_sanitized_and_escaped_ones_read_as_written(hostile_site):
+    store = hostile_site["store"]
+    variant = next(r for r in store.runs("hostile") if r.ok and r.overrides.get("data_dir"))
+    page = hostile_site["html"] / "runs" / "hostile" / f"{variant.run_id}.html"
+    parsed = scan(page)
+    assert not parsed.found
+    words = " ".join("".join(parsed.text).split())
+    assert " ".join(f"folder {hostile_site['folder']}".split()) in words  # md_code shows the folder as written
+    for attack in hostile_site["attacks"]:
+        run = next(r for r in store.runs("hostile") if r.ok and r.overrides.get("label") == attack)
+        text = " ".join("".join(scan(hostile_site["html"] / "runs" / "hostile" / f"{run.run_id}.html").text).split())
+        assert " ".join(f"Label: {attack}".replace("\x00", "\ufffd").split()) in text, attack
 
 
 def test_the_history_page_shows_every_hostile_string_as_the_user_wrote_it(hostile_site):

@@ -18,6 +18,8 @@ from typing import Any
 from expbook.errors import ParameterError
 from expbook.project import Project
 
+PAPERMILL_CELL_TAGS = {"injected-parameters", "papermill-error-cell-tag"}  # the cells papermill adds to a notebook
+
 
 @dataclass(frozen=True)
 class Cell:

@@ -22,11 +22,10 @@ import yaml
 
 from expbook.errors import DataError, ParameterError, RunFailed
 from expbook.progress import ENV
-from expbook.run.catalogue import notebook_metadata, notebook_path
+from expbook.run.catalogue import PAPERMILL_CELL_TAGS, notebook_metadata, notebook_path
 from expbook.run.keys import execution_key, key_components, render_key, upstream_runs
 from expbook.run.monitor import Monitor, last_cell_durations, print_line
 from expbook.run.params import overrides_against_defaults, read_parameter_specs, resolve_parameters
-from expbook.run.prose import PAPERMILL_CELL_TAGS, rerender_run
 from expbook.run.provenance import environment, git_state
 from expbook.run.store import RunRecord, Store
 
@@ -92,11 +91,15 @@ def _source_cells(notebook: nbformat.NotebookNode):
         yield number, cell
 
 
-def _failure(notebook: nbformat.NotebookNode | None, message: str, cell: int | None = None) -> dict[str, Any]:
+def _failure(notebook: nbformat.NotebookNode | None, message: str, cell: int | None = None,
+             log: list[str] = ()) -> dict[str, Any]:
     """The failing cell (numbered as in the source notebook), the exception and the last output lines; a run
     stopped from outside (its timeout) fails in ``cell``, the one it was executing."""
-    if cell is not None:
-        return {"cell": cell, "cell_source": [], "exception": message, "last_lines": []}
+    if cell is not None:  # stopped from outside: the cell it was in, and what that cell (or the log) printed last
+        found = dict(_source_cells(notebook)).get(cell) if notebook is not None else None
+        lines = _outputs_text(found) if found is not None else []
+        return {"cell": cell, "cell_source": (found.source.splitlines()[:3] if found is not None else []),
+                "exception": message, "last_lines": (lines or [line.split("  ", 1)[-1] for line in log])[-15:]}
     if notebook is not None:
         for number, cell in _source_cells(notebook):
             errors = [o for o in cell.get("outputs", []) if o.output_type == "error"]
@@ -162,7 +165,8 @@ def run_experiment(experiment: str, overrides: dict[str, Any], *, store: Store |
                    threads: int | None = None, timeout: float | None = None) -> RunOutcome:
     """Run ``experiment`` with ``overrides`` (validated first) unless a run with the same execution key exists.
 
-    A stored run whose only difference is prose (the render key) is re-rendered in place, with no kernel.
+    A stored run whose only difference is prose (the render key) is reused as it is: the site renders its outputs
+    with the notebook's current prose, and the run itself is never rewritten.
     ``progress`` shows a tqdm bar on a terminal (``bars``) or plain per-cell lines elsewhere.
     ``threads`` is the run's thread budget (default: ``default_threads()``); ``timeout`` bounds the run in seconds
     (default: the notebook's ``metadata.expbook.timeout``, if any). Safe to call from several
@@ -177,9 +181,9 @@ def run_experiment(experiment: str, overrides: dict[str, Any], *, store: Store |
     prose = render_key(path)
     if not force and (existing := store.find_ok_by_key(experiment, key)):
         if existing.results.get("provenance", {}).get("render_key") != prose:
-            rerender_run(existing.path, path, prose)
-            echo(f"{experiment}: prose changed, re-rendered run {existing.run_id} (no kernel started)")
-            return RunOutcome(store.get(experiment, existing.run_id), cached=True)
+            echo(f"{experiment}: up to date (run {existing.run_id}); prose edited since, shown as it is now by the "
+                 "site (no kernel started)")
+            return RunOutcome(existing, cached=True)
         echo(f"{experiment}: up to date (run {existing.run_id}), nothing executed")
         return RunOutcome(existing, cached=True)
     threads = threads or default_threads()
@@ -225,7 +229,9 @@ def run_experiment(experiment: str, overrides: dict[str, Any], *, store: Store |
                            "started": started.isoformat(), "ended": _now().isoformat(), **machine.result()},
         })
         if error:
-            results["error"] = _failure(notebook, error, monitor.cell_number if error.startswith("timed out") else None)
+            stopped = monitor.cell_number if error.startswith("timed out") else None
+            results["error"] = _failure(notebook if notebook is not None else nbformat.read(path, as_version=4), error,
+                                        stopped, monitor.lines)
         results_file.write_text(json.dumps(results, indent=1, ensure_ascii=False))
         record = RunRecord(experiment, run_id, store.commit(tmp, experiment, run_id), results)
     except BaseException:

@@ -183,3 +183,35 @@ class Store:
 
     def discard(self, tmp: Path) -> None:
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def verdicts_of(results: dict[str, Any]) -> list[dict[str, Any]]:
+    """A run's verdicts as stored, its gate first (under the id ``Gate``): the one list every page and summary reads."""
+    gate = results.get("gate")
+    return ([{**gate, "id": "Gate"}] if gate else []) + list(results.get("verdicts", []))
+
+
+def flatten_metrics(metrics: dict[str, Any], prefix: str = "") -> dict[str, float]:
+    """Numeric leaves of nested metrics as ``a.b.c`` keys; lists of records keyed by their first field."""
+    flat: dict[str, float] = {}
+    for key, value in metrics.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, bool):
+            flat[name] = float(value)
+        elif isinstance(value, (int, float)):
+            flat[name] = float(value)
+        elif isinstance(value, dict):
+            flat.update(flatten_metrics(value, name + "."))
+        elif isinstance(value, list) and value and all(isinstance(v, dict) for v in value) and key != "bootstrap":
+            for row in value:
+                first = next(iter(row))
+                flat.update(flatten_metrics({k: v for k, v in row.items() if k != first}, f"{name}.{first}={row[first]}."))
+    return flat
+
+
+def data_origin(results: dict[str, Any]) -> str:
+    """Where a run's data came from: what the run recorded (``data_origin``), else read from its ``data_dir``."""
+    if results.get("data_origin"):
+        return str(results["data_origin"])
+    data_dir = (results.get("params") or {}).get("data_dir")
+    return f"real files from the folder {data_dir}" if data_dir else "the report's default data"

@@ -17,15 +17,14 @@ from typing import Any
 import pandas as pd
 import yaml
 
+from expbook.cache import stable_hash
 from expbook.errors import ParameterError
-from expbook.metrics.seeds import mean_ci
+from expbook.metrics.estimates import TEstimate
 from expbook.project import Project
-from expbook.run.cache import stable_hash
 from expbook.run.catalogue import notebook_path
 from expbook.run.dispatch import Task, run_many, threads_per_run
 from expbook.run.params import overrides_against_defaults, parse_value, read_parameter_specs, resolve_parameters
-from expbook.run.store import RunRecord, Store
-from expbook.site.compare import flatten_metrics
+from expbook.run.store import RunRecord, Store, flatten_metrics, verdicts_of
 from expbook.verdicts import STATES, state_from_record
 
 
@@ -106,20 +105,31 @@ def load_sweeps(experiment: str, store: Store | None = None) -> list[dict[str, A
     return [json.loads(p.read_text()) for p in sorted(folder.glob("*.json"))] if folder.is_dir() else []
 
 
-def summarise(records: list[RunRecord]) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """(metrics: mean, std, 95% CI of the mean, n — per flattened metric; verdicts: per id, how many runs gave
-    each of the three states, the majority state and its share, the agreement)."""
-    flat = pd.DataFrame([flatten_metrics(r.results.get("metrics", {})) for r in records])
+SEED_AXES = ("seed", "seeds")
+
+
+def summarise(records: list[RunRecord], grid: dict[str, list[Any]] | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(metrics: per setting of the grid's non-seed axes and per flattened metric, mean, std, the t-based 95% CI of
+    the mean over that setting's runs (its seeds; clipped to [0, 1] when every value lies there, the range of the
+    shares, capture, recall and NDCG the reports record) and n; verdicts: per id, how many runs gave each state,
+    the majority state and its share). Runs of different settings are never pooled into one interval."""
+    axes = [a for a in (grid or {}) if a not in SEED_AXES]
     rows = []
-    for name in flat.columns:
-        ci = mean_ci(flat[name].dropna().to_numpy(dtype=float))
-        rows.append({"metric": name, "mean": ci.mean, "std": ci.std, "ci_low": ci.low, "ci_high": ci.high, "n": ci.n})
-    metrics = pd.DataFrame(rows).set_index("metric") if rows else pd.DataFrame()
+    keyed = [(tuple(repr(r.results.get("params", {}).get(a)) for a in axes), r) for r in records]
+    for setting in dict.fromkeys(k for k, _ in keyed):
+        flat = pd.DataFrame([flatten_metrics(r.results.get("metrics", {})) for k, r in keyed if k == setting])
+        for name in flat.columns:
+            values = flat[name].dropna().to_numpy(dtype=float)
+            bounded = values.size and values.min() >= 0 and values.max() <= 1
+            estimate = TEstimate.of(values, "seeds", bounds=(0.0, 1.0) if bounded else None)
+            low, high = estimate.interval()
+            rows.append({**dict(zip(axes, setting, strict=True)), "metric": name, "mean": estimate.value,
+                         "std": estimate.sd, "ci_low": low, "ci_high": high, "n": estimate.n})
+    metrics = pd.DataFrame(rows) if rows else pd.DataFrame(columns=[*axes, "metric", "mean", "std", "ci_low", "ci_high", "n"])
     outcomes: dict[str, list[str]] = {}
     questions: dict[str, str] = {}
     for record in records:
-        found = list(record.results.get("verdicts", [])) + ([record.results["gate"]] if record.results.get("gate") else [])
-        for verdict in found:
+        for verdict in verdicts_of(record.results):
             outcomes.setdefault(verdict["id"], []).append(state_from_record(verdict))
             questions[verdict["id"]] = verdict["question"]
     rows = []
@@ -147,7 +157,8 @@ def sweep_records(sweep: dict[str, Any], store: Store) -> list[RunRecord]:
 def render_sweep_text(sweep: dict[str, Any], store: Store, *, key_metrics: int = 12) -> str:
     """The sweep's summary for a terminal: verdict agreement and the metrics that vary most."""
     records = sweep_records(sweep, store)
-    metrics, verdicts = summarise(records)
+    metrics, verdicts = summarise(records, sweep.get("grid", {}))
+    axes = [a for a in sweep.get("grid", {}) if a not in SEED_AXES]
     grid = ", ".join(f"{k} in {v}" for k, v in sweep["grid"].items())
     lines = [f"sweep {sweep['sweep_id']}: {len(sweep['runs'])} variants of {sweep['experiment']} over {grid}; "
              f"{len(records)} succeeded", "", "verdict agreement (majority state, share of runs):"]
@@ -155,7 +166,8 @@ def render_sweep_text(sweep: dict[str, Any], store: Store, *, key_metrics: int =
               for _, r in verdicts.iterrows()] or ["  no verdicts"]
     if len(metrics):
         varying = metrics[metrics["std"] > 0].sort_values("std", ascending=False).head(key_metrics)
-        lines += ["", "metrics that vary most (mean, std, 95% CI of the mean):"]
-        lines += [f"  {name}: {r['mean']:.4g} ± {r['std']:.3g} [{r['ci_low']:.4g}, {r['ci_high']:.4g}] (n={int(r['n'])})"
-                  for name, r in varying.iterrows()] or ["  none: every metric is the same in every run"]
+        lines += ["", "metrics that vary most (per setting: mean, std, 95% CI over seeds):"]
+        lines += [f"  {', '.join(f'{a}={r[a]}' for a in axes) + ': ' if axes else ''}{r['metric']}: {r['mean']:.4g} "
+                  f"± {r['std']:.3g} [{r['ci_low']:.4g}, {r['ci_high']:.4g}] (n={int(r['n'])})"
+                  for _, r in varying.iterrows()] or ["  none: every metric is the same in every run"]
     return "\n".join(lines)

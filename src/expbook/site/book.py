@@ -26,11 +26,11 @@ from collections.abc import Callable
 from pathlib import Path
 
 from expbook import PACKAGE_DIR, PROJECT_ROOT
+from expbook.cache import fingerprint_folder
 from expbook.errors import ExpbookError
 from expbook.escape import json_script
 from expbook.project import Project
-from expbook.run.cache import fingerprint_folder
-from expbook.run.provenance import git
+from expbook.run.provenance import code_dirty, git
 from expbook.run.store import Store
 from expbook.site.collect import HAND_WRITTEN, collect, file_key, key
 
@@ -43,7 +43,7 @@ def version_stamp() -> str:
     commit = git("rev-parse", "--short=10", "HEAD")
     if not commit:
         return "uncommitted working tree"
-    dirty = "+dirty" if git("status", "--porcelain", "--untracked-files=no") else ""
+    dirty = {True: "+dirty", False: "", None: "+dirty?"}[code_dirty()]
     return f"{git('log', '-1', '--format=%cs')} · {commit}{dirty}"
 
 
@@ -180,7 +180,7 @@ def build_book(*, store: Store | None = None, book_dir: Path | None = None, forc
     generated = collect(store, book_dir, stamp, echo)
     quick = quick_fingerprint(store, book_dir, stamp, generated.data_dirs)
     sources = KeyedFiles(book_dir, build / "keys-sources.json")
-    changed = sources.update(generated.sources, prune=["reports", "history", "sweeps", "runs", "compare"])
+    changed = sources.update(generated.sources, prune=["reports", "history", "sweeps", "runs", "compare", "_fragments"])
     standalone = KeyedFiles(build / "pages", build / "keys-pages.json")
     rendered = standalone.update(generated.standalone, prune=["runs", "compare"], removed=lambda relative: echo(
         f"book: run {relative.split('/', 1)[1].removesuffix('.html')} is no longer in the store; removed its page")

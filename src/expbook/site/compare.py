@@ -1,6 +1,9 @@
-"""Two runs side by side: parameter diff, metric deltas (with CIs where stored), verdicts whose state changed.
+"""Two runs side by side: parameter diff, metric deltas (with intervals where stored), verdicts whose state
+changed, and the figures both runs produced.
 
-Modelled on ``dvc exp diff``: only what differs is listed, largest metric changes first.
+Modelled on ``dvc exp diff``: only what differs is listed, grouped by the metric's top-level key, largest relative
+change first, counts and timings last. A metric with an interval in run A — a bootstrap row, or a verdict's measured
+value — is marked when B falls outside it.
 """
 
 from __future__ import annotations
@@ -11,32 +14,38 @@ from dataclasses import dataclass
 from typing import Any
 
 from expbook.errors import ParameterError
-from expbook.run.store import RunRecord, Store
+from expbook.run.store import RunRecord, Store, flatten_metrics, verdicts_of
 from expbook.verdicts import note_from_record, state_from_record
-
-
-def flatten_metrics(metrics: dict[str, Any], prefix: str = "") -> dict[str, float]:
-    """Numeric leaves of nested metrics as ``a.b.c`` keys; lists of records keyed by their first field."""
-    flat: dict[str, float] = {}
-    for key, value in metrics.items():
-        name = f"{prefix}{key}"
-        if isinstance(value, bool):
-            flat[name] = float(value)
-        elif isinstance(value, (int, float)):
-            flat[name] = float(value)
-        elif isinstance(value, dict):
-            flat.update(flatten_metrics(value, name + "."))
-        elif isinstance(value, list) and value and all(isinstance(v, dict) for v in value) and key != "bootstrap":
-            for row in value:
-                first = next(iter(row))
-                flat.update(flatten_metrics({k: v for k, v in row.items() if k != first}, f"{name}.{first}={row[first]}."))
-    return flat
 
 
 def confidence_intervals(metrics: dict[str, Any]) -> dict[str, tuple[float, float]]:
     """CIs stored as ``metrics.bootstrap`` rows (method, metric, ci_low, ci_high) -> ``methods.<method>.<metric>``."""
     return {f"methods.{row['method']}.{row['metric']}": (row["ci_low"], row["ci_high"])
             for row in metrics.get("bootstrap", []) if row.get("ci_low") is not None}
+
+
+def verdict_values(results: dict[str, Any]) -> tuple[dict[str, float], dict[str, tuple[float, float]]]:
+    """Each verdict's measured value as a metric ``verdicts.<id>`` and, where it was decided by one, its interval."""
+    values, intervals = {}, {}
+    for v in verdicts_of(results):
+        if isinstance(v.get("value"), (int, float)) and not isinstance(v.get("value"), bool):
+            values[f"verdicts.{v['id']}"] = float(v["value"])
+            ci = v.get("ci")
+            if ci and all(isinstance(x, (int, float)) for x in ci):
+                intervals[f"verdicts.{v['id']}"] = (float(ci[0]), float(ci[1]))
+    return values, intervals
+
+
+def metric_group(name: str) -> str:
+    """The top-level key of a flattened metric name (``configurations.sampler.f1`` -> ``configurations``)."""
+    return name.split(".", 1)[0]
+
+
+def metric_label(name: str) -> str:
+    """A readable label below the group: dots become " › ", underscores spaces, ``key=value`` row keys kept
+    (``configurations.seed's final configuration.gen pred_share_O`` -> "seed's final configuration › gen pred share O")."""
+    parts = name.split(".", 1)[1].split(".") if "." in name else [name]
+    return " › ".join(part.replace("_", " ") for part in parts)
 
 
 @dataclass(frozen=True)
@@ -87,6 +96,18 @@ class Comparison:
     params: list[tuple[str, Any, Any]]
     metrics: list[MetricDelta]
     verdicts: list[VerdictChange]
+    figures: tuple[list[str], list[str], list[str]] = ([], [], [])  # in both, only in A, only in B
+
+    def groups(self) -> list[tuple[str, list[MetricDelta]]]:
+        """The metrics by top-level key, groups in order of their largest change, each group's order kept."""
+        grouped: dict[str, list[MetricDelta]] = {}
+        for delta in self.metrics:
+            grouped.setdefault(metric_group(delta.name), []).append(delta)
+        return list(grouped.items())
+
+    @property
+    def has_intervals(self) -> bool:
+        return any(d.ci_a for d in self.metrics)
 
     @property
     def changed_verdicts(self) -> list[VerdictChange]:
@@ -94,10 +115,7 @@ class Comparison:
 
 
 def _verdicts(record: RunRecord) -> dict[str, dict]:
-    found = {v["id"]: v for v in record.results.get("verdicts", [])}
-    if record.results.get("gate"):
-        found["Gate"] = record.results["gate"]
-    return found
+    return {v["id"]: v for v in verdicts_of(record.results)}
 
 
 BOOKKEEPING = re.compile(r"(^|\.)(rows|n|n_[a-z_]+|count|counts|beats|users|items|events|seconds)(\.|$|=)")
@@ -116,6 +134,10 @@ def compare_runs(a: RunRecord, b: RunRecord) -> Comparison:
               if params_a.get(k) != params_b.get(k)]
     flat_a, flat_b = flatten_metrics(a.results.get("metrics", {})), flatten_metrics(b.results.get("metrics", {}))
     ci_a, ci_b = confidence_intervals(a.results.get("metrics", {})), confidence_intervals(b.results.get("metrics", {}))
+    for flat, ci, record in ((flat_a, ci_a, a), (flat_b, ci_b, b)):
+        values, intervals = verdict_values(record.results)
+        flat.update(values)
+        ci.update(intervals)
     metrics = [MetricDelta(k, flat_a.get(k), flat_b.get(k), ci_a.get(k), ci_b.get(k))
                for k in sorted(set(flat_a) | set(flat_b)) if flat_a.get(k) != flat_b.get(k)]
     metrics.sort(key=lambda d: (is_bookkeeping(d.name), -d.relative_change if not math.isnan(d.relative_change) else 0.0))
@@ -127,7 +149,19 @@ def compare_runs(a: RunRecord, b: RunRecord) -> Comparison:
                               note_from_record(verdicts_b[i]) if i in verdicts_b else "")
                 for i in list(verdicts_a) + [i for i in verdicts_b if i not in verdicts_a]]
     verdicts.sort(key=lambda v: not v.changed)  # state changes first, each group in recorded order
-    return Comparison(a, b, params, metrics, verdicts)
+    return Comparison(a, b, params, metrics, verdicts, figure_pairs(a, b))
+
+
+def figure_names(record: RunRecord) -> list[str]:
+    """The run's figures by name (``figures/roc.png`` -> ``roc``), as ``record`` stored them."""
+    return [str(f).rsplit("/", 1)[-1].removesuffix(".png") for f in record.results.get("figures", [])
+            if str(f).endswith(".png")]
+
+
+def figure_pairs(a: RunRecord, b: RunRecord) -> tuple[list[str], list[str], list[str]]:
+    names_a, names_b = figure_names(a), figure_names(b)
+    return ([n for n in names_a if n in names_b], [n for n in names_a if n not in names_b],
+            [n for n in names_b if n not in names_a])
 
 
 def find_run(run_id: str, store: Store | None = None) -> RunRecord:
@@ -157,11 +191,61 @@ def render_text(c: Comparison, *, limit: int = 25) -> str:
     lines += ["", "verdicts:"]
     lines += [f"  {'CHANGED ' if v.changed else '        '}{v.id}: {_state(v.a)} -> {_state(v.b)}  {v.question}"
               for v in c.verdicts] or ["  none"]
-    lines += ["", f"metrics that differ ({len(c.metrics)}, largest relative change first, counts last):"]
-    for d in c.metrics[:limit]:
-        flag = "  outside A's 95% CI" if d.outside_ci else ""
-        lines.append(f"  {d.name}: {_number(d.a)}{_ci(d.ci_a)} -> {_number(d.b)}{_ci(d.ci_b)} "
-                     f"(Δ {d.delta:+.4g}){flag}")
-    if len(c.metrics) > limit:
-        lines.append(f"  ... {len(c.metrics) - limit} more")
+    lines += ["", f"metrics that differ ({len(c.metrics)}, by group, largest relative change first, counts last):"]
+    shown = 0
+    for group, deltas in c.groups():
+        if shown >= limit:
+            break
+        lines.append(f"  [{group}]")
+        for d in deltas[: limit - shown]:
+            flag = "  outside A's 95% interval" if d.outside_ci else ""
+            lines.append(f"    {metric_label(d.name)}: {_number(d.a)}{_ci(d.ci_a)} -> {_number(d.b)}{_ci(d.ci_b)} "
+                         f"(Δ {d.delta:+.4g}){flag}")
+            shown += 1
+    if len(c.metrics) > shown:
+        lines.append(f"  ... {len(c.metrics) - shown} more")
+    both, only_a, only_b = c.figures
+    lines += ["", f"figures: {len(both)} in both" + (f"; only in A: {', '.join(only_a)}" if only_a else "")
+              + (f"; only in B: {', '.join(only_b)}" if only_b else "")]
     return "\n".join(lines)
+
+
+def metrics_csv(c: Comparison) -> str:
+    """The comparison's metric table as CSV: group, label, key, A, A's interval, B, Δ, outside."""
+    import csv
+    import io
+
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["group", "metric", "key", "A", "A low", "A high", "B", "delta", "B outside A's interval"])
+    for d in c.metrics:
+        writer.writerow([metric_group(d.name), metric_label(d.name), d.name, d.a, *(d.ci_a or ("", "")), d.b,
+                         d.delta, d.outside_ci])
+    return out.getvalue()
+
+
+def write_figure_diffs(c: Comparison, folder) -> list[str]:
+    """For a terminal user: ``<name>.side.png`` (A left, B right) and ``<name>.diff.png`` (changed pixels magenta
+    over a faded A) of every figure both runs have, in ``folder``; returns one line per figure."""
+    from pathlib import Path
+
+    import numpy as np
+    from PIL import Image
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    lines = []
+    for name in c.figures[0]:
+        a = np.asarray(Image.open(c.a.path / "figures" / f"{name}.png").convert("RGBA"))
+        b = np.asarray(Image.open(c.b.path / "figures" / f"{name}.png").convert("RGBA"))
+        h, w = max(a.shape[0], b.shape[0]), max(a.shape[1], b.shape[1])
+        pad = [np.pad(x, ((0, h - x.shape[0]), (0, w - x.shape[1]), (0, 0)), constant_values=255) for x in (a, b)]
+        changed = np.any(pad[0] != pad[1], axis=2)
+        grey = 255 - (255 - pad[0][..., :3].mean(axis=2)) * 0.25
+        diff = np.stack([np.where(changed, 255, grey), np.where(changed, 0, grey), np.where(changed, 255, grey)], axis=2)
+        Image.fromarray(diff.astype(np.uint8)).save(folder / f"{name}.diff.png")
+        Image.fromarray(np.concatenate([pad[0], np.full((h, 8, 4), 255, np.uint8), pad[1]], axis=1)).save(
+            folder / f"{name}.side.png")
+        lines.append(f"{name}: {int(changed.sum()):,} of {h * w:,} pixels differ ({changed.mean():.2%}) -> "
+                     f"{folder / (name + '.side.png')}, {folder / (name + '.diff.png')}")
+    return lines

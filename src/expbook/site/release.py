@@ -31,7 +31,7 @@ from expbook.escape import json_script
 from expbook.project import Project
 from expbook.run.catalogue import list_experiments
 from expbook.run.provenance import git
-from expbook.run.store import Store
+from expbook.run.store import Store, verdicts_of
 from expbook.site.changes import release_diff, render_diff_html, render_diff_text
 from expbook.site.status import FRESH, experiment_status
 from expbook.verdicts import state_from_record
@@ -62,7 +62,7 @@ def snapshot(store: Store) -> dict[str, Any]:
             continue
         runs = store.runs(experiment)
         results = canonical.results
-        verdicts = ([results["gate"]] if results.get("gate") else []) + list(results.get("verdicts", []))
+        verdicts = verdicts_of(results)
         provenance = results.get("provenance", {})
         experiments[experiment] = {
             "run_id": canonical.run_id, "headline": results.get("headline", ""),

@@ -1,79 +1,81 @@
 """A report page: the executed notebook opening with its run banner, the computed answer (headline and
 conclusions table) and its parameters as a collapsed table, right under the question, as QuantEcon's lectures
-open. Every text from the run is escaped for where it lands (``expbook.escape``)."""
+open.
+
+Nothing from the run becomes MyST: the banner is an HTML output (``templates/banner.html``, autoescaped) of an
+inserted cell whose input is removed, and every output of the run passes the sanitizer (``site.sanitize``). The
+prose is the notebook's as it is now when the code cells still match the run (``site.prose``); the stored run is
+read, never written.
+"""
 
 from __future__ import annotations
 
 import copy
+from pathlib import Path
 from typing import Any
 
 import nbformat
 
-from expbook.escape import Markup, md_cell, md_code, md_text, tag
+from expbook.errors import ExpbookError
 from expbook.run.params import parse_parameters_cell
-from expbook.run.store import RunRecord
-from expbook.site.pages import PAPERMILL_TAGS, params_markdown, started, verdict_note, verdicts_of
-from expbook.verdicts import badge_html, state_from_record
+from expbook.run.store import RunRecord, data_origin, verdicts_of
+from expbook.site.prose import with_source_prose
+from expbook.site.render import render
+from expbook.site.sanitize import sanitize_notebook
+
+PAPERMILL_TAGS = {"injected-parameters"}
 
 
-def _label(verdict: dict[str, Any]) -> str:
-    """The id, with the role of a verdict declared outside the family ("S0 (sanity check)")."""
-    role = verdict.get("role") or "family"
-    return verdict["id"] if role == "family" else f"{verdict['id']} ({role})"
+def started(record: RunRecord) -> str:
+    return str(record.results.get("provenance", {}).get("started", ""))[:16].replace("T", " ")
 
 
-def _measured(verdict: dict[str, Any]) -> str:
-    """The measured value with the interval that decided it, and which interval that is."""
-    text = str(verdict.get("value_text") or verdict.get("value"))
-    return f"{text} ({verdict['interval_note']})" if verdict.get("interval_note") else text
+def override_texts(record: RunRecord) -> list[str]:
+    return [f"{k}={v!r}" for k, v in record.overrides.items()]
 
 
-def answer_markdown(results: dict[str, Any]) -> str:
-    """The run's computed answer, for the top of its page: the headline and the conclusions table (state badges,
-    with the reason of an *n/a* and what would decide an inconclusive verdict)."""
-    lines = [f"**Answer.** {md_text(results.get('headline', ''), strong=True)}", ""]
-    verdicts = verdicts_of(results)
-    if verdicts:
-        lines += ["| | question | measured | rule | verdict | why n/a · what would decide it |",
-                  "|---|---|---|---|---|---|"]
-        lines += [f"| {md_cell(_label(v))} | {md_cell(v['question'])} | {md_cell(_measured(v))} "
-                  f"| {md_cell(v['rule'])} | {md_cell(Markup(badge_html(state_from_record(v))))} "
-                  f"| {md_cell(verdict_note(v))} |" for v in verdicts]
-        lines += ["", "Evidence, tables, figures and the code follow below; *Conclusions* at the end explains each rule."]
-    return "\n".join(lines)
-
-
-def parameters_html(source: str, params: dict[str, Any]) -> str:
-    """The parameters cell as a collapsed table of name, value and comment, the values this run changed from the
-    notebook's defaults marked; one raw HTML block (no blank line, so MyST passes it through whole)."""
+def parameter_rows(source: str, params: dict[str, Any]) -> list[dict[str, Any]]:
+    """The parameters cell as rows of name, value (repr), default and comment, the changed ones marked."""
     try:
         specs = parse_parameters_cell(source)
     except (ValueError, SyntaxError):
-        return ""
-    changed = [name for name, spec in specs.items() if name in params and params[name] != spec.default]
-    rows = []
-    for name, spec in specs.items():
-        value = params.get(name, spec.default)
-        mark = tag("b", "changed") + Markup(f" (default {tag('code', repr(spec.default))})") if name in changed else ""
-        rows.append(str(tag("tr", Markup("".join(str(tag("td", cell)) for cell in (
-            tag("code", name), tag("code", repr(value)), mark, spec.comment))), class_="expbook-changed" if name in
-            changed else None)))
-    summary = f"Parameters: {len(specs)}" + (f", {len(changed)} changed from the defaults" if changed else
-                                             ", all at their defaults")
-    head = "".join(str(tag("th", h)) for h in ("name", "value", "", "what it is"))
-    return (f'<details class="expbook-parameters"><summary>{tag("span", summary)}</summary>'
-            f'<table class="table"><thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table></details>')
+        return []
+    return [{"name": name, "value": repr(params.get(name, spec.default)), "default": repr(spec.default),
+             "comment": spec.comment, "changed": name in params and params[name] != spec.default}
+            for name, spec in specs.items()]
 
 
-def report_notebook(record: RunRecord, status_line: str, *, history_link: str) -> nbformat.NotebookNode:
-    """The executed notebook with the run banner, the computed answer and the parameters table right under the
-    question; the parameters cell and papermill's injected one are left out (the table shows both)."""
-    notebook = copy.deepcopy(nbformat.read(record.path / "report.ipynb", as_version=4))
+def with_prose(record: RunRecord, source_path: Path | None) -> tuple[nbformat.NotebookNode, str]:
+    """The run's executed notebook with the notebook's current prose where the code still matches; and a sentence
+    saying which prose the page shows."""
+    executed = nbformat.read(record.path / "report.ipynb", as_version=4)
+    run_key = str(record.results.get("provenance", {}).get("render_key", ""))[:8]
+    if source_path is None or not source_path.is_file():
+        return executed, f"Prose as executed (render key {run_key})."
+    try:
+        from expbook.run.keys import render_key
+
+        current = render_key(source_path)
+        if current == record.results.get("provenance", {}).get("render_key"):
+            return executed, f"Prose as executed (render key {run_key})."
+        notebook = with_source_prose(executed, nbformat.read(source_path, as_version=4))
+        return notebook, (f"Prose from the notebook as it is now (render key {current[:8]}); the run was executed "
+                          f"with render key {run_key} and is unchanged.")
+    except ExpbookError:
+        return executed, (f"Prose as executed (render key {run_key}): the notebook's code has changed since, so "
+                          "today's prose would not match these outputs.")
+
+
+def report_notebook(record: RunRecord, status_line: str, *, history_link: str,
+                    source_path: Path | None = None) -> nbformat.NotebookNode:
+    """The executed notebook (outputs sanitized, prose current where possible) with the run banner, the computed
+    answer and the parameters table right under the question; the parameters cell and papermill's injected one are
+    left out (the table shows both)."""
+    notebook, prose_note = with_prose(record, source_path)
+    notebook = sanitize_notebook(copy.deepcopy(notebook))
     git = record.results.get("provenance", {}).get("git", {})
-    code = f"{str(git.get('commit', ''))[:10]}{'+dirty' if git.get('dirty') else ''}"
-    banner = (f"**Run** {md_code(record.run_id)} · started {md_text(started(record))} UTC · "
-              f"{float(record.results.get('duration_s', 0) or 0):.0f} s · parameters: {params_markdown(record)} · code "
-              f"{md_code(code)} · {status_line} · [all runs]({history_link})")
+    dirty = git.get("dirty")
+    code = f"{str(git.get('commit', ''))[:10]}{'+dirty' if dirty else ''}{' (dirty: unknown)' if dirty is None else ''}"
     source = ""
     for cell in notebook.cells:
         tags = set(cell.metadata.get("tags", []))
@@ -81,10 +83,17 @@ def report_notebook(record: RunRecord, status_line: str, *, history_link: str) -
             source = cell.source
         if "parameters" in tags or PAPERMILL_TAGS & tags:
             cell.metadata["tags"] = sorted(tags | {"remove-cell"})
-    table = parameters_html(source, record.results.get("params", {}))
-    notebook.cells[1:1] = [nbformat.v4.new_markdown_cell(banner),
-                           nbformat.v4.new_markdown_cell(answer_markdown(record.results)),
-                           *([nbformat.v4.new_markdown_cell(table)] if table else [])]
+    params = record.results.get("params", {})
+    rows = parameter_rows(source, params)
+    banner = render("banner.html", record=record, started=started(record), overrides=override_texts(record),
+                    duration=float(record.results.get("duration_s", 0) or 0), code=code, status_line=status_line,
+                    history_link=history_link, prose_note=prose_note, origin=data_origin(record.results),
+                    verdicts=verdicts_of(record.results),
+                    parameters=rows, changed=[r for r in rows if r["changed"]])
+    cell = nbformat.v4.new_code_cell("# the run banner and computed answer, rendered by expbook",
+                                     metadata={"tags": ["remove-input"]})
+    cell.outputs = [nbformat.v4.new_output("display_data", data={"text/html": banner, "text/plain": "run banner"})]
+    notebook.cells[1:1] = [cell]
     for cell in notebook.cells:
         cell.pop("id", None)
     notebook.nbformat_minor = 4

@@ -1,8 +1,9 @@
 """Is each experiment's canonical report still what the current inputs would produce, and if not, why?
 
-Three answers besides "no run yet": *fresh*; *re-render* — only prose (markdown) changed, the stored executed
-notebook is re-rendered with no kernel; *re-execute* — the execution key changed, naming what changed
-(a module path, the notebook code, the parameters, the data or the pinned requirements).
+Two answers besides "no run yet": *fresh* — the execution key is unchanged (a prose-only edit keeps it so: the
+site renders the stored outputs with the notebook's current prose, and the run is never rewritten);
+*re-execute* — the execution key changed, naming what changed (a module path, the notebook code, the parameters,
+the data or the pinned requirements).
 """
 
 from __future__ import annotations
@@ -14,13 +15,13 @@ from expbook.run.keys import changed_inputs, key_components, render_key, upstrea
 from expbook.run.params import read_parameter_specs, resolve_parameters
 from expbook.run.store import RunRecord, Store
 
-FRESH, RERENDER, REEXECUTE, NO_RUN = "fresh", "re-render", "re-execute", "no run"
+FRESH, REEXECUTE, NO_RUN = "fresh", "re-execute", "no run"
 
 
 @dataclass(frozen=True)
 class ExperimentStatus:
     experiment: str
-    state: str  # FRESH, RERENDER, REEXECUTE or NO_RUN
+    state: str  # FRESH, REEXECUTE or NO_RUN
     reason: str
     canonical: RunRecord | None
     latest_failure: RunRecord | None  # a failed run with default parameters, newer than the canonical one
@@ -53,5 +54,6 @@ def experiment_status(experiment: str, store: Store | None = None) -> Experiment
         shown = ", ".join(changed[:2]) + (f" and {len(changed) - 2} more" if len(changed) > 2 else "")
         return ExperimentStatus(experiment, REEXECUTE, f"re-execute: {shown}", canonical, failure)
     if provenance.get("render_key") != render_key(path):
-        return ExperimentStatus(experiment, RERENDER, "re-render: prose changed", canonical, failure)
+        return ExperimentStatus(experiment, FRESH, "inputs unchanged; prose edited since the run, shown as it is now",
+                                canonical, failure)
     return ExperimentStatus(experiment, FRESH, "inputs unchanged", canonical, failure)

@@ -4,7 +4,7 @@ import nbformat
 import pytest
 
 from expbook.errors import ExpbookError
-from expbook.run.prose import with_source_prose
+from expbook.site.prose import with_source_prose
 
 
 def _notebook(markdown: str, code: str = "x = 1") -> nbformat.NotebookNode:

@@ -1,21 +1,19 @@
-"""A prose-only edit: put the source notebook's markdown into a stored executed notebook, with no kernel.
+"""A prose-only edit, rendered at build time: the source notebook's markdown around a stored run's outputs.
 
-Allowed only when the execution key is unchanged, i.e. the code cells are the same in the same order;
-the executed notebook then pairs its code cells (papermill's injected cell aside) with the source's one to one.
+The stored run is never rewritten (``report.ipynb`` and ``results.json`` keep their bytes): the page combines the
+run's executed code cells with the prose of the notebook as it is now. Possible only while the code cells are the
+same in the same order; the executed notebook then pairs its code cells (papermill's injected cell aside) with the
+source's one to one. Otherwise the page shows the run's own prose.
 """
 
 from __future__ import annotations
 
 import copy
-import json
-import os
-from pathlib import Path
 
 import nbformat
 
 from expbook.errors import ExpbookError
-
-PAPERMILL_CELL_TAGS = {"injected-parameters", "papermill-error-cell-tag"}
+from expbook.run.catalogue import PAPERMILL_CELL_TAGS
 
 
 def _inserted(cell: nbformat.NotebookNode) -> bool:
@@ -46,18 +44,3 @@ def with_source_prose(executed: nbformat.NotebookNode, source: nbformat.Notebook
     notebook = copy.deepcopy(executed)
     notebook.cells = cells
     return notebook
-
-
-def rerender_run(run_path: Path, source_path: Path, render_key: str) -> None:
-    """Rewrite ``report.ipynb`` of a stored run with the source's prose and record the new render key (atomically)."""
-    report = run_path / "report.ipynb"
-    notebook = with_source_prose(nbformat.read(report, as_version=4), nbformat.read(source_path, as_version=4))
-    results_file = run_path / "results.json"
-    results = json.loads(results_file.read_text())
-    provenance = results.setdefault("provenance", {})
-    provenance.setdefault("render_history", []).append(provenance.get("render_key"))
-    provenance["render_key"] = render_key
-    for path, text in ((report, nbformat.writes(notebook)), (results_file, json.dumps(results, indent=1, ensure_ascii=False))):
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        tmp.write_text(text)
-        os.replace(tmp, path)
