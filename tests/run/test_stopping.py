@@ -21,6 +21,14 @@ SLEEPER = ("import subprocess, sys, time\n"
            "time.sleep(3600)")
 
 
+ESCAPER = ("import multiprocessing, subprocess, sys, time\n"
+           "print('starting a pool and a child in a session of its own')\n"
+           f"child = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(3600)  # {MARKER}'],\n"
+           "                         start_new_session=True)\n"
+           "pool = multiprocessing.Pool(2)\n"
+           "pool.apply(time.sleep, (3600,))")
+
+
 def _project(tmp_path):
     notebooks = tmp_path / "notebooks"
     fixture_notebook(notebooks, "quick")
@@ -58,6 +66,21 @@ def test_a_run_past_its_timeout_fails_naming_it_and_the_cell_and_the_others_stil
     assert elapsed < 8 + 40  # stopped, not waited out (kernel start-up and the quick run included)
     time.sleep(1)
     assert _left_behind(runs) == []
+
+
+def test_a_timeout_ends_a_pool_and_a_child_that_left_the_kernels_session(tmp_path):
+    notebooks = tmp_path / "notebooks"
+    fixture_notebook(notebooks, "escaper", body=ESCAPER)
+    env = {"EXPBOOK_NOTEBOOKS": str(notebooks), "EXPBOOK_RUNS": str(tmp_path / "runs"),
+           "EXPBOOK_BOOK_DIR": str(tmp_path / "book")}
+    result = run_cli("run", "escaper", "--timeout", "15", env=env, timeout=120)
+    assert result.returncode != 0 and "timed out after 15 s in cell 3" in result.stderr, result.stderr
+    time.sleep(1)
+    assert _left_behind(tmp_path / "runs") == []
+    [stored] = [json.loads(p.read_text()) for p in (tmp_path / "runs").glob("escaper/*/results.json")]
+    error = stored["error"]
+    assert error["cell_source"][0].startswith("import multiprocessing")
+    assert any("starting a pool" in line for line in error["last_lines"]), error
 
 
 @pytest.mark.parametrize("signum, jobs", [(signal.SIGTERM, "1"), (signal.SIGTERM, "2"), (signal.SIGINT, "2")])

@@ -18,7 +18,7 @@ from jupyter_client.manager import AsyncKernelManager
 from papermill.engines import NBClientEngine, papermill_engines
 
 from expbook import RUN_DIR_ENV
-from expbook.run.prose import PAPERMILL_CELL_TAGS
+from expbook.run.catalogue import PAPERMILL_CELL_TAGS
 from expbook.run.provenance import THREAD_COUNT_VARIABLES
 
 KERNEL_NAME = "expbook"
@@ -101,16 +101,54 @@ def kernel_manager_for(env: dict[str, str], cwd: str | None = None) -> type[_IPC
     return type("RunKernelManager", (_IPCKernelManager,), {"kernel_env": dict(env), "kernel_cwd": cwd, "started": []})
 
 
-def kill_kernels(manager_class: type[_IPCKernelManager]) -> None:
-    """SIGKILL the process group of every kernel ``manager_class`` started: the kernel and every worker process it
-    spawned (jupyter_client starts each kernel in a session of its own, which its children inherit)."""
-    import signal
+def _run_processes(manager_class: type[_IPCKernelManager]) -> dict:
+    """Every live process the run's kernels started: each kernel's descendants (walked while the tree is whole), the
+    members of each kernel's process group, and any process carrying the run's folder in its environment — a child
+    that left the group and session (``start_new_session``) or was orphaned still inherited it."""
+    import psutil
 
-    for process, group in manager_class.started:
-        try:  # even when the kernel itself has exited: a worker it left behind is still in its group
-            os.killpg(group, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
+    found: dict[int, psutil.Process] = {}  # pid -> process
+    groups = {group for _, group in manager_class.started}
+    for process, _ in manager_class.started:
+        try:
+            root = psutil.Process(process.pid)
+            found.update({p.pid: p for p in [root, *root.children(recursive=True)]})
+        except psutil.NoSuchProcess:
+            pass
+    run_dir = manager_class.kernel_env.get(RUN_DIR_ENV)
+    for process in psutil.process_iter(["environ"]):
+        if process.pid == os.getpid() or process.pid in found:
             continue
+        try:
+            in_group = os.getpgid(process.pid) in groups
+            env = process.info["environ"] or {}
+        except (ProcessLookupError, psutil.Error):
+            continue
+        if in_group or (run_dir and env.get(RUN_DIR_ENV) == run_dir):
+            found[process.pid] = process
+            try:
+                found.update({p.pid: p for p in process.children(recursive=True)})
+            except psutil.Error:
+                pass
+    return found
+
+
+def kill_kernels(manager_class: type[_IPCKernelManager]) -> None:
+    """SIGKILL every process the run's kernels started (``_run_processes``), the whole tree at once, and again until
+    none is left (a process may fork while the first round is sent)."""
+    import psutil
+
+    for _ in range(5):
+        victims = _run_processes(manager_class)
+        if not victims:
+            break
+        for process in victims.values():
+            try:
+                process.kill()
+            except psutil.Error:
+                continue
+        psutil.wait_procs(list(victims.values()), timeout=5)
+    for process, _ in manager_class.started:
         if process.poll() is None:
             process.wait(timeout=10)
 
