@@ -6,8 +6,7 @@ import pytest
 
 from expbook.claims import all_of, check, decide
 from expbook.claims import test as claim  # (pytest would collect a name starting with test)
-from expbook.metrics.estimates import TEstimate
-from expbook.metrics.seeds import holm
+from expbook.metrics.estimates import TEstimate, holm
 from expbook.verdicts import CHECK, FAILS, FAMILY, HOLDS, INCONCLUSIVE, NOT_APPLICABLE, SANITY
 
 
@@ -100,3 +99,12 @@ def test_all_of_needs_every_part_and_skips_an_n_a_part():
     skipped = one(yes, same)
     assert skipped.state == HOLDS and "x1 is n/a" in skipped.evidence and skipped.part_state(1) == NOT_APPLICABLE
     assert one(same, same).state == NOT_APPLICABLE
+
+
+def test_an_estimate_without_an_interval_is_inconclusive_never_settled_by_its_point():
+    """One seed: the point is far above the threshold, yet nothing is settled; it says what would decide it."""
+    one = decide([claim("C1", "q", _seeds(0.9), ">", 0.1, label="distance")])[0]
+    assert one.state == INCONCLUSIVE and one.ci is None and "no interval" in one.value_text
+    assert one.decide["text"] == "needs at least 2 seeds for an interval (has 1)" and one.decide["needed"] == 2
+    two = decide([claim("C1", "q", _seeds(0.9, 0.91), ">", 0.1, label="distance")])[0]
+    assert two.state == HOLDS  # with an interval the same measure is settled

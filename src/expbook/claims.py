@@ -128,6 +128,9 @@ def _interval_text(claim: Claim, level: float, adjusted: bool) -> tuple[tuple[fl
 def _decided(claim: Claim, level: float, adjusted: bool) -> tuple[str, str, tuple | None, str, dict | None]:
     """(state, value text, interval, interval note, what would decide it) of one testable claim at ``level``."""
     ci, text, note = _interval_text(claim, level, adjusted)
+    if claim.estimate is not None and ci is None:  # an estimate without an interval (one seed) settles nothing
+        return INCONCLUSIVE, text + " (no interval)", None, note, claim.estimate.units_to_decide(
+            claim.threshold, level).as_dict()
     state = interval_state(claim.value, claim.op, claim.threshold, ci if claim.estimate is not None else None)
     decide = None
     if state == INCONCLUSIVE and claim.estimate is not None:
@@ -137,7 +140,7 @@ def _decided(claim: Claim, level: float, adjusted: bool) -> tuple[str, str, tupl
 
 def decide(claims: list[Claim | Verdict], *, alpha: float = 0.05) -> list[Verdict]:
     """Decide every claim (see the module docstring); verdicts passed in are kept as they are. Order is kept."""
-    from expbook.metrics.seeds import holm
+    from expbook.metrics.estimates import holm
 
     reasons = {c.id: c.reason_not_applicable() for c in claims if isinstance(c, Claim) and not c.parts}
     family = [c for c in claims if isinstance(c, Claim) and c.role == FAMILY and c.estimate is not None

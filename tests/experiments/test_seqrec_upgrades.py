@@ -89,7 +89,7 @@ def test_step_p_values_are_holm_adjusted_and_the_references_are_not():
     checks = seqrec.ladder_verdicts(runs, table, references, "+ step", alpha=0.05)
     steps = seqrec.step_table(table, checks[1:-1])
     raw, adjusted = steps["p (users)"].to_numpy(dtype=float), steps["p (Holm)"].to_numpy(dtype=float)
-    from expbook.metrics.seeds import holm
+    from expbook.metrics.estimates import holm
 
     assert adjusted == pytest.approx(holm(raw)) and (adjusted >= raw).all()
     assert checks[0].p_adjusted is None and checks[-1].p_adjusted is None

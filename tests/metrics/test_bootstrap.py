@@ -33,7 +33,12 @@ def test_cluster_sums_are_the_per_cluster_statistics_weighted_by_the_draw_counts
     sums = cluster_sums(per_cluster, n_boot=7, seed=5)
     counts = cluster_resample_counts(4, 7, 5)
     assert sums.shape == (7, 2, 3) and counts.sum(axis=1).tolist() == [4] * 7
-    assert np.allclose(sums, np.einsum("br,rij->bij", counts, per_cluster))
+    brute = np.zeros((7, 2, 3))
+    for draw in range(7):  # resample by hand: every cluster added as many times as it was drawn
+        for cluster in range(4):
+            for _ in range(counts[draw, cluster]):
+                brute[draw] += per_cluster[cluster]
+    assert np.allclose(sums, brute)
 
 
 def test_paired_draws_give_every_statistic_the_same_resample():

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from expbook.metrics.estimates import BootstrapEstimate, CorrectedTEstimate, TEstimate
+from expbook.metrics.estimates import BootstrapEstimate, CorrectedTEstimate, TEstimate, holm
 
 
 def test_t_estimate_matches_scipy():
@@ -20,7 +20,7 @@ def test_t_estimate_matches_scipy():
 @pytest.mark.parametrize("mean, sd, n, level", [(0.003, 0.018, 3, 0.95), (0.006, 0.04, 3, 0.95),
                                                 (0.01, 0.05, 20, 0.99), (-0.02, 0.03, 4, 0.9)])
 def test_units_to_decide_a_t_interval_is_the_closed_form(mean, sd, n, level):
-    """The fewest n with t₍ₙ₋₁₎·sd/√n < |δ|, found by brute force, and (t/δ·sd)² ≈ n for large n."""
+    """The fewest n with t₍ₙ₋₁₎·sd/√n < |δ|, found by brute force."""
     e = TEstimate(mean, sd, n, "seeds")
     decide = e.units_to_decide(0.0, level)
 
@@ -30,8 +30,6 @@ def test_units_to_decide_a_t_interval_is_the_closed_form(mean, sd, n, level):
     brute = next(m for m in range(2, 10**6) if half(m) < abs(mean))
     assert decide.needed == brute and decide.have == n and decide.unit == "seeds"
     assert half(brute - 1) >= abs(mean)  # one unit fewer does not decide
-    z = stats.norm.ppf(0.5 + level / 2)
-    assert brute == pytest.approx((z * sd / mean) ** 2, rel=0.15) or brute < 30
     assert decide.text.startswith("would need about ") and "seeds at the observed effect (has " in decide.text
 
 
@@ -88,5 +86,35 @@ def test_bootstrap_interval_p_and_scaling():
     assert (low, high) == pytest.approx(tuple(np.quantile(draws, [0.025, 0.975])))
     assert e.p_value(0.0) == pytest.approx(2 * (1 + np.sum(draws <= 0)) / 4001)
     decide = e.units_to_decide(0.0, 0.95)
-    assert decide.needed == pytest.approx(48 * ((0.01 - low) / 0.01) ** 2)
+    # normal draws: the half-width is 1.96·0.02 at 48 records and shrinks as 1/√n, so it reaches the effect
+    # 0.01 at about 48·(1.96·0.02 / 0.01)² ≈ 738 records
+    assert decide.needed == pytest.approx(48 * (stats.norm.ppf(0.975) * 0.02 / 0.01) ** 2, rel=0.06)
     assert BootstrapEstimate(0.0, np.zeros(100), 48, "records").identical
+
+
+@pytest.mark.parametrize("n", [2, 3, 5])
+def test_a_bounded_measures_interval_stays_in_its_range_and_only_clipping_differs(n):
+    """Distances near 0 over ``n`` seeds: the plain t-interval leaves [0, 1], the bounded one never does, and where
+    the plain one lay inside the range the two are the same interval."""
+    rng = np.random.default_rng(n)
+    for _ in range(200):
+        values = rng.beta(1.0, 12.0, size=n)
+        plain = TEstimate.of(values, "seeds").interval()
+        low, high = TEstimate.of(values, "seeds", bounds=(0.0, 1.0)).interval()
+        assert 0.0 <= low <= high <= 1.0
+        assert (low, high) == (max(plain[0], 0.0), min(plain[1], 1.0))
+
+
+def test_t_estimate_text_gives_the_half_width_or_the_clipped_interval():
+    half = stats.t.ppf(0.975, 2) * np.std([1.0, 2.0, 4.0], ddof=1) / np.sqrt(3)
+    assert TEstimate.of([1.0, 2.0, 4.0], "seeds").text("{:.2f}") == f"2.33\u00a0±\u00a0{half:.2f}"
+    assert TEstimate.of([0.01, 0.02], "seeds", bounds=(0.0, 1.0)).text("{:.3f}").endswith("[0.000,\u00a00.079]")
+    assert TEstimate.of([0.5], "seeds").text() == "0.500"
+
+
+def test_holm_by_hand():
+    # sorted 0.005, 0.01, 0.03, 0.04 → ×4, ×3, ×2, ×1 = 0.02, 0.03, 0.06, 0.04 → running max 0.02, 0.03, 0.06, 0.06
+    assert holm([0.01, 0.04, 0.03, 0.005]) == pytest.approx([0.03, 0.06, 0.06, 0.02])
+    assert holm([0.5, 0.9]) == pytest.approx([1.0, 1.0])  # 2·0.5 caps at 1; the running max carries it
+    adjusted = holm([0.01, np.nan])
+    assert adjusted[0] == pytest.approx(0.01) and np.isnan(adjusted[1])

@@ -227,7 +227,7 @@ def verdicts(table: pd.DataFrame, c: Contrasts, *, stacked: str, recommended: st
     stopping helps it; C5 it is no worse than any other healthy configuration (within ``margin``). One Holm family;
     the same five ids whatever the outcome (a verdict without its premise is *not applicable*)."""
     row = table.loc[stacked]
-    claims = [test("C1", QUESTIONS["C1"], TEstimate.of(row["distances"], "seeds"), ">", max_distance,
+    claims = [test("C1", QUESTIONS["C1"], TEstimate.of(row["distances"], "seeds", bounds=(0.0, 1.0)), ">", max_distance,
                    label="TV distance of the predicted shares from the prior", fmt="{:.3f}",
                    evidence=f"flagged in {int(row['flagged seeds'])} of {int(row['seeds'])} seeds; never predicted: "
                             f"{row['never predicted']}")]
@@ -237,7 +237,7 @@ def verdicts(table: pd.DataFrame, c: Contrasts, *, stacked: str, recommended: st
     rec = table.loc[recommended]
     claims += [
         all_of("C2", f"{QUESTIONS['C2'][:-1]} ({recommended})?", [
-            test("C2", "", TEstimate.of(rec["gen distances"], "seeds"), "<=", max_distance,
+            test("C2", "", TEstimate.of(rec["gen distances"], "seeds", bounds=(0.0, 1.0)), "<=", max_distance,
                  label="DS2 TV distance of the predicted shares from the prior", fmt="{:.3f}"),
             test("C2", "", TEstimate.of(rec["gen least ratios"], "seeds"), ">=", min_fraction,
                  label="DS2 least predicted ÷ prior share", fmt="{:.2f}")],

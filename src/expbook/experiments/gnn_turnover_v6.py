@@ -28,8 +28,7 @@ from expbook.experiments.turnover_pipeline import (
     WITH_GROUPS,
     cross_validate,
 )
-from expbook.metrics.estimates import CorrectedTEstimate
-from expbook.metrics.seeds import mean_ci
+from expbook.metrics.estimates import CorrectedTEstimate, TEstimate
 from expbook.models.gnn import GNNConfig
 from expbook.verdicts import CONTROL, FAMILY, INCONCLUSIVE, Verdict, join_names, say
 
@@ -44,7 +43,7 @@ def summary_table(results: pd.DataFrame, metrics: tuple[str, ...]) -> pd.DataFra
     table = {}
     for model in order:
         part = results[results["model"] == model]
-        table[model] = {m: mean_ci(part[m]).text() if m in part and part[m].notna().any() else "—" for m in metrics}
+        table[model] = {m: TEstimate.of(part[m], "splits").text() if m in part and part[m].notna().any() else "—" for m in metrics}
     table = pd.DataFrame.from_dict(table, orient="index")
     table["test evaluations"] = results.groupby("model", sort=False).size()
     return table

@@ -212,9 +212,9 @@ def seed_estimates(gains: pd.DataFrame, *, ndcg_k: int) -> dict[str, TEstimate]:
     if len(gains) < 2:
         raise ValueError("intervals over seeds need at least two seeds")
     ndcg = f"ndcg@{ndcg_k}"
-    return {"top1%_capture": TEstimate.of(gains["top1%_capture RR"] - gains["top1%_capture Direct"], "seeds"),
-            ndcg: TEstimate.of(gains[f"{ndcg} RR"] - gains[f"{ndcg} Direct"], "seeds"),
-            "fusion": TEstimate.of(gains[f"{ndcg} fusion"] - gains[f"{ndcg} Direct"], "seeds")}
+    return {"top1%_capture": TEstimate.of(gains["top1%_capture RR"] - gains["top1%_capture Direct"], "seeds", bounds=(-1.0, 1.0)),
+            ndcg: TEstimate.of(gains[f"{ndcg} RR"] - gains[f"{ndcg} Direct"], "seeds", bounds=(-1.0, 1.0)),
+            "fusion": TEstimate.of(gains[f"{ndcg} fusion"] - gains[f"{ndcg} Direct"], "seeds", bounds=(-1.0, 1.0))}
 
 
 def frozen_reason(gains: pd.DataFrame) -> str | None:

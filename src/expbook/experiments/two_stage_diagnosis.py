@@ -34,11 +34,11 @@ from expbook.metrics.bootstrap import bootstrap_draws, summarise_draws
 from expbook.metrics.estimates import BootstrapEstimate, TEstimate
 from expbook.metrics.oracle_decomposition import (
     DECOMPOSITION_METHODS,
+    QUANTITY_BOUNDS,
     Decomposition,
     decompose,
 )
 from expbook.metrics.ranking import ndcg_at_k, revenue_capture_at_k, spearman, top_k_capture, value_ranking_scores
-from expbook.metrics.seeds import mean_ci
 from expbook.verdicts import INCONCLUSIVE, Verdict, say
 
 FRACTIONS = (0.01, 0.05, 0.10)
@@ -143,7 +143,8 @@ def across_seeds(tables: dict[int, pd.DataFrame]) -> AcrossSeeds:
         raise ValueError("intervals over seeds need at least two seeds")
     per_seed = pd.DataFrame({seed: decompose(table).quantities() for seed, table in tables.items()}).T
     mean = sum(tables.values()) / len(tables)
-    estimates = {name: TEstimate.of(per_seed[name], "seeds") for name in per_seed}  # each the mean of its seeds
+    estimates = {name: TEstimate.of(per_seed[name], "seeds", bounds=QUANTITY_BOUNDS.get(name))  # the mean of its seeds
+                 for name in per_seed}
     return AcrossSeeds(tables, mean, decompose(mean), per_seed, estimates)
 
 
@@ -152,8 +153,8 @@ def stage1_quality(runs: list[GiftScores]) -> dict[str, TEstimate]:
     ROC-AUC of p(x) for y > 0 — what tells a weak classifier from hard data beside "stage 1 is the bottleneck"."""
     pr, roc = zip(*[(average_precision(r.test.y > 0, r.test.p), roc_auc(r.test.y > 0, r.test.p)) for r in runs],
                   strict=True)
-    return {"PR-AUC": TEstimate.of(pr, "seeds"), "ROC-AUC": TEstimate.of(roc, "seeds"),
-            "gift rate": TEstimate.of([float(np.mean(r.test.y > 0)) for r in runs], "seeds")}
+    return {"PR-AUC": TEstimate.of(pr, "seeds", bounds=(0.0, 1.0)), "ROC-AUC": TEstimate.of(roc, "seeds", bounds=(0.0, 1.0)),
+            "gift rate": TEstimate.of([float(np.mean(r.test.y > 0)) for r in runs], "seeds", bounds=(0.0, 1.0))}
 
 
 def seed_tables(runs: list[GiftScores], *, ndcg_k: int, whale_quantile: float) -> dict[int, pd.DataFrame]:
@@ -163,8 +164,8 @@ def seed_tables(runs: list[GiftScores], *, ndcg_k: int, whale_quantile: float) -
 
 
 def seed_summary(tables: dict[int, pd.DataFrame], methods: list[str], metrics: list[str]) -> pd.DataFrame:
-    """method × metric: "mean ± half-width of the 95% t-interval" over seeds (as text; ``mean_ci.text``)."""
-    return pd.DataFrame({metric: {method: mean_ci([t.loc[method, metric] for t in tables.values()]).text("{:.3f}")
+    """method × metric: "mean ± half-width of the 95% t-interval" over seeds (as text; ``TEstimate.text``)."""
+    return pd.DataFrame({metric: {method: TEstimate.of([t.loc[method, metric] for t in tables.values()], "seeds").text("{:.3f}")
                                   for method in methods} for metric in metrics})
 
 

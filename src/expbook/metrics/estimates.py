@@ -59,20 +59,26 @@ def _decide_text(unit: str, needed: float, have: int) -> Decide:
 
 @dataclass(frozen=True)
 class TEstimate:
-    """The mean of ``n`` per-unit values with standard deviation ``sd``: t-test and t-interval over the units."""
+    """The mean of ``n`` per-unit values with standard deviation ``sd``: t-test and t-interval over the units.
+
+    ``bounds`` is the range of the measure (a share, a distance, a capture: (0, 1); a difference of two: (−1, 1)).
+    The t-interval is intersected with it: the true mean lies in the range, so the clipped interval covers it
+    whenever the t-interval does (coverage unchanged), and no interval reads as values the measure cannot take.
+    """
 
     value: float
     sd: float
     n: int
     unit: str
     values: np.ndarray | None = field(default=None, compare=False, repr=False)
+    bounds: tuple[float, float] | None = None
 
     @classmethod
-    def of(cls, values, unit: str) -> TEstimate:
+    def of(cls, values, unit: str, *, bounds: tuple[float, float] | None = None) -> TEstimate:
         values = np.asarray(values, dtype=float)
         values = values[np.isfinite(values)]
         sd = float(values.std(ddof=1)) if values.size > 1 else math.nan
-        return cls(float(values.mean()) if values.size else math.nan, sd, int(values.size), unit, values)
+        return cls(float(values.mean()) if values.size else math.nan, sd, int(values.size), unit, values, bounds)
 
     @property
     def se(self) -> float:
@@ -82,7 +88,21 @@ class TEstimate:
         if self.n < 2 or math.isnan(self.sd):
             return math.nan, math.nan
         half = float(_t().ppf(0.5 + level / 2, self.n - 1)) * self.se
-        return self.value - half, self.value + half
+        low, high = self.value - half, self.value + half
+        if self.bounds is not None:
+            low, high = max(low, self.bounds[0]), min(high, self.bounds[1])
+        return low, high
+
+    def text(self, fmt: str = "{:.3f}", level: float = 0.95) -> str:
+        """"0.512 ± 0.031" (the t-interval's half-width), "0.012 [0.000, 0.045]" where the measure's range clipped
+        the interval, or the mean alone with one unit; no line break inside."""
+        if self.n < 2 or math.isnan(self.sd):
+            return fmt.format(self.value)
+        low, high = self.interval(level)
+        half = float(_t().ppf(0.5 + level / 2, self.n - 1)) * self.se
+        if not (math.isclose(low, self.value - half) and math.isclose(high, self.value + half)):
+            return f"{fmt.format(self.value)}\u00a0[{fmt.format(low)},\u00a0{fmt.format(high)}]"
+        return f"{fmt.format(self.value)}\u00a0±\u00a0{fmt.format(half)}"
 
     def p_value(self, threshold: float) -> float:
         """Two-sided p of the t-test of mean = ``threshold`` (1 when there is no spread and no distance)."""
@@ -96,6 +116,8 @@ class TEstimate:
     def units_to_decide(self, threshold: float, level: float) -> Decide:
         """The fewest units n with t₍ₙ₋₁₎(level)·sd / √n < |value − threshold| (the interval clears the threshold)."""
         distance = abs(self.value - threshold)
+        if self.n < 2:
+            return Decide(self.unit, 2, self.n, f"needs at least 2 {self.unit} for an interval (has {self.n})")
         if distance == 0 or math.isnan(self.sd):
             return _decide_text(self.unit, math.inf, self.n)
 
@@ -196,11 +218,9 @@ class BootstrapEstimate:
         return draws[np.isfinite(draws)]
 
     def interval(self, level: float = 0.95) -> tuple[float, float]:
-        draws = self._finite()
-        if not draws.size:
-            return math.nan, math.nan
-        low, high = np.quantile(draws, [(1 - level) / 2, 1 - (1 - level) / 2])
-        return float(low), float(high)
+        from expbook.metrics.bootstrap import percentile_interval
+
+        return percentile_interval(self.draws, level)
 
     def p_value(self, threshold: float) -> float:
         """Two-sided bootstrap p: twice the share of draws on the far side of ``threshold`` ((1 + k) / (B + 1))."""
@@ -225,3 +245,15 @@ class BootstrapEstimate:
 
 
 Estimate = TEstimate | CorrectedTEstimate | BootstrapEstimate
+
+
+def holm(p_values) -> np.ndarray:
+    """Holm's step-down adjusted p-values (reject H_i at level α when adjusted p_i < α); NaN stays NaN."""
+    p = np.asarray(p_values, dtype=float)
+    adjusted = np.full(p.shape, math.nan)
+    finite = np.flatnonzero(np.isfinite(p))
+    m = finite.size
+    order = finite[np.argsort(p[finite], kind="stable")]
+    steps = np.maximum.accumulate((m - np.arange(m)) * p[order])
+    adjusted[order] = np.minimum(steps, 1.0)
+    return adjusted

@@ -68,6 +68,12 @@ class Decomposition:
                 "spearman_gift stage2 − direct": self.spearman_gift_stage2 - self.spearman_gift_direct}
 
 
+# the range of each quantity: differences of two captures lie in [−1, 1], of two Spearman correlations in [−2, 2];
+# a Shapley share of the gap is a ratio with no range of its own
+QUANTITY_BOUNDS = {"stage1_only − two_stage_ev": (-1.0, 1.0), "direct − binary": (-1.0, 1.0),
+                   "direct − two_stage": (-1.0, 1.0), "direct − stage2_only": (-1.0, 1.0),
+                   "spearman_gift stage2 − direct": (-2.0, 2.0)}
+
 DECOMPOSITION_METHODS = {"two_stage": "Two-Stage", "two_stage_ev": "Two-Stage (EV)", "direct": "Direct",
                          "stage1_only": "Stage1-only", "stage2_only": "Stage2-only", "binary": "Binary upper bound",
                          "oracle_p": "Oracle-p", "oracle_m": "Oracle-m", "oracle_both": "Oracle-both"}
