@@ -26,7 +26,10 @@ def main() -> None:
     parser.add_argument("--minutes", type=float, default=5.0)
     parser.add_argument("--epochs", type=int, default=5)
     parser.add_argument("--no-report", action="store_true", help="skip timing the whole default report")
+    parser.add_argument("--smoke", action="store_true", help="tiny sizes, seconds: checks the bench still runs")
     args = parser.parse_args()
+    if args.smoke:
+        args.minutes, args.epochs, args.no_report = 0.1, 1, True
 
     from expbook.data.ecg_synth import EcgSpec, generate_ecg
     from expbook.data.wfdb_beats import DS1, load_beats

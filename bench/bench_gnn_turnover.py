@@ -24,7 +24,10 @@ def main() -> None:
     parser.add_argument("--folds", type=int, default=5)
     parser.add_argument("--repeats", type=int, default=1)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--smoke", action="store_true", help="tiny sizes, seconds: checks the bench still runs")
     args = parser.parse_args()
+    if args.smoke:
+        args.folds, args.repeats, args.workers = 2, 1, 1
 
     from expbook.data.turnover import ibm_attrition_graph, load_survey
     from expbook.data.turnover_synth import SurveySpec, generate_survey
@@ -33,15 +36,18 @@ def main() -> None:
     from expbook.models.gnn import GNNConfig
 
     folder = tempfile.mkdtemp(prefix="bench-survey-")
-    generate_survey(folder, SurveySpec())
-    gbdt = GBDTConfig(num_boost_round=300, num_leaves=7, min_data_in_leaf=10, learning_rate=0.05)
+    generate_survey(folder, SurveySpec(employees=120) if args.smoke else SurveySpec())
+    gbdt = GBDTConfig(num_boost_round=20 if args.smoke else 300, num_leaves=7, min_data_in_leaf=10, learning_rate=0.05)
+    base = GNNConfig(stage1_epochs=2, stage2_epochs=2) if args.smoke else GNNConfig()
     tables, walls = [], []
-    for name, graph, models in (("survey (500)", load_survey(folder), gt.SURVEY_MODELS),
-                                ("IBM attrition (1,470)", ibm_attrition_graph(), gt.IBM_MODELS)):
+    datasets = [("survey (500)", load_survey(folder), gt.SURVEY_MODELS)]
+    if not args.smoke:
+        datasets.append(("IBM attrition (1,470)", ibm_attrition_graph(), gt.IBM_MODELS))
+    for name, graph, models in datasets:
         splits = gt.cv_splits(graph.label, folds=args.folds, repeats=args.repeats, val_fraction=0.15, seed=0)
         with PeakRSS() as peak:
             start = time.perf_counter()
-            results, _ = gt.run_cv(graph, splits, base=GNNConfig(), gbdt=gbdt, models=models, workers=args.workers)
+            results, _ = gt.run_cv(graph, splits, base=base, gbdt=gbdt, models=models, workers=args.workers)
             wall = time.perf_counter() - start
         tables.append(results.assign(data=name))
         walls.append((name, len(splits), wall, peak.peak))

@@ -37,7 +37,10 @@ def timed(command: list[str], env: dict[str, str]) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("-n", type=int, default=7, help="timed pairs")
+    parser.add_argument("--smoke", action="store_true", help="one pair: checks the bench still runs")
     args = parser.parse_args()
+    if args.smoke:
+        args.n = 1
     tmp = Path(tempfile.mkdtemp(prefix="bench-overhead-"))
     notebook = fixture_notebook(tmp / "notebooks")
     env = {"EXPBOOK_NOTEBOOKS": str(tmp / "notebooks"), "EXPBOOK_RUNS": str(tmp / "runs"),

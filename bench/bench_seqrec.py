@@ -20,6 +20,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, nargs="+", default=[0])
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--smoke", action="store_true", help="the notebook's smoke sizes: checks the bench still runs")
     args = parser.parse_args()
 
     from expbook.data.movielens import load_packaged_movielens
@@ -30,8 +31,14 @@ def main() -> None:
 
     notebook = Path(__file__).resolve().parents[1] / "notebooks" / "seqrec_upgrades.ipynb"
     p = {name: spec.default for name, spec in read_parameter_specs(notebook).items()}
+    if args.smoke:
+        from expbook.run.catalogue import notebook_metadata
+
+        p.update(notebook_metadata(notebook).get("smoke", {}))
+        args.workers = 1
     start = time.perf_counter()
-    data = build_sequences(load_packaged_movielens(), max_len=p["max_len"], max_windows=p["max_windows"])
+    data = build_sequences(load_packaged_movielens(), max_len=p["max_len"], max_users=p.get("max_users"),
+                           max_windows=p["max_windows"])
     print(f"\nload + sequences: {time.perf_counter() - start:.1f} s; {data.n_users} users, {data.n_items:,} items, "
           f"{data.windows.shape[0]:,} training windows, {int((data.window_targets > 0).sum()):,} training targets\n")
     base = SeqConfig(epochs=p["epochs"], patience=p["patience"], dim=p["dim"], heads=p["heads"], layers=p["layers"],

@@ -45,10 +45,13 @@ def clone_runs(store: Path, experiment: str, count: int, start: int = 0) -> None
 
 
 def book_env(tmp: Path, name: str) -> dict[str, str]:
+    """A book folder with every hand-written page the site needs (the list the site checks, not a copy of it)."""
+    from expbook.site.collect import HAND_WRITTEN
+
     book = tmp / name
-    book.mkdir(exist_ok=True)
-    shutil.copy(ROOT / "book" / "method.md", book / "method.md")
-    shutil.copytree(ROOT / "book" / "_static", book / "_static", dirs_exist_ok=True)
+    for page in HAND_WRITTEN:
+        (book / page).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(ROOT / "book" / page, book / page)
     return {"EXPBOOK_BOOK_DIR": str(book)}
 
 
@@ -81,6 +84,7 @@ def main() -> None:
     import argparse
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--growth-only", action="store_true", help="only the table of the history's growth")
+    parser.add_argument("--smoke", action="store_true", help="histories of 2 and 4 runs, no sweep: checks it runs")
     args = parser.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="bench-store-"))
     notebooks = tmp / "notebooks"
@@ -88,7 +92,7 @@ def main() -> None:
         fixture_notebook(notebooks, f"exp{i}", title=f"Experiment {i}")
     env = {"EXPBOOK_RUNS": str(tmp / "runs"), "EXPBOOK_NOTEBOOKS": str(notebooks), **book_env(tmp, "book5")}
     cli("run", "--all", "-q", env=env)
-    if not args.growth_only:
+    if not args.growth_only and not args.smoke:
         # 1. five experiments, fifty runs: first `make book`, then a no-op one
         for i in range(5):
             clone_runs(tmp / "runs", f"exp{i}", 9)
@@ -112,7 +116,7 @@ def main() -> None:
 
     # 3. the book build as one experiment's history grows
     print("| runs in the store | full book build | after one more run | no-op rebuild |\n|---|---|---|---|")
-    growth(tmp, notebooks)
+    growth(tmp, notebooks, (2, 3, 4) if args.smoke else (10, 200, 1000))
     shutil.rmtree(tmp, ignore_errors=True)
 
 

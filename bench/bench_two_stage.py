@@ -78,7 +78,10 @@ def main() -> None:
     parser.add_argument("--n-boot", type=int, default=100, help="bootstrap replicates in the evaluation stage")
     parser.add_argument("--threads", type=int, default=2, help="LightGBM threads")
     parser.add_argument("--one", type=float, help=argparse.SUPPRESS)  # internal: measure one scale, print JSON
+    parser.add_argument("--smoke", action="store_true", help="a tiny scale, seconds: checks the bench still runs")
     args = parser.parse_args()
+    if args.smoke:
+        args.scales, args.n_boot = "0.01", 5
     if args.one is not None:
         print(json.dumps(measure_one_scale(args.one, args.n_boot, args.threads)))
         return

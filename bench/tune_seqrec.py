@@ -34,15 +34,18 @@ def main() -> None:
     parser.add_argument("--max-epochs", type=int, default=60)
     parser.add_argument("--patience", type=int, default=6)
     parser.add_argument("--max-len", type=int, default=50)
+    parser.add_argument("--smoke", action="store_true", help="200 users, 2 epochs, dim 16: checks the bench still runs")
     args = parser.parse_args()
 
     from expbook.data.movielens import load_packaged_movielens
     from expbook.data.sequences import build_sequences
     from expbook.models.sasrec import SeqConfig, train_sasrec
 
-    data = build_sequences(load_packaged_movielens(), max_len=args.max_len)
+    if args.smoke:
+        args.max_epochs, args.max_len = 2, 20
+    data = build_sequences(load_packaged_movielens(), max_len=args.max_len, max_users=200 if args.smoke else None)
     for spec in args.configs:
-        fields = parse(spec)
+        fields = {**({"dim": 16} if args.smoke else {}), **parse(spec)}
         config = SeqConfig(**{"epochs": args.max_epochs, "patience": args.patience, "early_stopping": True,
                               "num_threads": 1, **fields})
         start = time.perf_counter()
