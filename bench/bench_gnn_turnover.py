@@ -12,6 +12,7 @@ the generated survey and for the packaged IBM attrition table (turnover only).
 from __future__ import annotations
 
 import argparse
+from dataclasses import replace
 import tempfile
 import time
 
@@ -31,23 +32,22 @@ def main() -> None:
 
     from expbook.data.turnover import ibm_attrition_graph, load_survey
     from expbook.data.turnover_synth import SurveySpec, generate_survey
-    from expbook.experiments import gnn_turnover_v6 as gt
-    from expbook.models.gbdt import GBDTConfig
+    from expbook.experiments import turnover_pipeline as cv
     from expbook.models.gnn import GNNConfig
 
     folder = tempfile.mkdtemp(prefix="bench-survey-")
     generate_survey(folder, SurveySpec(employees=120) if args.smoke else SurveySpec())
-    gbdt = GBDTConfig(num_boost_round=20 if args.smoke else 300, num_leaves=7, min_data_in_leaf=10, learning_rate=0.05)
+    gbdt = replace(cv.BASELINE_GBDT, num_boost_round=20) if args.smoke else cv.BASELINE_GBDT
     base = GNNConfig(stage1_epochs=2, stage2_epochs=2) if args.smoke else GNNConfig()
     tables, walls = [], []
-    datasets = [("survey (500)", load_survey(folder), gt.SURVEY_MODELS)]
+    datasets = [("survey (500)", load_survey(folder), cv.SURVEY_MODELS)]
     if not args.smoke:
-        datasets.append(("IBM attrition (1,470)", ibm_attrition_graph(), gt.IBM_MODELS))
+        datasets.append(("IBM attrition (1,470)", ibm_attrition_graph(), cv.IBM_MODELS))
     for name, graph, models in datasets:
-        splits = gt.cv_splits(graph.label, folds=args.folds, repeats=args.repeats, val_fraction=0.15, seed=0)
+        splits = cv.cv_splits(graph.label, folds=args.folds, repeats=args.repeats, val_fraction=0.15, seed=0)
         with PeakRSS() as peak:
             start = time.perf_counter()
-            results, _ = gt.run_cv(graph, splits, base=base, gbdt=gbdt, models=models, workers=args.workers)
+            results, _ = cv.run_cv(graph, splits, base=base, gbdt=gbdt, models=models, workers=args.workers)
             wall = time.perf_counter() - start
         tables.append(results.assign(data=name))
         walls.append((name, len(splits), wall, peak.peak))

@@ -63,21 +63,30 @@ def _run_all(store, args: argparse.Namespace) -> list[dict]:
 
 def _run_tasks(tasks: list, jobs: int, scheduler: str | None) -> list[dict]:
     """The experiments that need a run: whole notebooks on ``jobs`` processes (or the Dask cluster at
-    ``scheduler``), and the trainings of all of them on one cluster (that one, or a local one for this build)."""
+    ``scheduler``), and the trainings of all of them on one cluster (that one, or a local one for this build);
+    a build line every 10 s (``monitor.BuildProgress``), kept in ``<store>/.logs/build-<time>.txt``."""
+    import datetime as dt
     import time
+    from pathlib import Path
 
-    from expbook.run.dispatch import run_many, shared_cluster
+    from expbook.run.dispatch import expected_seconds, run_many, shared_cluster
+    from expbook.run.monitor import BuildProgress, print_line
 
     started = time.perf_counter()
+    expected = expected_seconds([t.experiment for t in tasks], store_root=tasks[0].store_root,
+                                notebooks=tasks[0].notebooks)
+    log = Path(tasks[0].store_root) / ".logs" / f"build-{dt.datetime.now(dt.timezone.utc):%Y%m%dT%H%M%SZ}.txt"
     if scheduler:
         print(f"running {len(tasks)} experiments and their trainings on the Dask scheduler {scheduler}",
               file=sys.stderr, flush=True)
-        outcomes = run_many(tasks, jobs=jobs, scheduler=scheduler)
+        with BuildProgress(expected, len(tasks), log=log, echo=print_line) as watch:
+            outcomes = run_many(tasks, jobs=jobs, scheduler=scheduler, watch=watch)
     else:
         with shared_cluster() as address:
             print(f"running {len(tasks)} experiments on {min(jobs, len(tasks))} processes; their trainings share one "
                   f"local cluster of {os.cpu_count()} single-threaded workers ({address})", file=sys.stderr, flush=True)
-            outcomes = run_many(tasks, jobs=jobs)
+            with BuildProgress(expected, min(jobs, len(tasks)), log=log, echo=print_line) as watch:
+                outcomes = run_many(tasks, jobs=jobs, watch=watch)
     print(f"experiments phase: {time.perf_counter() - started:.1f} s", file=sys.stderr, flush=True)
     return outcomes
 

@@ -19,7 +19,6 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
-from functools import partial
 from multiprocessing import get_context
 from typing import Any
 
@@ -58,17 +57,34 @@ def _client(address: str):
     return _CLIENTS[address]
 
 
-def _on_cluster(address: str, fn: Callable[[Any, Any], Any], items: list[Any], shared: Any) -> Iterator[Any]:
+def _on_cluster(address: str, fn: Callable[[Any, Any], Any], items: list[Any], shared: Any, label: str
+                ) -> Iterator[Any]:
+    """Results in the items' order, while the step counter counts each job when it completes, wherever and in
+    whatever order it ran (a counter that waited for the first job would stand still while the others finish)."""
+    from dask.distributed import as_completed
+
     client = _client(address)
     [shared_future] = client.scatter([shared], broadcast=True, hash=False)
     futures = client.map(_cluster_job, items, fn=fn, shared=shared_future, progress_file=os.environ.get(progress.ENV),
                          pure=False)
+    yield from _in_order(as_completed(futures, loop=client.loop), futures, label, lambda future: future.result(),
+                         lambda: (client.cancel(futures), client.cancel([shared_future])))
+
+
+def _in_order(completed, futures: list, label: str, result, cancel) -> Iterator[Any]:
+    """Yield the futures' results in submission order; the step counter advances as each one completes."""
+    position = {id(future): i for i, future in enumerate(futures)}
+    ready, next_index = {}, 0
     try:
-        for future in futures:
-            yield future.result()
+        with progress.loop(label, len(futures)) as counter:
+            for future in completed:
+                ready[position[id(future)]] = result(future)
+                counter.advance()
+                while next_index in ready:
+                    yield ready.pop(next_index)
+                    next_index += 1
     finally:
-        client.cancel(futures)
-        client.cancel([shared_future])
+        cancel()
 
 
 def process_map(fn: Callable[[Any, Any], Any], items: Iterable[Any], *, shared: Any, workers: int,
@@ -82,10 +98,14 @@ def process_map(fn: Callable[[Any, Any], Any], items: Iterable[Any], *, shared: 
     items = list(items)
     address = os.environ.get(SCHEDULER_ENV)
     if address and len(items) > 1:
-        yield from progress.steps(_on_cluster(address, fn, items, shared), label, total=len(items))
+        yield from _on_cluster(address, fn, items, shared, label)
     elif workers <= 1 or len(items) <= 1:
         yield from progress.steps((fn(shared, item) for item in items), label, total=len(items))
     else:
+        from concurrent.futures import as_completed
+
         with ProcessPoolExecutor(min(workers, len(items)), mp_context=get_context("spawn"), initializer=_share,
                                  initargs=(shared, os.environ.get(progress.ENV))) as pool:
-            yield from progress.steps(pool.map(partial(_with_shared, fn), items), label, total=len(items))
+            futures = [pool.submit(_with_shared, fn, item) for item in items]
+            yield from _in_order(as_completed(futures), futures, label, lambda future: future.result(),
+                                 lambda: [future.cancel() for future in futures])

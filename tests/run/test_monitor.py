@@ -51,3 +51,40 @@ def test_cell_durations_are_read_from_papermill_s_metadata(tmp_path):
 
 def test_clock():
     assert (_clock(42), _clock(130), _clock(3 * 3600 + 120)) == ("42s", "2m10s", "3h02m")
+
+
+def test_the_step_counter_counts_jobs_as_they_complete_not_in_submission_order():
+    """The first job finishes last: by the time its result is handed over, the counter already says every job is
+    done (a counter in submission order would have stood at 0 the whole time)."""
+    from expbook import progress
+    from expbook.parallel import _in_order
+
+    futures = ["job0", "job1", "job2"]
+    seen = []
+    for value in _in_order(iter(["job2", "job1", "job0"]), futures, "rung × seed", lambda f: f.upper(), lambda: None):
+        seen.append((value, progress._stack[-1][1]))
+    assert seen == [("JOB0", 3), ("JOB1", 3), ("JOB2", 3)]  # results in order; counted as they completed
+
+
+def test_the_build_eta_schedules_what_is_left_longest_first_on_the_slots():
+    from expbook.run.monitor import BuildProgress
+
+    expected = {"a": (100.0, True), "b": (60.0, True), "c": (40.0, True), "d": (30.0, False)}
+    watch = BuildProgress(expected, slots=2)
+    now = watch.begin
+    watch.started = {"a": now - 20, "b": now - 50}  # 80 s and 10 s left
+    assert watch.eta(now) == pytest.approx(80.0)  # b's slot takes c (10 + 40 = 50) then d (50 + 30 = 80)
+    watch.ended = {"b": now}
+    watch.started["c"] = now
+    watch.ended["d"] = now
+    watch.started["d"] = now - 60  # the hint said 30 s, it took 60: this machine is half as fast for hints
+    assert watch.speed() == pytest.approx(2.0)
+    line = watch.line()
+    assert line.startswith("build: 2 done · 2 running (a ") and "0 waiting" in line and "ETA" in line
+
+
+def test_the_build_eta_is_unknown_only_without_any_expectation():
+    from expbook.run.monitor import BuildProgress
+
+    watch = BuildProgress({"a": (0.0, False)}, slots=1)
+    assert watch.eta(watch.begin) is None and "ETA unknown" in watch.line()

@@ -32,14 +32,10 @@ class Task:
     scheduler: str | None = None  # where the run's trainings go (``workers.SCHEDULER_ENV``); None: its own processes
 
 
-def longest_first(experiments: list[str], *, store_root: str, notebooks: str) -> list[str]:
-    """``experiments`` ordered by how long each is expected to take, longest first, so that on a few cores the
-    longest run does not start last (longest-processing-time-first scheduling).
-
-    The expectation is the duration of the experiment's last successful default run, or, before there is one,
-    the ``expbook.expected_seconds`` hint in the notebook's metadata (what its default run took on 2 cores);
-    unknown counts as 0. Ties keep the given order.
-    """
+def expected_seconds(experiments: list[str], *, store_root: str, notebooks: str) -> dict[str, tuple[float, bool]]:
+    """How long each experiment is expected to take: (seconds, True) from its last successful default run's
+    duration, else (the ``expbook.expected_seconds`` hint in the notebook's metadata — what its default run took on
+    2 cores — , False); unknown is (0, False)."""
     from pathlib import Path
 
     from expbook.run.catalogue import notebook_metadata
@@ -47,14 +43,21 @@ def longest_first(experiments: list[str], *, store_root: str, notebooks: str) ->
 
     store = Store(store_root)
 
-    def expected(experiment: str) -> float:
+    def expected(experiment: str) -> tuple[float, bool]:
         runs = [r for r in store.runs(experiment) if r.ok and r.is_default and "duration_s" in r.results]
         if runs:
-            return float(runs[-1].results["duration_s"])
-        return float(notebook_metadata(Path(notebooks) / f"{experiment}.ipynb").get("expected_seconds", 0))
+            return float(runs[-1].results["duration_s"]), True
+        return float(notebook_metadata(Path(notebooks) / f"{experiment}.ipynb").get("expected_seconds", 0)), False
 
-    seconds = {e: expected(e) for e in experiments}
-    return sorted(experiments, key=lambda e: -seconds[e])
+    return {e: expected(e) for e in experiments}
+
+
+def longest_first(experiments: list[str], *, store_root: str, notebooks: str) -> list[str]:
+    """``experiments`` ordered by how long each is expected to take (``expected_seconds``), longest first, so that
+    on a few cores the longest run does not start last (longest-processing-time-first scheduling). Ties keep the
+    given order."""
+    seconds = expected_seconds(experiments, store_root=store_root, notebooks=notebooks)
+    return sorted(experiments, key=lambda e: -seconds[e][0])
 
 
 def threads_per_run(jobs: int) -> int:
@@ -183,9 +186,10 @@ def waves(tasks: list[Task]) -> list[list[int]]:
     return [[i for i in range(len(tasks)) if level[i] == d] for d in range(max(level.values(), default=-1) + 1)]
 
 
-def _schedule(tasks: list[Task], submit, wait_first, limit: int) -> list[dict[str, Any]]:
+def _schedule(tasks: list[Task], submit, wait_first, limit: int, watch=None) -> list[dict[str, Any]]:
     """Outcomes of ``tasks`` in order, at most ``limit`` running at once, each submitted once the tasks of the
-    experiments it ``needs`` are done; ``submit(task)`` returns a future, ``wait_first(futures)`` the done ones."""
+    experiments it ``needs`` are done; ``submit(task)`` returns a future, ``wait_first(futures)`` the done ones;
+    ``watch`` (a ``monitor.BuildProgress``) hears of each start and end."""
     outcomes: list[dict[str, Any] | None] = [None] * len(tasks)
     waiting, running = list(range(len(tasks))), {}
     while waiting or running:
@@ -193,14 +197,20 @@ def _schedule(tasks: list[Task], submit, wait_first, limit: int) -> list[dict[st
         for i in [i for i in waiting if not set(tasks[i].needs) & busy][:max(limit - len(running), 0)]:
             waiting.remove(i)
             running[submit(tasks[i])] = i
+            if watch is not None:
+                watch.start(tasks[i].experiment)
         for future in wait_first(list(running)):
-            outcomes[running.pop(future)] = future.result()
+            i = running.pop(future)
+            outcomes[i] = future.result()
+            if watch is not None:
+                watch.end(tasks[i].experiment)
     return outcomes
 
 
-def run_many(tasks: list[Task], *, jobs: int = 1, scheduler: str | None = None) -> list[dict[str, Any]]:
+def run_many(tasks: list[Task], *, jobs: int = 1, scheduler: str | None = None, watch=None) -> list[dict[str, Any]]:
     """Outcomes of ``tasks`` in order: on the Dask cluster at ``scheduler``, or ``jobs`` local processes; a task
-    starts once the tasks of the experiments it ``needs`` have finished.
+    starts once the tasks of the experiments it ``needs`` have finished. ``watch`` (a ``monitor.BuildProgress``)
+    hears of each start and end.
 
     On Dask, runs leave their worker thread while their kernel works (``run_task``), so at most as many run at once
     as the cluster has threads: the trainings they queue on the same cluster find the rest of its capacity.
@@ -211,14 +221,14 @@ def run_many(tasks: list[Task], *, jobs: int = 1, scheduler: str | None = None) 
         with Client(scheduler, timeout="30s") as client:
             limit = max(1, sum(client.nthreads().values()))
             return _schedule(tasks, lambda task: client.submit(run_task, task, pure=False),
-                             lambda futures: wait(futures, return_when="FIRST_COMPLETED").done, limit)
+                             lambda futures: wait(futures, return_when="FIRST_COMPLETED").done, limit, watch)
     if jobs > 1 and len(tasks) > 1:
         from concurrent.futures import FIRST_COMPLETED, wait
 
         pool = ProcessPoolExecutor(max_workers=min(jobs, len(tasks)))
         try:
             done = _schedule(tasks, lambda task: pool.submit(run_task, task),
-                             lambda futures: wait(futures, return_when=FIRST_COMPLETED).done, jobs)
+                             lambda futures: wait(futures, return_when=FIRST_COMPLETED).done, jobs, watch)
         except BaseException:  # Ctrl-C or SIGTERM: every run's kernel and workers go with the pool
             stop_pool(pool)
             pool.shutdown(wait=False, cancel_futures=True)  # its workers are gone: nothing left to wait for
@@ -228,5 +238,9 @@ def run_many(tasks: list[Task], *, jobs: int = 1, scheduler: str | None = None) 
     outcomes = [None] * len(tasks)
     for wave in waves(tasks):
         for i in wave:
+            if watch is not None:
+                watch.start(tasks[i].experiment)
             outcomes[i] = run_task(tasks[i])
+            if watch is not None:
+                watch.end(tasks[i].experiment)
     return outcomes

@@ -161,3 +161,99 @@ class Monitor:
 
 def print_line(line: str) -> None:
     print(line, file=sys.stderr, flush=True)
+
+
+class BuildProgress:
+    """The build as a whole, one line at least every ``every`` seconds (and at every start and end)::
+
+        build: 2 done · 2 running (gnn_turnover_v6 4m10s, seqrec_upgrades 3m02s) · 1 waiting · 6m40s · ETA 5m20s
+
+    Each experiment is expected to take its last default run's duration, else its notebook's ``expected_seconds``
+    hint (measured on 2 cores) scaled by this machine's speed so far: the finished experiments' actual ÷ expected
+    time. The ETA schedules what is left on ``slots`` runs at once, longest first, as the build does. The lines go
+    to stderr and, with their timestamps, to ``log`` (the bench reads them back)."""
+
+    def __init__(self, expected: dict[str, tuple[float, bool]], slots: int, *, log: Path | None = None,
+                 echo=None, every: float = 10.0):
+        self.expected = expected  # experiment -> (seconds, measured here before: a last run's duration)
+        self.slots, self.log, self.echo, self.every = max(1, slots), log, echo, every
+        self.started: dict[str, float] = {}
+        self.ended: dict[str, float] = {}
+        self.begin = time.time()
+        self._lock, self._stop = threading.Lock(), threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="build progress", daemon=True)
+
+    def start(self, experiment: str) -> None:
+        with self._lock:
+            self.started[experiment] = time.time()
+        self.emit()
+
+    def end(self, experiment: str) -> None:
+        with self._lock:
+            self.ended[experiment] = time.time()
+        self.emit()
+
+    def speed(self) -> float:
+        """Actual ÷ expected seconds of the finished experiments whose expectation is a hint (1 without any)."""
+        pairs = [(self.ended[e] - self.started[e], self.expected[e][0]) for e in self.ended
+                 if e in self.started and self.expected.get(e, (0, True))[0] > 0 and not self.expected[e][1]]
+        return sum(a for a, _ in pairs) / sum(b for _, b in pairs) if pairs else 1.0
+
+    def eta(self, now: float) -> float | None:
+        speed = self.speed()
+
+        def expect(e: str) -> float:
+            seconds, measured = self.expected.get(e, (0.0, False))
+            return seconds * (1.0 if measured else speed)
+
+        running = [e for e in self.started if e not in self.ended]
+        waiting = sorted((e for e in self.expected if e not in self.started), key=expect, reverse=True)
+        if any(expect(e) <= 0 for e in running + waiting):
+            return None
+        # a running experiment past its expectation is assumed a tenth of its elapsed time from its end
+        free = sorted(max(expect(e) - (now - self.started[e]), 0.1 * (now - self.started[e])) for e in running)
+        free += [0.0] * max(self.slots - len(free), 0)
+        free = sorted(free)[: max(self.slots, len(running))]
+        for e in waiting:
+            free[0] += expect(e)
+            free.sort()
+        return max(free, default=0.0)
+
+    def line(self) -> str:
+        now = time.time()
+        with self._lock:
+            running = [e for e in self.started if e not in self.ended]
+            waiting = [e for e in self.expected if e not in self.started]
+            eta = self.eta(now)
+        parts = [f"{len(self.ended)} done", f"{len(running)} running" + (
+            " (" + ", ".join(f"{e} {_clock(now - self.started[e])}" for e in running) + ")" if running else ""),
+                 f"{len(waiting)} waiting", _clock(now - self.begin),
+                 f"ETA {_clock(eta)}" if eta is not None else "ETA unknown"]
+        return "build: " + " · ".join(parts)
+
+    def emit(self) -> None:
+        line = self.line()
+        stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+        if self.log is not None:
+            try:
+                self.log.parent.mkdir(parents=True, exist_ok=True)
+                with self.log.open("a") as out:
+                    out.write(f"{stamp}  {line}\n")
+            except OSError:
+                pass
+        if self.echo is not None:
+            self.echo(f"  {line}")
+
+    def _loop(self) -> None:
+        while not self._stop.wait(self.every):
+            self.emit()
+
+    def __enter__(self) -> BuildProgress:
+        self.emit()
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+        self.emit()
