@@ -12,9 +12,9 @@ the generated survey and for the packaged IBM attrition table (turnover only).
 from __future__ import annotations
 
 import argparse
-from dataclasses import replace
 import tempfile
 import time
+from dataclasses import replace
 
 import pandas as pd
 from _measure import PeakRSS  # bench/ is the script's folder, so on sys.path
