@@ -84,7 +84,7 @@ def test_every_inconclusive_verdict_says_what_would_decide_it():
     v = decide([claim("H2", "q", _seeds(0.021, -0.018, 0.006), ">", 0.0, label="Δ")])[0]
     assert v.state == INCONCLUSIVE
     assert v.decide["unit"] == "seeds" and v.decide["needed"] > 3 and v.decide["have"] == 3
-    assert v.note.startswith("would need about") and v.as_dict()["decide"]["text"] == v.note
+    assert v.note.startswith("about ") and v.as_dict()["decide"]["text"] == v.note
 
 
 def test_all_of_needs_every_part_and_skips_an_n_a_part():
@@ -108,3 +108,17 @@ def test_an_estimate_without_an_interval_is_inconclusive_never_settled_by_its_po
     assert one.decide["text"] == "needs at least 2 seeds for an interval (has 1)" and one.decide["needed"] == 2
     two = decide([claim("C1", "q", _seeds(0.9, 0.91), ">", 0.1, label="distance")])[0]
     assert two.state == HOLDS  # with an interval the same measure is settled
+
+
+def test_a_need_past_the_population_reads_cannot_be_settled_on_this_data():
+    """The same effect: with no population known it names a count; past the data's population it says it cannot be
+    settled on this data; within it, the count stands."""
+    values = np.array([0.02, -0.01, 0.03, 0.0, 0.01, -0.02, 0.04, 0.01])
+    free = decide([claim("A", "q", TEstimate.of(values, "records"), ">", 0.0, label="Δ")])[0]
+    small = decide([claim("A", "q", TEstimate.of(values, "records", population=10), ">", 0.0, label="Δ")])[0]
+    large = decide([claim("A", "q", TEstimate.of(values, "records", population=10**6), ">", 0.0, label="Δ")])[0]
+    assert free.state == small.state == large.state == INCONCLUSIVE
+    needed = free.decide["needed"]
+    assert 10 < needed < 10**6 and free.note.startswith("about ")
+    assert small.note.startswith("cannot be settled on this data") and "has 10 at most" in small.note
+    assert small.decide["settleable"] is False and large.decide["settleable"] is True and large.note == free.note

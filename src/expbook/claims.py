@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from expbook.metrics.estimates import Estimate
+from expbook.metrics.estimates import Estimate, within_population
 from expbook.verdicts import (
     CHECK,
     FAMILY,
@@ -107,8 +107,14 @@ def check(id: str, question: str, value: float, op: str, threshold: float, *, la
     return Claim(id, question, None, op, threshold, label, fmt, evidence, CHECK, value=float(value))
 
 
-def _p_text(p: float) -> str:
+def format_p(p: float | None) -> str:
+    """The one p-value format of every page: "< 0.001", else three decimals; "—" when there is none."""
+    if p is None or (isinstance(p, float) and math.isnan(p)):
+        return "—"
     return "< 0.001" if p < 0.001 else f"{p:.3f}"
+
+
+_p_text = format_p
 
 
 def _interval_text(claim: Claim, level: float, adjusted: bool) -> tuple[tuple[float, float] | None, str, str]:
@@ -134,7 +140,8 @@ def _decided(claim: Claim, level: float, adjusted: bool) -> tuple[str, str, tupl
     state = interval_state(claim.value, claim.op, claim.threshold, ci if claim.estimate is not None else None)
     decide = None
     if state == INCONCLUSIVE and claim.estimate is not None:
-        decide = claim.estimate.units_to_decide(claim.threshold, level).as_dict()
+        decide = within_population(claim.estimate.units_to_decide(claim.threshold, level),
+                                   getattr(claim.estimate, "population", None)).as_dict()
     return state, text, ci, note, decide
 
 
@@ -214,7 +221,9 @@ def _composite(claim: Claim, level: float, p: float, p_adj: float | None, adjust
         return Verdict(claim.id, claim.question, claim.value, claim.rule, NOT_APPLICABLE, value_text="—",
                        reason="; ".join(skipped), parts=tuple(parts), **common)
     state = combined_state([d[0] for _, d in decided])
-    text = "; ".join(d[1] for _, d in decided) + (f"; Holm p {_p_text(p_adj)}" if p_adj is not None else "")
+    # every part's value labelled ("stage-1 share 26% [19%, 33%]; stage-1 share − stage-2 share −48% [−62%, −34%]")
+    text = "; ".join(f"{part.label} {d[1]}" if part.label else d[1] for part, d in decided) + (
+        f"; Holm p {_p_text(p_adj)}" if p_adj is not None else "")
     undecided = [d[4] for _, d in decided if d[0] == INCONCLUSIVE and d[4]]
     decide_ = max(undecided, key=lambda d: d["needed"] or math.inf) if state == INCONCLUSIVE and undecided else None
     evidence = "; ".join([claim.evidence, *skipped]) if skipped else claim.evidence

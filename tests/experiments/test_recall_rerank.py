@@ -93,7 +93,7 @@ def test_the_ndcg_verdict_and_the_gate_follow_the_seed_interval(ndcg, state):
     assert parts[0].holds and parts[1].state == state and gate.state == state
     sentence = rr.decision(gate, parts, "100", 100)
     assert ("undecided" in sentence) is (state == "inconclusive")
-    assert (state != "inconclusive") or ("would need about" in sentence and "seeds" in sentence)
+    assert (state != "inconclusive") or ("would take about" in sentence and "seeds" in sentence)
 
 
 def test_h51_is_not_applicable_when_every_m_is_within_k_and_the_gate_rests_on_ndcg():

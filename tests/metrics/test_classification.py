@@ -6,7 +6,7 @@ from sklearn.metrics import confusion_matrix, precision_recall_fscore_support
 
 from expbook.data.wfdb_beats import CLASSES
 from expbook.metrics import classification as cls
-from expbook.metrics.classification import detect_collapse
+from expbook.metrics.classification import detect_collapse, measurable_count
 
 
 def _truth(n=1000):
@@ -57,9 +57,21 @@ def test_the_distance_is_bounded_and_sees_under_prediction():
     finding = detect_collapse(y, everything_o, CLASSES, **DETECTOR)
     assert finding.distance == pytest.approx(0.99) and finding.distance <= 1.0
     no_s = np.where(y == 1, 0, y)  # S swallowed by N: the shares move 4 points, a ratio of over-prediction 1.04×
-    finding = detect_collapse(y, no_s, CLASSES, **DETECTOR)
+    finding = detect_collapse(y, no_s, CLASSES, max_distance=0.1, min_fraction=0.5)  # 40 S beats ≥ ⌈5 / 0.5⌉
     assert finding.distance == pytest.approx(0.04) and finding.collapsed and finding.never_predicted == ("S",)
     assert finding.least_ratio == 0.0
+
+
+def test_a_class_too_rare_to_measure_is_not_called_never_predicted():
+    """At min_fraction 0.1 a class needs ⌈5 / 0.1⌉ = 50 true beats before missing it means anything: 40 S beats
+    missed is drift (distance 0.04), 10 O beats missed too; 50 V beats missed is a collapse."""
+    y = _truth()
+    assert measurable_count(0.1) == 50 and measurable_count(0.5) == 10
+    no_s_no_o = np.where(np.isin(y, [1, 3]), 0, y)
+    finding = detect_collapse(y, no_s_no_o, CLASSES, **DETECTOR)
+    assert finding.never_predicted == () and not finding.collapsed and finding.distance == pytest.approx(0.05)
+    no_v = np.where(y == 2, 0, y)
+    assert detect_collapse(y, no_v, CLASSES, **DETECTOR).never_predicted == ("V",)
 
 
 def test_a_class_never_predicted_is_a_collapse_and_small_drift_is_not():

@@ -20,7 +20,7 @@ def test_tiny_run_records_every_configuration_verdict_and_figure(tiny_store):
     assert all(v["state"] in ("holds", "does not hold", "inconclusive", "not applicable") for v in results["verdicts"])
     configurations = results["metrics"]["configurations"]
     assert "stacked sampler + CE weights" in configurations and len(configurations) == 9
-    assert "seed's final configuration" in configurations
+    assert "original report's final configuration" in configurations
     recommended = results["metrics"]["recommended"]
     assert recommended is None or configurations[recommended]["flagged seeds"] == 0
     assert sorted(results["figures"]) == ["figures/confusion_matrices.png", "figures/learning_curves.png",

@@ -259,5 +259,6 @@ def ecg_folder(data_dir: str | None, spec: EcgSpec, root: str | Path | None = No
 LITERATURE = pd.DataFrame(
     {"S sensitivity": [0.76, 0.83, 0.79], "S PPV": [0.38, 0.34, 0.36], "V sensitivity": [0.78, 0.87, 0.86],
      "V PPV": [0.82, 0.76, 0.93]},
-    index=pd.Index(["de Chazal et al. 2004 (IEEE TBME 51:1196)", "Mar et al. 2011 (IEEE TBME 58:2168)",
-                    "Zhang et al. 2014 (Comput. Biol. Med. 48:133)"], name="inter-patient DS2, MIT-BIH"))
+    index=pd.Index(["de Chazal et al. 2004 (IEEE TBME 51:1196): real MIT-BIH DS2",
+                    "Mar et al. 2011 (IEEE TBME 58:2168): real MIT-BIH DS2",
+                    "Zhang et al. 2014 (Comput. Biol. Med. 48:133): real MIT-BIH DS2"], name="inter-patient DS2 (data)"))

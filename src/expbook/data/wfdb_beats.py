@@ -91,7 +91,8 @@ def check_folder(data_dir: str | Path) -> None:
                         f"patients); found {len(ds1)} ({', '.join(ds1)})")
 
 
-def _read_record(folder: Path, name: str, lead: str) -> tuple[np.ndarray, float, np.ndarray, np.ndarray]:
+def read_record(folder: Path, name: str, lead: str) -> tuple[np.ndarray, float, np.ndarray, np.ndarray]:
+    """(the lead's signal in mV, sampling rate, annotation samples, annotation symbols) of one record."""
     path = str(folder / name)
     if not (folder / f"{name}.atr").is_file():
         raise DataError(f"record {name}: annotation file {name}.atr is missing in {folder}")
@@ -117,9 +118,15 @@ def _rr_features(r_peaks: np.ndarray, fs: float) -> np.ndarray:
     return np.column_stack([pre, post, pre / local, post / local])
 
 
+def annotated_beats(samples: np.ndarray, symbols: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(R-peak samples, AAMI class indices) of the beat annotations; rhythm, noise and comment marks skipped."""
+    is_beat = np.isin(symbols, list(SYMBOL_TO_CLASS))
+    return samples[is_beat], pd.Series(symbols[is_beat]).map(SYMBOL_TO_CLASS).to_numpy(dtype=np.int64)
+
+
 def read_record_beats(folder: Path, name: str, *, lead: str, before: int, after: int) -> Beats:
     """Beats of one record: windows ``[r - before, r + after)`` z-scored with the record's signal statistics."""
-    signal, fs, samples, symbols = _read_record(folder, name, lead)
+    signal, fs, samples, symbols = read_record(folder, name, lead)
     is_beat = np.isin(symbols, list(SYMBOL_TO_CLASS))
     r_peaks, beat_symbols = samples[is_beat], symbols[is_beat]
     rr = _rr_features(r_peaks, fs)

@@ -119,7 +119,8 @@ class FrozenSetExplanation:
         effect = ("so the re-ranked top-1% *set* is exactly Direct's: Top-1% capture and RevCap@1% cannot move, "
                   "only the order inside the head (NDCG) can" if case == "≤" else
                   "so m(x) can promote rows from direct ranks K+1…M into the top 1%, and Top-1% can move either way")
-        return (f"The candidate pool holds {self.pool_size:,} rows, so the top 1% is K = {self.k_top1:,} rows: "
+        return (f"The candidate pool of the first seed holds {self.pool_size:,} rows, so its top 1% is K = {self.k_top1:,} "
+                f"rows: "
                 f"{'; '.join(sides)}. The M chosen on validation, {self.best_m}, is in the M {case} K case, {effect}.")
 
 
@@ -222,7 +223,9 @@ def frozen_reason(gains: pd.DataFrame) -> str | None:
     the re-ranked top-1% set is then Direct's by construction. None when some seed's M exceeds K."""
     if not (gains["M"] <= gains["K"]).all():
         return None
-    return (f"every seed chose M ≤ K (M = {chosen_m_text(gains)}; K = {int(gains['K'].min()):,}, the top 1% of a pool): "
+    low, high = int(gains["K"].min()), int(gains["K"].max())
+    k_text = f"{low:,}" if low == high else f"{low:,}–{high:,} across the seeds' pools"
+    return (f"every seed chose M ≤ K (M = {chosen_m_text(gains)}; K = {k_text}, the top 1% of a pool): "
             f"re-ranking inside the head cannot change the top-1% set, so Top-1% capture equals Direct's by construction")
 
 
@@ -264,7 +267,7 @@ def decision(gate: Verdict, parts: list[Verdict], best_m: str, ndcg_k: int) -> s
         return f"Gate passed at M = {best_m} (chosen on validation): {gain} holds{rests} — adopt recall-rerank."
     unsettled = [f"{p.id} is {p.state}" for p in (h51, h52) if p.state not in (HOLDS, NOT_APPLICABLE)]
     if gate.state == INCONCLUSIVE:
-        decide_ = f"; it {gate.decide['text']}" if gate.decide else ""
+        decide_ = f"; it would take {gate.decide['text']}" if gate.decide else ""
         return (f"Gate undecided at M = {best_m} (chosen on validation): {gain} is inconclusive{rests} — keep "
                 f"Direct-only until the data can settle it{decide_}.")
     keep = "keep Direct-only" + (f", but use the re-ranked list where NDCG@{ndcg_k} matters" if h52.holds else "")

@@ -2,7 +2,7 @@
 
 Rungs: baseline (post-LN, no time features, constant LR, fixed epochs, random negative + BCE) →
 + time features → + pre-LN → + warm-up + cosine → + early stopping → + in-batch InfoNCE, with a full-softmax
-cross-entropy rung beside InfoNCE (both on top of early stopping) → + re-rank of the top-200 of the rung
+cross-entropy rung beside InfoNCE (both on top of early stopping) → + re-rank of the top ``candidates`` of the rung
 with the best validation NDCG@10, by LightGBM LambdaRank on cross features.
 
 Two reference rows that need no training stand beside the ladder: most popular and item-to-item transitions
@@ -30,7 +30,9 @@ from expbook.parallel import process_map
 from expbook.verdicts import FAILS, HOLDS, INCONCLUSIVE, REFERENCE, SANITY, Verdict, join_names, say
 
 EARLY_STOPPING, INFONCE, FULL_CE = "+ early stopping", "+ in-batch InfoNCE", "+ full-softmax CE"
-RERANK = "+ re-rank top-200 (LambdaRank)"
+def rerank_label(candidates_n: int) -> str:
+    """The re-rank rung's name, from its parameter: "+ re-rank top-200 (LambdaRank)" at ``candidates = 200``."""
+    return f"+ re-rank top-{candidates_n} (LambdaRank)"
 MOST_POPULAR, TRANSITIONS = "most popular", "item-to-item transitions"
 RANKER = GBDTConfig(num_boost_round=300, learning_rate=0.05, num_leaves=15)  # the re-ranker's LambdaRank settings
 
@@ -132,7 +134,7 @@ def rerank_all(data: SequenceData, runs: list[RungRun], source: str, seeds: list
         trained = next(r for r in runs if r.rung == source and r.seed == seed).trained
         metrics, ranks, detail = rerank(data, trained, candidates_n=candidates_n, exclude_seen=exclude_seen,
                                         config=replace(config, seed=seed))
-        out.append(RungRun(RERANK, seed, {**metrics, "val_ndcg@10": np.nan}, ranks, None))
+        out.append(RungRun(rerank_label(candidates_n), seed, {**metrics, "val_ndcg@10": np.nan}, ranks, None))
         details.append(detail)
     return out, details
 
@@ -172,8 +174,8 @@ def user_ndcg(runs: list[RungRun], references: References, name: str) -> np.ndar
 
 def user_difference(runs: list[RungRun], references: References, name: str, other: str) -> TEstimate:
     """Per-user test NDCG@10 of ``name`` minus ``other`` (rungs averaged over their seeds): the paired estimate."""
-    return TEstimate.of(user_ndcg(runs, references, name) - user_ndcg(runs, references, other), "users",
-                      bounds=(-1.0, 1.0))
+    differences = user_ndcg(runs, references, name) - user_ndcg(runs, references, other)
+    return TEstimate.of(differences, "users", bounds=(-1.0, 1.0), population=differences.size)  # every user is tested
 
 
 def ladder_table(runs: list[RungRun], order: list[str], references: References, *,

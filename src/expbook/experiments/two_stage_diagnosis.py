@@ -3,7 +3,7 @@
 Methods scored on the test days (all ranking scores; higher = more valuable):
 
 * Direct: d(x), the direct regressor's log1p(y).
-* Two-Stage: p(x)·m(x) on the log scale (the seed's choice).
+* Two-Stage: p(x)·m(x) on the log scale (the original report's choice).
 * Two-Stage (EV): the expected value p(x)·E[y | y>0, x] = p(x)·(s·exp(m(x)) − 1), back-transformed from the
   log scale with Duan's smearing factor s = mean(exp(residual)) of stage 2 on the *validation* gifts (one
   constant: it assumes the log-scale error does not depend on x). H2 ("the multiplication amplifies
@@ -148,6 +148,25 @@ def across_seeds(tables: dict[int, pd.DataFrame]) -> AcrossSeeds:
     return AcrossSeeds(tables, mean, decompose(mean), per_seed, estimates)
 
 
+@dataclass(frozen=True)
+class FigureBasis:
+    """What the report's figures show: the same aggregate as the verdicts (the mean over seeds, with t-intervals over
+    seeds) when there are several seeds, else the one seed with its user-bootstrap intervals; ``label`` says which."""
+
+    table: pd.DataFrame
+    decomposition: Decomposition
+    intervals: dict[str, tuple[float, float]]
+    label: str
+
+
+def figure_basis(across: AcrossSeeds | None, table: pd.DataFrame, decomposition: Decomposition,
+                 intervals: dict[str, tuple[float, float]], seeds: list[int]) -> FigureBasis:
+    if across is not None:
+        return FigureBasis(across.mean, across.decomposition, across.intervals,
+                           f"mean over {len(seeds)} seeds; 95% t-interval over seeds")
+    return FigureBasis(table, decomposition, intervals, f"seed {seeds[0]}; 95% user-bootstrap interval")
+
+
 def stage1_quality(runs: list[GiftScores]) -> dict[str, TEstimate]:
     """How well stage 1 tells gift rows from the rest on the test days, per seed: PR-AUC (average precision) and
     ROC-AUC of p(x) for y > 0 — what tells a weak classifier from hard data beside "stage 1 is the bottleneck"."""
@@ -215,7 +234,7 @@ def hypothesis_verdicts(d: Decomposition, audit: LeakageAudit, inflation: float,
             test("S1", "", e["share_p − share_m"], ">", 0.0, label="stage-1 share − stage-2 share", fmt="{:+.0%}")],
                evidence=gap + f" (Shapley split; single oracle gains {_pp(d.oracle_p_gain)} and "
                               f"{_pp(d.oracle_m_gain)}){quality}"),
-        test("D1", "Does Direct beat the binary upper bound on Top-1% capture (the seed's conclusion)?",
+        test("D1", "Does Direct beat the binary upper bound on Top-1% capture (the original report's conclusion)?",
              e["direct − binary"], ">", 0.0, label="Top-1%(Direct) − Top-1%(binary bound)", fmt=_pp,
              evidence=f"Direct {d.direct:.1%} vs binary bound {d.binary:.1%}"),
         test("T1", "Does Two-Stage trail Direct on Top-1% capture?", e["direct − two_stage"], ">", 0.0,

@@ -14,7 +14,7 @@ streamer's fans and accumulated number of lives (``SNAPSHOT_COLUMNS``) — were 
 of the logging period, so they carry the future (the real ``accu_live_cnt`` counts lives that happen
 after the row). They cannot be truncated to a row's past, so only the leaky protocol uses them.
 
-``leaky=True`` reproduces the seed's original protocol: the same aggregates over the *full
+``leaky=True`` reproduces the original report's protocol: the same aggregates over the *full
 period* (including the row itself and the future), the snapshot counts, and ``watch_live_time``,
 which is result leakage (it includes time spent after gifting).
 """

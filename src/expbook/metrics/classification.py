@@ -105,16 +105,25 @@ def share_distance(shares: np.ndarray, prior: np.ndarray) -> float:
     return float(0.5 * np.abs(np.asarray(shares) - np.asarray(prior)).sum())
 
 
+def measurable_count(min_fraction: float, expected: float = 5.0) -> int:
+    """The fewest true beats of a class for "never predicted" to mean something at ``min_fraction``: ⌈5 / f⌉."""
+    return int(np.ceil(expected / min_fraction)) if min_fraction > 0 else 1
+
+
 def detect_collapse(y_true: np.ndarray, y_pred: np.ndarray, classes: tuple[str, ...], *, max_distance: float,
                     min_fraction: float) -> Collapse:
     """Collapsed when the predicted shares are more than ``max_distance`` (total variation) from the prior of
-    ``y_true``, or a class present in ``y_true`` gets fewer than ``min_fraction`` × its prior of the predictions.
+    ``y_true``, or a class with enough beats to tell gets fewer than ``min_fraction`` × its prior of the predictions.
 
-    The over-predicted classes are those whose share exceeds the prior by more than ``max_distance / 2``.
+    "Enough to tell": a model that predicted the class at ``min_fraction`` × its prior would be expected to predict
+    it at least 5 times, i.e. at least ``measurable_count(min_fraction)`` true beats. A rarer class (39 fusion
+    beats in a validation split) can be missed by chance alone; it still counts in the distance. The over-predicted
+    classes are those whose share exceeds the prior by more than ``max_distance / 2``.
     """
     prior, shares = predicted_shares(y_true, len(classes)), predicted_shares(y_pred, len(classes))
     distance = share_distance(shares, prior)
     over = shares - prior > max_distance / 2
-    never = (prior > 0) & (shares < min_fraction * prior)
+    counts = np.bincount(np.asarray(y_true, dtype=np.int64), minlength=len(classes))
+    never = (prior > 0) & (counts >= measurable_count(min_fraction)) & (shares < min_fraction * prior)
     return Collapse(bool(distance > max_distance or never.any()), distance, tuple(np.array(classes)[over]),
                     tuple(np.array(classes)[never]), shares, prior, tuple(classes))

@@ -12,6 +12,8 @@ Three kinds, one per way the reports resample:
 width scales as 1/√n in the sampling unit: for a t-interval the closed form n = (t₍ₙ₋₁₎·s / δ)², solved with the
 t quantile of n itself; for a bootstrap the width at n units scaled by √(n / n'); for the corrected resampled t-test
 its own variance, whose floor n_test/n_train · σ² more repeats cannot lower — only more rows (employees) can.
+An estimate may know its ``population``, the most units the data can have (the users of a data set, MIT-BIH's
+records, a survey's employees): a need past it reads "cannot be settled on this data" (``within_population``).
 """
 
 from __future__ import annotations
@@ -35,10 +37,27 @@ class Decide:
     needed: float  # inf: no number of units decides an effect that sits on the threshold
     have: int
     text: str
+    population: int | None = None  # how many units the data can have at most (None: no limit known)
+
+    @property
+    def settleable(self) -> bool:
+        """Could more units of this data settle it? False when it needs more than the data can ever have."""
+        return not math.isinf(self.needed) and (self.population is None or self.needed <= self.population)
 
     def as_dict(self) -> dict:
         return {"unit": self.unit, "needed": None if math.isinf(self.needed) else int(self.needed), "have": self.have,
-                "text": self.text}
+                "text": self.text, "population": self.population, "settleable": self.settleable}
+
+
+def within_population(decide: Decide, population: int | None) -> Decide:
+    """``decide`` compared with the population the data can have: past it, the verdict cannot be settled on it."""
+    if population is None or math.isinf(decide.needed):
+        return decide
+    if decide.needed <= population:
+        return Decide(decide.unit, decide.needed, decide.have, decide.text, population)
+    return Decide(decide.unit, decide.needed, decide.have,
+                  f"cannot be settled on this data: about {_count(decide.needed)} {decide.unit} would be needed, and "
+                  f"the data has {population:,} at most", population)
 
 
 def _count(n: float) -> str:
@@ -52,9 +71,8 @@ def _count(n: float) -> str:
 
 def _decide_text(unit: str, needed: float, have: int) -> Decide:
     if math.isinf(needed):
-        return Decide(unit, needed, have, f"no number of {unit} decides an effect that sits on the threshold")
-    return Decide(unit, needed, have, f"would need about {_count(needed)} {unit} at the observed effect "
-                                      f"(has {have:,})")
+        return Decide(unit, needed, have, f"no number of {unit} (the effect sits on the threshold)")
+    return Decide(unit, needed, have, f"about {_count(needed)} {unit} (has {have:,})")
 
 
 @dataclass(frozen=True)
@@ -72,13 +90,16 @@ class TEstimate:
     unit: str
     values: np.ndarray | None = field(default=None, compare=False, repr=False)
     bounds: tuple[float, float] | None = None
+    population: int | None = None  # how many units the data can have (users in the data set, records in MIT-BIH)
 
     @classmethod
-    def of(cls, values, unit: str, *, bounds: tuple[float, float] | None = None) -> TEstimate:
+    def of(cls, values, unit: str, *, bounds: tuple[float, float] | None = None,
+           population: int | None = None) -> TEstimate:
         values = np.asarray(values, dtype=float)
         values = values[np.isfinite(values)]
         sd = float(values.std(ddof=1)) if values.size > 1 else math.nan
-        return cls(float(values.mean()) if values.size else math.nan, sd, int(values.size), unit, values, bounds)
+        return cls(float(values.mean()) if values.size else math.nan, sd, int(values.size), unit, values, bounds,
+                   population)
 
     @property
     def se(self) -> float:
@@ -151,13 +172,16 @@ class CorrectedTEstimate:
     rows: int
     unit: str = "employees"
     values: np.ndarray | None = field(default=None, compare=False, repr=False)
+    population: int | None = None  # rows the data can have (a survey's size, a real table's rows)
 
     @classmethod
-    def of(cls, differences, *, ratio: float, rows: int, unit: str = "employees") -> CorrectedTEstimate:
+    def of(cls, differences, *, ratio: float, rows: int, unit: str = "employees",
+           population: int | None = None) -> CorrectedTEstimate:
         values = np.asarray(differences, dtype=float)
         values = values[np.isfinite(values)]
         sd = float(values.std(ddof=1)) if values.size > 1 else math.nan
-        return cls(float(values.mean()) if values.size else math.nan, sd, int(values.size), ratio, rows, unit, values)
+        return cls(float(values.mean()) if values.size else math.nan, sd, int(values.size), ratio, rows, unit, values,
+                   population)
 
     @property
     def n(self) -> int:
@@ -190,13 +214,10 @@ class CorrectedTEstimate:
         t = float(_t().ppf(0.5 + level / 2, self.splits - 1))
         rows = self.rows * (t * self.se / distance) ** 2  # at these repeats, σ² ∝ 1 / rows
         if t * math.sqrt(self.ratio) * self.sd >= distance:  # the half-width with infinitely many repeats
-            text = (f"more repeats cannot decide it (the corrected variance keeps n_test/n_train = {self.ratio:.2f} "
-                    f"of σ² at any number of repeats); about {_count(rows)} {self.unit} would at the observed effect "
-                    f"(has {self.rows:,})")
+            text = f"repeats cannot (the variance floor); about {_count(rows)} {self.unit} (has {self.rows:,})"
         else:
             splits = 1 / ((distance / (t * self.sd)) ** 2 - self.ratio)
-            text = (f"would need about {_count(splits)} splits (has {self.splits}) or about {_count(rows)} "
-                    f"{self.unit} (has {self.rows:,}) at the observed effect")
+            text = f"about {_count(splits)} splits (has {self.splits}) or {_count(rows)} {self.unit} (has {self.rows:,})"
         return Decide(self.unit, rows, self.rows, text)
 
     @property
@@ -212,6 +233,7 @@ class BootstrapEstimate:
     draws: np.ndarray = field(compare=False, repr=False)
     n: int
     unit: str
+    population: int | None = None  # clusters the data can have (MIT-BIH's 44 non-paced records)
 
     def _finite(self) -> np.ndarray:
         draws = np.asarray(self.draws, dtype=float)

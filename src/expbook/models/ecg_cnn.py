@@ -74,7 +74,7 @@ class BeatCNN(nn.Module):
         return self.head(torch.cat([self.conv(x.unsqueeze(1)).squeeze(-1), rr], dim=1))
 
 
-BLEND = {"macro": 0.2, "abnormal": 0.3, "rare": 0.5}  # the seed report's blended stopping score
+BLEND = {"macro": 0.2, "abnormal": 0.3, "rare": 0.5}  # the original report's blended stopping score
 
 
 def early_stop_scores(y_true: np.ndarray, y_pred: np.ndarray) -> dict[str, float]:

@@ -14,14 +14,14 @@ has three switchable components (GNN v6 = all on; v5 = all off):
   after each epoch ``m`` grows ×1.25 when validation accuracy exceeds ``margin_up_acc`` and shrinks
   ×0.8 below ``margin_down_acc``, within ``margin_bounds``. Off: ``m`` stays fixed.
 * **ranking regularisation** — ``rank_reg · mean(softplus(−(s⁺ − s⁻)))``, a smooth pairwise (BPR) term
-  added to the hinge. The seed report gives only its weight (0.1); this form keeps a gradient on pairs
+  added to the hinge. The original report gives only its weight (0.1); this form keeps a gradient on pairs
   already past the margin, where the hinge is flat. Off: weight 0.
 * **observed negatives** — a share ``observed_share`` of the negatives is the post the employee actually
   rejected in that choice task; the rest are hard/random as above. Off: share 0.
 * **LR on plateau** — ``ReduceLROnPlateau`` on each stage's validation score (×``lr_factor`` after
-  ``lr_patience`` epochs without a gain), as the seed's training log shows. Off: constant rate.
+  ``lr_patience`` epochs without a gain), as the original report's training log shows. Off: constant rate.
 
-The turnover loss is focal (the seed's) or weighted BCE. Seeds, threads and early stopping come from
+The turnover loss is focal (the original report's) or weighted BCE. Seeds, threads and early stopping come from
 ``expbook.models.training``.
 """
 

@@ -43,7 +43,7 @@ def metric_group(name: str) -> str:
 
 def metric_label(name: str) -> str:
     """A readable label below the group: dots become " › ", underscores spaces, ``key=value`` row keys kept
-    (``configurations.seed's final configuration.gen pred_share_O`` -> "seed's final configuration › gen pred share O")."""
+    (``configurations.sampler only.gen pred_share_O`` -> "sampler only › gen pred share O")."""
     parts = name.split(".", 1)[1].split(".") if "." in name else [name]
     return " › ".join(part.replace("_", " ") for part in parts)
 

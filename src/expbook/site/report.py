@@ -24,6 +24,8 @@ from expbook.site.render import render
 from expbook.site.sanitize import sanitize_notebook
 
 PAPERMILL_TAGS = {"injected-parameters"}
+ONE_TABLE = ('<p class="expbook-pointer">The verdict table is shown once, with the answer at the top of this page '
+             '(<a href="#answer">back to the answer</a>).</p>')
 
 
 def started(record: RunRecord) -> str:
@@ -73,6 +75,10 @@ def report_notebook(record: RunRecord, status_line: str, *, history_link: str,
     left out (the table shows both)."""
     notebook, prose_note = with_prose(record, source_path)
     notebook = sanitize_notebook(copy.deepcopy(notebook))
+    for cell in notebook.cells:  # the conclusions table is shown once, at the top: its copy below points there
+        for output in cell.get("outputs", []):
+            if 'class="expbook-verdicts"' in str(output.get("data", {}).get("text/html", "")):
+                output["data"] = nbformat.from_dict({"text/html": ONE_TABLE, "text/plain": "see the answer at the top"})
     git = record.results.get("provenance", {}).get("git", {})
     dirty = git.get("dirty")
     code = f"{str(git.get('commit', ''))[:10]}{'+dirty' if dirty else ''}{' (dirty: unknown)' if dirty is None else ''}"
