@@ -183,9 +183,10 @@
     container.appendChild(el("p", {}, "Loading the figures …"));
     return Promise.all([load(base, a), load(base, b)]).then(([A, B]) => {
       container.textContent = "";
-      const both = Object.keys(A).filter((name) => name in B).sort();
-      const onlyA = Object.keys(A).filter((name) => !(name in B)).sort();
-      const onlyB = Object.keys(B).filter((name) => !(name in A)).sort();
+      const has = (object, name) => Object.prototype.hasOwnProperty.call(object, name);
+      const both = Object.keys(A).filter((name) => has(B, name)).sort();
+      const onlyA = Object.keys(A).filter((name) => !has(B, name)).sort();
+      const onlyB = Object.keys(B).filter((name) => !has(A, name)).sort();
       if (!both.length) container.appendChild(el("p", {}, "The two runs have no figure in common."));
       if (onlyA.length) container.appendChild(el("p", {}, "Only in A: " + onlyA.join(", ")));
       if (onlyB.length) container.appendChild(el("p", {}, "Only in B: " + onlyB.join(", ")));

@@ -129,3 +129,19 @@ def test_changed_data_files_are_named(tmp_path, monkeypatch):
     (data / "click.csv").write_text("user_id\n1\n2\n")
     status = experiment_status("fixture", store)
     assert status.state == "re-execute" and status.reason == "re-execute: data changed"
+
+
+@pytest.mark.slow
+def test_after_a_revert_the_older_run_is_the_report_again(fixture_run):
+    """Code changes, a new default run becomes the report; the change is reverted: the older run's key matches
+    again, nothing executes, and the report is the older run again (the newer one stays in the history)."""
+    store, tmp_path, first = fixture_run
+    fixture_notebook(tmp_path / "notebooks", body="y = x + 2")
+    second = run_experiment("fixture", {}, store=store, progress=False, echo=lambda *_: None).record
+    assert store.canonical("fixture").run_id == second.run_id != first.run_id
+    fixture_notebook(tmp_path / "notebooks")  # reverted
+    again = run_experiment("fixture", {}, store=store, progress=False, echo=lambda *_: None)
+    assert again.cached and again.record.run_id == first.run_id
+    assert store.canonical("fixture").run_id == first.run_id
+    assert experiment_status("fixture", store).state == "fresh"
+    assert {r.run_id for r in store.runs("fixture")} == {first.run_id, second.run_id}

@@ -20,6 +20,7 @@ from expbook.project import Project
 
 TMP_PREFIX = ".tmp-"
 UNREADABLE = "unreadable"
+CANONICAL = ".canonical"  # <store>/<experiment>/.canonical: the run id of the report the site shows
 OWNER_FILE = ".owner.json"
 
 
@@ -117,8 +118,9 @@ class Store:
             return cached[1]
         try:
             results = json.loads(results_file.read_text())
-            if not isinstance(results, dict):
-                raise ValueError("not a JSON object")
+            problem = schema_problem(results)
+            if problem:
+                raise ValueError(problem)
         except FileNotFoundError:
             return None
         except (OSError, ValueError, UnicodeDecodeError) as exc:
@@ -132,8 +134,27 @@ class Store:
         return [r for r in self.runs(experiment) if r.unreadable]
 
     def canonical(self, experiment: str) -> RunRecord | None:
+        """The run the site shows as the report: the default run the last build or ``run`` chose (``.canonical``,
+        a pointer the runner writes; the runs themselves are never rewritten), else the latest successful default
+        run. After code is reverted, a build reuses the older run whose key matches again, and it is canonical again:
+        the newer run of the reverted code stays in the history, not on the report."""
         candidates = [r for r in self.runs(experiment) if r.ok and r.is_default]
+        try:
+            chosen = (self.root / experiment / CANONICAL).read_text().strip()
+        except OSError:
+            chosen = None
+        for record in candidates:
+            if record.run_id == chosen:
+                return record
         return candidates[-1] if candidates else None
+
+    def set_canonical(self, experiment: str, run_id: str) -> None:
+        """Point ``.canonical`` at ``run_id`` (atomically); only a successful default run is ever pointed at."""
+        path = self.root / experiment / CANONICAL
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f"{CANONICAL}.{os.getpid()}.tmp")
+        tmp.write_text(run_id + "\n")
+        os.replace(tmp, path)
 
     def last_ok(self, experiment: str) -> RunRecord | None:
         """The newest successful run, the canonical one first (its cell durations predict the next run's)."""
@@ -202,7 +223,7 @@ def flatten_metrics(metrics: dict[str, Any], prefix: str = "") -> dict[str, floa
             flat[name] = float(value)
         elif isinstance(value, dict):
             flat.update(flatten_metrics(value, name + "."))
-        elif isinstance(value, list) and value and all(isinstance(v, dict) for v in value) and key != "bootstrap":
+        elif isinstance(value, list) and value and all(isinstance(v, dict) and v for v in value) and key != "bootstrap":
             for row in value:
                 first = next(iter(row))
                 flat.update(flatten_metrics({k: v for k, v in row.items() if k != first}, f"{name}.{first}={row[first]}."))
@@ -215,3 +236,35 @@ def data_origin(results: dict[str, Any]) -> str:
         return str(results["data_origin"])
     data_dir = (results.get("params") or {}).get("data_dir")
     return f"real files from the folder {data_dir}" if data_dir else "the report's default data"
+
+
+_FIELDS = {"params": dict, "overrides": dict, "metrics": dict, "provenance": dict, "error": dict, "diagnostics": dict,
+           "verdicts": list, "figures": list, "key_metric": dict, "tables": dict, "gate": dict}
+_TEXT = ("experiment", "run_id", "status", "headline", "question", "data_origin")
+
+
+def schema_problem(results: Any) -> str | None:
+    """Why a parsed ``results.json`` cannot be shown (a field of the wrong type, a verdict without its id or question,
+    a surrogate that no page can encode), or None. A run file is hostile: one malformed run must read as unreadable,
+    not stop the site from building."""
+    if not isinstance(results, dict):
+        return "not a JSON object"
+    for name, kind in _FIELDS.items():
+        if results.get(name) is not None and not isinstance(results[name], kind):
+            return f"{name} is a {type(results[name]).__name__}, not a {kind.__name__}"
+    for name in _TEXT:
+        if results.get(name) is not None and not isinstance(results[name], str):
+            return f"{name} is not text"
+    if results.get("status") not in (None, "ok", "failed"):
+        return f"status {str(results.get('status'))[:20]!r} is neither ok nor failed"
+    if not isinstance(results.get("duration_s", 0) or 0, (int, float)):
+        return "duration_s is not a number"
+    for verdict in [*(results.get("verdicts") or []), *([results["gate"]] if results.get("gate") else [])]:
+        if not (isinstance(verdict, dict) and isinstance(verdict.get("id"), str) and isinstance(verdict.get("question"), str)):
+            return "a verdict lacks its id or question"
+    try:
+        json.dumps(results, ensure_ascii=False).encode("utf-8")
+    except (UnicodeEncodeError, ValueError) as exc:
+        return f"text that cannot be encoded ({exc.__class__.__name__})"
+    return None
+

@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -99,10 +100,29 @@ def _write_manifest(path: Path, manifest: dict[str, Any]) -> None:
     tmp.replace(path)
 
 
+RUN_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,120}$")  # a run folder's name: no separator, no "..", no dotfile
+
+
 def load_sweeps(experiment: str, store: Store | None = None) -> list[dict[str, Any]]:
+    """The sweep manifests of ``experiment``, well-formed ones only, each naming the experiment of its folder and
+    only runs whose ids are plain folder names (a manifest is a file in the store: it cannot point elsewhere)."""
     store = store or Store()
     folder = store.root / ".sweeps" / experiment
-    return [json.loads(p.read_text()) for p in sorted(folder.glob("*.json"))] if folder.is_dir() else []
+    sweeps = []
+    for path in sorted(folder.glob("*.json")) if folder.is_dir() else []:
+        try:
+            sweep = json.loads(path.read_text())
+        except (OSError, ValueError):
+            continue
+        if not (isinstance(sweep, dict) and isinstance(sweep.get("sweep_id"), str)
+                and isinstance(sweep.get("grid", {}), dict) and isinstance(sweep.get("runs", []), list)):
+            continue
+        sweep.setdefault("grid", {})
+        sweep["experiment"] = experiment
+        sweep["runs"] = [r for r in sweep.get("runs", []) if isinstance(r, dict) and RUN_ID.match(str(r.get("run_id", "")))
+                         and isinstance(r.get("overrides", {}), dict)]
+        sweeps.append(sweep)
+    return sweeps
 
 
 SEED_AXES = ("seed", "seeds")

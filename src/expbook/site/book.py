@@ -50,7 +50,7 @@ def version_stamp() -> str:
 def _atomic_write(path: Path, text: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(text)
+    tmp.write_bytes(text.encode("utf-8", "replace"))  # a lone surrogate in run text cannot stop the build
     os.replace(tmp, path)
 
 
@@ -105,6 +105,7 @@ def quick_fingerprint(store: Store, book_dir: Path, stamp: str, data_dirs: list[
         for run in sorted(os.listdir(folder)):
             if not run.startswith("."):
                 entries.append([experiment, run, file_key(folder / run / "results.json", folder / run / "report.ipynb")])
+        entries.append([experiment, file_key(folder / ".canonical")])  # which run the report shows
     entries += [fingerprint_folder(d) if Path(d).is_dir() else d for d in data_dirs]
     return key(entries)
 

@@ -210,6 +210,12 @@ def render_text(c: Comparison, *, limit: int = 25) -> str:
     return "\n".join(lines)
 
 
+def csv_safe(row: list) -> list:
+    """Cells a spreadsheet will not read as a formula: text starting with = + - @ (or a tab or CR) gets a leading '."""
+    return [f"'{cell}" if isinstance(cell, str) and cell[:1] in ("=", "+", "-", "@", "\t", "\r") else cell
+            for cell in row]
+
+
 def metrics_csv(c: Comparison) -> str:
     """The comparison's metric table as CSV: group, label, key, A, A's interval, B, Δ, outside."""
     import csv
@@ -219,8 +225,8 @@ def metrics_csv(c: Comparison) -> str:
     writer = csv.writer(out)
     writer.writerow(["group", "metric", "key", "A", "A low", "A high", "B", "delta", "B outside A's interval"])
     for d in c.metrics:
-        writer.writerow([metric_group(d.name), metric_label(d.name), d.name, d.a, *(d.ci_a or ("", "")), d.b,
-                         d.delta, d.outside_ci])
+        writer.writerow(csv_safe([metric_group(d.name), metric_label(d.name), d.name, d.a, *(d.ci_a or ("", "")), d.b,
+                                  d.delta, d.outside_ci]))
     return out.getvalue()
 
 

@@ -21,7 +21,7 @@ from expbook.run.params import parse_parameters_cell
 from expbook.run.store import RunRecord, data_origin, verdicts_of
 from expbook.site.prose import with_source_prose
 from expbook.site.render import render
-from expbook.site.sanitize import sanitize_notebook
+from expbook.site.sanitize import markdown_html, sanitize_output
 
 PAPERMILL_TAGS = {"injected-parameters"}
 ONE_TABLE = ('<p class="expbook-pointer">The verdict table is shown once, with the answer at the top of this page '
@@ -47,25 +47,55 @@ def parameter_rows(source: str, params: dict[str, Any]) -> list[dict[str, Any]]:
             for name, spec in specs.items()]
 
 
-def with_prose(record: RunRecord, source_path: Path | None) -> tuple[nbformat.NotebookNode, str]:
-    """The run's executed notebook with the notebook's current prose where the code still matches; and a sentence
-    saying which prose the page shows."""
+def with_prose(record: RunRecord, source_path: Path | None) -> tuple[nbformat.NotebookNode, str, bool]:
+    """The run's executed notebook with the project notebook's current prose where the code still matches; a
+    sentence saying which prose the page shows; and whether the prose is the project's (else it is the stored
+    run's, which is run output like any other and is shown only as sanitized HTML)."""
     executed = nbformat.read(record.path / "report.ipynb", as_version=4)
-    run_key = str(record.results.get("provenance", {}).get("render_key", ""))[:8]
+    run_key = str((record.results.get("provenance") or {}).get("render_key", ""))[:8]
     if source_path is None or not source_path.is_file():
-        return executed, f"Prose as executed (render key {run_key})."
+        return executed, f"Prose as executed (render key {run_key}).", False
     try:
         from expbook.run.keys import render_key
 
         current = render_key(source_path)
-        if current == record.results.get("provenance", {}).get("render_key"):
-            return executed, f"Prose as executed (render key {run_key})."
         notebook = with_source_prose(executed, nbformat.read(source_path, as_version=4))
+        if current[:8] == run_key:
+            return notebook, f"Prose as executed (render key {run_key}).", True
         return notebook, (f"Prose from the notebook as it is now (render key {current[:8]}); the run was executed "
-                          f"with render key {run_key} and is unchanged.")
+                          f"with render key {run_key} and is unchanged."), True
     except ExpbookError:
         return executed, (f"Prose as executed (render key {run_key}): the notebook's code has changed since, so "
-                          "today's prose would not match these outputs.")
+                          "today's prose would not match these outputs."), False
+
+
+KNOWN_TAGS = {"remove-cell", "remove-input", "hide-input", "remove-output", "hide-output", "parameters",
+              "injected-parameters", "papermill-error-cell-tag"}
+
+
+def fresh_notebook(notebook: nbformat.NotebookNode, *, trusted_prose: bool) -> nbformat.NotebookNode:
+    """A new notebook built from the parts of ``notebook`` the site shows, and nothing else: markdown (the project's
+    prose as Markdown; a run's own prose only as sanitized HTML), code cells with their sanitized outputs and known
+    tags, no raw cells, and no metadata of the run's (myst-nb reads ``mystnb``/``myst`` keys from notebook and cell
+    metadata: execution modes, figure captions, html meta)."""
+    cells = []
+    for cell in notebook.cells:
+        tags = sorted(t for t in cell.get("metadata", {}).get("tags", []) if t in KNOWN_TAGS)
+        if cell.cell_type == "markdown" and trusted_prose:
+            cells.append(nbformat.v4.new_markdown_cell(cell.source, metadata={"tags": tags}))
+        elif cell.cell_type == "markdown":
+            prose = nbformat.v4.new_code_cell("# prose stored with the run", metadata={"tags": ["remove-input", *tags]})
+            prose.outputs = [nbformat.v4.new_output("display_data", data={
+                "text/html": markdown_html(cell.source), "text/plain": "prose"})]
+            cells.append(prose)
+        elif cell.cell_type == "code":
+            code = nbformat.v4.new_code_cell(cell.source, metadata={"tags": tags})
+            code.outputs = [clean for output in cell.get("outputs", []) if (clean := sanitize_output(output)) is not None]
+            cells.append(code)
+    fresh = nbformat.v4.new_notebook(cells=cells, metadata={
+        "kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"},
+        "language_info": {"name": "python"}})
+    return fresh
 
 
 def report_notebook(record: RunRecord, status_line: str, *, history_link: str,
@@ -73,8 +103,14 @@ def report_notebook(record: RunRecord, status_line: str, *, history_link: str,
     """The executed notebook (outputs sanitized, prose current where possible) with the run banner, the computed
     answer and the parameters table right under the question; the parameters cell and papermill's injected one are
     left out (the table shows both)."""
-    notebook, prose_note = with_prose(record, source_path)
-    notebook = sanitize_notebook(copy.deepcopy(notebook))
+    notebook, prose_note, trusted = with_prose(record, source_path)
+    notebook = fresh_notebook(copy.deepcopy(notebook), trusted_prose=trusted)
+    if not trusted:  # the run's own prose is an HTML output: the page's title comes from the project's notebook
+        from expbook.escape import md_text
+        from expbook.run.catalogue import notebook_title
+
+        title = notebook_title(source_path) if source_path is not None and source_path.is_file() else record.experiment
+        notebook.cells.insert(0, nbformat.v4.new_markdown_cell(f"# {md_text(title)}"))
     for cell in notebook.cells:  # the conclusions table is shown once, at the top: its copy below points there
         for output in cell.get("outputs", []):
             if 'class="expbook-verdicts"' in str(output.get("data", {}).get("text/html", "")):

@@ -10,6 +10,7 @@ Jupyter Book apply: ``remove-cell``, ``remove-input``, ``hide-input``, ``remove-
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 from typing import Any
@@ -19,7 +20,7 @@ from markupsafe import Markup
 
 from expbook.escape import json_script
 from expbook.run.store import RunRecord, data_origin, flatten_metrics, verdicts_of
-from expbook.site.compare import Comparison, figure_names, metric_group, metric_label, verdict_values
+from expbook.site.compare import Comparison, csv_safe, figure_names, metric_group, metric_label, verdict_values
 from expbook.site.render import render, url
 from expbook.site.report import report_notebook
 from expbook.site.sanitize import markdown_html
@@ -108,13 +109,11 @@ def run_figures_script(record: RunRecord) -> str:
         if data.startswith(PNG):  # only what is a PNG goes out as one
             figures[name] = "data:image/png;base64," + base64.b64encode(data).decode()
     return (f"(window.EXPBOOK_FIGURES = window.EXPBOOK_FIGURES || {{}})[{json_script(record.run_id)}] = "
-            f"{json_script(figures, sort_keys=True)};\n")
+            f"JSON.parse({json_script(json.dumps(figures, sort_keys=True))});\n")
 
 
 def run_results_json(record: RunRecord) -> str:
     """``runs/<experiment>/<run>.results.json``: the run's stored results, for download."""
-    import json
-
     return json.dumps(record.results, indent=1, ensure_ascii=False, default=str)
 
 
@@ -130,7 +129,7 @@ def run_metrics_csv(record: RunRecord) -> str:
     writer = csv.writer(out)
     writer.writerow(["group", "metric", "key", "value", "low", "high"])
     for name, value in flat.items():
-        writer.writerow([metric_group(name), metric_label(name), name, value, *intervals.get(name, ("", ""))])
+        writer.writerow(csv_safe([metric_group(name), metric_label(name), name, value, *intervals.get(name, ("", ""))]))
     return out.getvalue()
 
 
@@ -141,5 +140,6 @@ def run_data_script(record: RunRecord, label: str) -> str:
     verdicts = {v["id"]: [v["question"], state_from_record(v)] for v in verdicts_of(results)}
     data = {"label": label, "params": results.get("params", {}), "verdicts": verdicts,
             "metrics": flatten_metrics(results.get("metrics", {}))}
+    # JSON.parse, not an object literal: a key such as "__proto__" stays an own property instead of setting the prototype
     return (f"(window.EXPBOOK_RUN_DATA = window.EXPBOOK_RUN_DATA || {{}})[{json_script(record.run_id)}] = "
-            f"{json_script(data, sort_keys=True)};\n")
+            f"JSON.parse({json_script(json.dumps(data, sort_keys=True, ensure_ascii=False, default=str))});\n")

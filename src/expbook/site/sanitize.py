@@ -14,7 +14,7 @@ and nbconvert offers ``sanitize_html``.
 
 from __future__ import annotations
 
-import copy
+import re
 from functools import lru_cache
 
 import nbformat
@@ -24,10 +24,15 @@ TAGS = {"a", "abbr", "b", "blockquote", "br", "caption", "code", "col", "colgrou
         "dl", "dt", "em", "figcaption", "figure", "h1", "h2", "h3", "h4", "h5", "h6", "hr", "i", "img", "ins", "kbd",
         "li", "mark", "ol", "p", "pre", "q", "s", "samp", "small", "span", "strong", "sub", "summary", "sup",
         "table", "tbody", "td", "tfoot", "th", "thead", "tr", "u", "ul", "var"}
-ATTRIBUTES = {"*": {"class", "title", "lang", "dir"}, "a": {"href"}, "img": {"src", "alt", "width", "height"},
+ATTRIBUTES = {"*": {"title", "lang", "dir"}, "a": {"href"}, "img": {"src", "alt", "width", "height"},
               "td": {"colspan", "rowspan", "align"}, "th": {"colspan", "rowspan", "align", "scope"},
               "col": {"span"}, "colgroup": {"span"}, "ol": {"start"}, "details": {"open"}}
 SCHEMES = {"http", "https", "mailto", "data"}
+# classes an output may carry: pandas' table, MathJax's math, the verdict badges; no other (an output must not pass
+# for the page's own banner or layout, nor hide behind the theme's utility classes)
+BADGES = {"expbook-verdict", *(f"expbook-verdict-{state}" for state in ("holds", "fails", "inconclusive", "na"))}
+CLASSES = {"table": {"dataframe", "table"}, "span": {"math", "notranslate", "nohighlight", *BADGES},
+           "div": {"math", "notranslate", "nohighlight"}}
 IMAGE_DATA = ("data:image/png;", "data:image/jpeg;", "data:image/gif;")
 # MIME types shown on the site, most preferred first (what Jupyter Book's render priority does, less the active ones)
 SHOWN = ("text/html", "image/png", "image/jpeg", "text/markdown", "text/plain")
@@ -36,16 +41,16 @@ SHOWN = ("text/html", "image/png", "image/jpeg", "text/markdown", "text/plain")
 def _attribute(element: str, attribute: str, value: str) -> str | None:
     """An image's source only as an inline raster image (an SVG can carry script; a URL would load from outside or
     from the build machine's pages); a ``data:`` URL nowhere else."""
-    inline = value.strip().lower().startswith(IMAGE_DATA)
+    plain = re.sub(r"[\x00-\x20]", "", value).lower()  # browsers drop tabs and newlines inside a URL's scheme
     if element == "img" and attribute == "src":
-        return value if inline else None
-    return None if value.strip().lower().startswith("data:") else value
+        return value if plain.startswith(IMAGE_DATA) else None
+    return None if plain.startswith("data:") else value
 
 
 def sanitize_html(text: str) -> str:
     """``text`` with only the allowlisted elements, attributes and URL schemes left."""
     return nh3.clean(text, tags=TAGS, attributes=ATTRIBUTES, url_schemes=SCHEMES, attribute_filter=_attribute,
-                     link_rel="noopener noreferrer", strip_comments=True)
+                     allowed_classes=CLASSES, link_rel="noopener noreferrer", strip_comments=True)
 
 
 @lru_cache(maxsize=1)
@@ -79,8 +84,15 @@ def _joined(value) -> str:
 def sanitize_output(output: nbformat.NotebookNode) -> nbformat.NotebookNode | None:
     """One cell output, safe to show: rich data reduced to one sanitized representation; None when nothing inert
     remains. Streams and errors are text and pass as they are (every renderer shows them as literal text)."""
-    if output.get("output_type") not in ("display_data", "execute_result"):
-        return output
+    kind = output.get("output_type")
+    if kind == "stream":
+        return nbformat.v4.new_output("stream", name="stderr" if output.get("name") == "stderr" else "stdout",
+                                      text=_joined(output.get("text", "")))
+    if kind == "error":
+        return nbformat.v4.new_output("error", ename=str(output.get("ename", "")), evalue=str(output.get("evalue", "")),
+                                      traceback=[str(line) for line in output.get("traceback", [])])
+    if kind not in ("display_data", "execute_result"):
+        return None  # an output type nothing renders safely: dropped
     data = output.get("data", {})
     kept = {}
     for mime in SHOWN:
@@ -100,9 +112,9 @@ def sanitize_output(output: nbformat.NotebookNode) -> nbformat.NotebookNode | No
         kept["text/plain"] = _joined(data["text/plain"])
     if not kept:
         return None
-    clean = copy.deepcopy(output)
-    clean["data"] = nbformat.from_dict(kept)
-    clean["metadata"] = nbformat.from_dict({k: v for k, v in output.get("metadata", {}).items() if k in SHOWN})
+    clean = nbformat.v4.new_output(kind, data=kept)  # no output metadata: sizes and flags come from nowhere else
+    if kind == "execute_result":
+        clean["execution_count"] = output.get("execution_count") if isinstance(output.get("execution_count"), int) else None
     return clean
 
 
