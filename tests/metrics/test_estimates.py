@@ -93,22 +93,38 @@ def test_bootstrap_interval_p_and_scaling():
 
 
 @pytest.mark.parametrize("n", [2, 3, 5])
-def test_a_bounded_measures_interval_stays_in_its_range_and_only_clipping_differs(n):
-    """Distances near 0 over ``n`` seeds: the plain t-interval leaves [0, 1], the bounded one never does, and where
-    the plain one lay inside the range the two are the same interval."""
+def test_a_bounded_measures_interval_stays_in_its_range_and_holds_the_clipped_t_interval(n):
+    """Distances near 0 over ``n`` seeds: the plain t-interval leaves [0, 1], the bounded one never does, holds the
+    clipped t-interval and the mean, and agrees with its p-value (the threshold is outside iff p < 0.05)."""
     rng = np.random.default_rng(n)
     for _ in range(200):
         values = rng.beta(1.0, 12.0, size=n)
         plain = TEstimate.of(values, "seeds").interval()
-        low, high = TEstimate.of(values, "seeds", bounds=(0.0, 1.0)).interval()
-        assert 0.0 <= low <= high <= 1.0
-        assert (low, high) == (max(plain[0], 0.0), min(plain[1], 1.0))
+        bounded = TEstimate.of(values, "seeds", bounds=(0.0, 1.0))
+        low, high = bounded.interval()
+        assert 0.0 <= low <= bounded.value <= high <= 1.0
+        assert low <= max(plain[0], 0.0) + 1e-12 and high >= min(plain[1], 1.0) - 1e-12
+        for threshold in (0.02, 0.1, 0.3):
+            assert (bounded.p_value(threshold) < 0.05) == (not low <= threshold <= high)
+    low, high = TEstimate.of([-0.9, -0.5, -0.99], "seeds", bounds=(-1.0, 1.0)).interval()
+    assert -1.0 <= low < high <= 1.0
+
+
+@pytest.mark.parametrize("n", [2, 3, 5])
+def test_the_bounded_interval_covers_a_skewed_measures_mean_at_few_seeds(n):
+    """Coverage on controlled draws (as bench_interval_coverage --controlled): at least nominal − 5 pp where the plain
+    t-interval falls below it."""
+    from expbook.metrics.estimates import bounded_t_interval
+
+    draws = np.random.default_rng(10 + n).beta(1.0, 12.0, size=(20_000, n))
+    low, high = bounded_t_interval(draws, (0.0, 1.0))
+    assert np.mean((low <= 1 / 13) & (1 / 13 <= high)) >= 0.90
 
 
 def test_t_estimate_text_gives_the_half_width_or_the_clipped_interval():
     half = stats.t.ppf(0.975, 2) * np.std([1.0, 2.0, 4.0], ddof=1) / np.sqrt(3)
     assert TEstimate.of([1.0, 2.0, 4.0], "seeds").text("{:.2f}") == f"2.33\u00a0±\u00a0{half:.2f}"
-    assert TEstimate.of([0.01, 0.02], "seeds", bounds=(0.0, 1.0)).text("{:.3f}").endswith("[0.000,\u00a00.079]")
+    assert TEstimate.of([0.01, 0.02], "seeds", bounds=(0.0, 1.0)).text("{:.3f}").startswith("0.015\u00a0[0.000,\u00a0")
     assert TEstimate.of([0.5], "seeds").text() == "0.500"
 
 

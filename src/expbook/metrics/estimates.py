@@ -75,13 +75,44 @@ def _decide_text(unit: str, needed: float, have: int) -> Decide:
     return Decide(unit, needed, have, f"about {_count(needed)} {unit} (has {have:,})")
 
 
+def _stabilise(x: np.ndarray, bounds: tuple[float, float]) -> np.ndarray:
+    """arcsin √x of ``x`` rescaled from ``bounds`` to [0, 1]: the variance-stabilising map of a bounded measure."""
+    low, high = bounds
+    return np.arcsin(np.sqrt(np.clip((x - low) / (high - low), 0.0, 1.0)))
+
+
+def bounded_t_interval(values: np.ndarray, bounds: tuple[float, float], level: float = 0.95
+                       ) -> tuple[np.ndarray, np.ndarray]:
+    """The interval of the mean of a measure in ``bounds`` over the last axis of ``values`` (vectorised over the
+    others): the t-interval intersected with the range, widened where the variance-stabilised t-interval reaches
+    further (see ``TEstimate``)."""
+    values = np.asarray(values, dtype=float)
+    n = values.shape[-1]
+    t = float(_t().ppf(0.5 + level / 2, n - 1))
+    half = t * values.std(axis=-1, ddof=1) / math.sqrt(n)
+    mean = values.mean(axis=-1)
+    z = _stabilise(values, bounds)
+    z_mean, z_half = z.mean(axis=-1), t * z.std(axis=-1, ddof=1) / math.sqrt(n)
+    low, high = bounds
+
+    def back(w):
+        return low + (high - low) * np.sin(np.clip(w, 0.0, np.pi / 2)) ** 2
+
+    return (np.minimum(np.maximum(mean - half, low), back(z_mean - z_half)),
+            np.maximum(np.minimum(mean + half, high), back(z_mean + z_half)))
+
+
 @dataclass(frozen=True)
 class TEstimate:
     """The mean of ``n`` per-unit values with standard deviation ``sd``: t-test and t-interval over the units.
 
     ``bounds`` is the range of the measure (a share, a distance, a capture: (0, 1); a difference of two: (−1, 1)).
-    The t-interval is intersected with it: the true mean lies in the range, so the clipped interval covers it
-    whenever the t-interval does (coverage unchanged), and no interval reads as values the measure cannot take.
+    Its interval is the t-interval intersected with the range, widened where the variance-stabilised one reaches
+    further: the t-interval of arcsin √x (x rescaled to [0, 1]) mapped back, which lies in the range by
+    construction and is asymmetric where the values crowd a bound. Near a bound, with 2–5 seeds, the plain
+    t-interval alone covers the mean of a skewed measure 89% of the time at 95% (``bench_interval_coverage``);
+    the union covers ≥ 91%. Its p-value is the larger of the two t-tests', so the verdict read from the p-value and
+    the one read from the interval agree.
     """
 
     value: float
@@ -108,14 +139,14 @@ class TEstimate:
     def interval(self, level: float = 0.95) -> tuple[float, float]:
         if self.n < 2 or math.isnan(self.sd):
             return math.nan, math.nan
+        if self.bounds is not None and self.values is not None:
+            low, high = bounded_t_interval(self.values, self.bounds, level)
+            return float(low), float(high)
         half = float(_t().ppf(0.5 + level / 2, self.n - 1)) * self.se
-        low, high = self.value - half, self.value + half
-        if self.bounds is not None:
-            low, high = max(low, self.bounds[0]), min(high, self.bounds[1])
-        return low, high
+        return self.value - half, self.value + half
 
     def text(self, fmt: str = "{:.3f}", level: float = 0.95) -> str:
-        """"0.512 ± 0.031" (the t-interval's half-width), "0.012 [0.000, 0.045]" where the measure's range clipped
+        """"0.512 ± 0.031" (the t-interval's half-width), "0.012 [0.000, 0.045]" where the measure's range shaped
         the interval, or the mean alone with one unit; no line break inside."""
         if self.n < 2 or math.isnan(self.sd):
             return fmt.format(self.value)
@@ -132,7 +163,14 @@ class TEstimate:
         distance = self.value - threshold
         if self.sd == 0:
             return 1.0 if distance == 0 else 0.0
-        return float(2 * _t().sf(abs(distance) / self.se, self.n - 1))
+        p = float(2 * _t().sf(abs(distance) / self.se, self.n - 1))
+        if self.bounds is not None and self.values is not None:  # the same test on the stabilised scale (see
+            z, z_threshold = _stabilise(self.values, self.bounds), _stabilise(np.float64(threshold), self.bounds)
+            z_sd = float(z.std(ddof=1))  # bounded_t_interval): the larger p matches the union interval
+            z_p = (1.0 if z.mean() == z_threshold else 0.0) if z_sd == 0 else \
+                float(2 * _t().sf(abs(z.mean() - z_threshold) / (z_sd / math.sqrt(z.size)), z.size - 1))
+            p = max(p, z_p)
+        return p
 
     def units_to_decide(self, threshold: float, level: float) -> Decide:
         """The fewest units n with t₍ₙ₋₁₎(level)·sd / √n < |value − threshold| (the interval clears the threshold)."""
