@@ -9,7 +9,7 @@ from expbook.data.ecg_synth import EcgSpec, ecg_folder
 from expbook.data.wfdb_beats import Beats, inter_patient_splits
 from expbook.experiments import class_imbalance_repair as ci
 from expbook.metrics.estimates import BootstrapEstimate
-from expbook.models.ecg_cnn import TrainConfig, train_grid
+from expbook.models.ecg_cnn import TrainConfig, beat_scores, train_grid
 
 DETECTOR = {"max_distance": 0.1, "min_fraction": 0.1}
 ESTIMATE_ARGS = {"max_distance": 0.1, "min_fraction": 0.1, "min_gain": 0.0, "margin": 0.02, "alpha": 0.05}
@@ -63,6 +63,52 @@ def test_c1_state_follows_the_seeds(distances, state):
     assert c1.id == "C1" and c1.state == state
     assert f"in {sum(d > 0.1 for d in distances)} of 5 seeds" in c1.evidence
     assert state != "inconclusive" or c1.note.startswith("about ")
+
+
+def test_c1_decides_on_its_interval_over_records_and_seeds():
+    """Given the bootstrap over validation records and seeds (``distance_estimate``), C1 reads it, not the seeds'
+    t-interval: a distance far above the detector holds, one whose records straddle it is inconclusive, and the
+    interval stays inside [0, 1]."""
+    y = np.array([0] * 400 + [1] * 40 + [2] * 60)
+    records = np.repeat(["100", "103", "105", "111", "113"], 100)
+    beats = _beats(records, y)
+    collapsed = [np.where(np.arange(500) % 2 == 0, 1, y), np.where(np.arange(500) % 3 == 0, 2, y)]
+    far = ci.distance_estimate(beats, collapsed, n_boot=500, seed=0)
+    low, high = far.interval()
+    assert 0.0 <= low <= far.value <= high <= 1.0 and far.unit == "records" and far.n == 5
+    contrasts = ci.Contrasts(*[getattr(_contrasts(), f) for f in ("gain", "stopping", "others", "same_epochs")],
+                             collapse=far)
+    c1 = ci.verdicts(_table([0.01, 0.02, 0.01]), contrasts, stacked="stacked", recommended="repaired", **ESTIMATE_ARGS)[0]
+    assert c1.state == "holds" and "records" in c1.interval_note  # the records decide, not the seeds' t-interval
+    one_record = [np.where(records == "100", 1, y)] * 2  # only one record's predictions drift
+    c1 = ci.verdicts(_table([0.4, 0.5, 0.45]), ci.Contrasts(None, None, {}, False,
+                     ci.distance_estimate(beats, one_record, n_boot=500, seed=0)), stacked="stacked",
+                     recommended=None, **ESTIMATE_ARGS)[0]
+    assert c1.state == "inconclusive"
+
+
+def test_a_folder_of_ds1_records_alone_holds_out_ds1_patients(tmp_path, monkeypatch):
+    """The real DS1 half without DS2: train, validation and the test set are disjoint DS1 patients, and the test
+    set says what it is."""
+    import shutil
+
+    from expbook.data.ecg_synth import generate_ecg
+    from expbook.data.wfdb_beats import DS1
+
+    source = tmp_path / "all"
+    generate_ecg(source, EcgSpec(minutes=0.5))
+    ds1 = tmp_path / "ds1"
+    ds1.mkdir()
+    for path in source.iterdir():
+        if path.stem in DS1:
+            shutil.copy(path, ds1 / path.name)
+    splits = inter_patient_splits(ds1, "files:x", lead="MLII", before=90, after=144, val_fraction=0.3, split_seed=0)
+    assert splits.test_set == "held-out DS1"
+    parts = [set(splits.records[k]) for k in ("train", "val", "gen")]
+    assert set.union(*parts) == set(DS1) and sum(map(len, parts)) == len(DS1)
+    assert set(np.unique(splits.gen.record)) == parts[2] and not set(np.unique(splits.train.record)) & parts[2]
+    assert ci.verdicts(_table([0.4, 0.5, 0.45]), _contrasts(), stacked="stacked", recommended="repaired",
+                       test_set=splits.test_set, **ESTIMATE_ARGS)[2].question.endswith("(held-out DS1 macro-F1)?")
 
 
 def test_c2_is_measured_on_ds2_and_fails_when_a_class_disappears_there():
@@ -132,7 +178,7 @@ def test_f1_from_record_confusions_equals_sklearn_on_the_pooled_beats():
     y = rng.choice(4, size=500, p=[0.8, 0.08, 0.1, 0.02])
     pred = np.where(rng.random(500) < 0.7, y, rng.choice(4, size=500))
     beats = _beats(rng.choice(["100", "103", "105"], size=500), y)
-    scores = ci.confusion_scores(ci.record_confusions(beats, [pred]).sum(axis=0))
+    scores = beat_scores(ci.record_confusions(beats, [pred]).sum(axis=0))
     expected = f1_score(y, pred, labels=[0, 1, 2, 3], average=None, zero_division=0)
     assert scores["macro"] == pytest.approx(expected.mean())
     assert scores["f1_S"] == pytest.approx(expected[1])

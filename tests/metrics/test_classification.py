@@ -83,3 +83,29 @@ def test_a_class_never_predicted_is_a_collapse_and_small_drift_is_not():
     drift[:30] = 1  # S predicted 7% vs 4%: a distance of 0.03
     assert not detect_collapse(y, drift, CLASSES, **DETECTOR).collapsed
     assert detect_collapse(y, drift, CLASSES, **DETECTOR).distance == pytest.approx(0.03)
+
+
+def test_the_share_distance_over_records_and_seeds_is_bounded_and_resamples_patients():
+    from expbook.metrics.classification import share_distance_estimate
+
+    y = np.array([0] * 300 + [1] * 30 + [2] * 30)
+    records = np.repeat(["a", "b", "c"], 120)
+    same = share_distance_estimate(y, records, [y, y], 4, n_boot=300, seed=0)
+    assert same.value == 0.0 and same.interval() == (0.0, 0.0)  # the prior kept in every record and seed
+    everything_s = share_distance_estimate(y, records, [np.ones_like(y)], 4, n_boot=300, seed=0)
+    assert everything_s.value == pytest.approx(1 - 30 / 360)  # all mass moved onto S: 1 − prior(S)
+    drift = np.where(records == "a", 2, y)  # one record's predictions drift: resampling records varies the distance
+    low, high = share_distance_estimate(y, records, [drift, y], 4, n_boot=500, seed=0).interval()
+    assert 0.0 <= low < high <= 1.0
+
+
+def test_named_scores_look_classes_up_by_name():
+    from expbook.metrics.classification import named_scores
+
+    rng = np.random.default_rng(3)
+    y = rng.choice(4, 400)
+    pred = np.where(rng.random(400) < 0.6, y, rng.choice(4, 400))
+    scores = named_scores(cls.confusion(y, pred, 4), ("N", "S", "V", "O"), {"all": None, "rare": ("S", "V")})
+    expected = precision_recall_fscore_support(y, pred, labels=[0, 1, 2, 3], zero_division=0)[2]
+    assert scores["all"] == pytest.approx(expected.mean()) and scores["rare"] == pytest.approx(expected[1:3].mean())
+    assert scores["recall_V"] == pytest.approx(np.mean(pred[y == 2] == 2))

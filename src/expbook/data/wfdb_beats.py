@@ -78,17 +78,19 @@ def record_names(data_dir: str | Path) -> list[str]:
 
 def check_folder(data_dir: str | Path) -> None:
     """Cheap pre-flight check before a run: records exist, each has its signal and ``.atr`` files, and they can form
-    the inter-patient split (DS2 records, and at least two DS1 records: training and validation patients)."""
+    the inter-patient split (at least two DS1 records, training and validation patients, and DS2 records; or three
+    DS1 records and no DS2: the DS1-only split)."""
     folder = Path(data_dir).expanduser()
     for name in record_names(folder):
         if not (folder / f"{name}.atr").is_file():
             raise DataError(f"record {name}: annotation file {name}.atr is missing in {folder}")
         if not (folder / f"{name}.dat").is_file():
             raise DataError(f"record {name}: signal file {name}.dat is missing in {folder}")
-    ds1, _ = inter_patient_records(folder)
-    if len(ds1) < 2:
-        raise DataError(f"{folder}: the inter-patient split needs at least 2 DS1 records (training and validation "
-                        f"patients); found {len(ds1)} ({', '.join(ds1)})")
+    ds1, ds2 = inter_patient_records(folder)
+    if len(ds1) < (2 if ds2 else 3):
+        raise DataError(f"{folder}: the inter-patient split needs at least {2 if ds2 else 3} DS1 records (training "
+                        f"and validation patients{'' if ds2 else ', and held-out ones as there is no DS2 record'}); "
+                        f"found {len(ds1)} ({', '.join(ds1)})")
 
 
 def read_record(folder: Path, name: str, lead: str) -> tuple[np.ndarray, float, np.ndarray, np.ndarray]:
@@ -160,10 +162,11 @@ def load_beats(data_dir: str | Path, *, records: list[str] | tuple[str, ...], le
 
 
 def inter_patient_records(data_dir: str | Path) -> tuple[list[str], list[str]]:
-    """(DS1, DS2) record names present in ``data_dir``; paced records are never included."""
+    """(DS1, DS2) record names present in ``data_dir``; paced records are never included. DS2 may be empty (a folder
+    of DS1 records only: ``inter_patient_splits`` then holds out DS1 patients instead); DS1 may not."""
     available = set(record_names(data_dir))
     ds1, ds2 = [r for r in DS1 if r in available], [r for r in DS2 if r in available]
-    if not ds1 or not ds2:
+    if not ds1:
         raise DataError(f"{data_dir}: the inter-patient split needs MIT-BIH record names; found DS1 {len(ds1)}, "
                         f"DS2 {len(ds2)} of them (e.g. {DS1[0]}.hea, {DS2[0]}.hea)")
     return ds1, ds2
@@ -203,6 +206,7 @@ class Splits:
     records: dict[str, list[str]]
     data_dir: Path
     data_fingerprint: str
+    test_set: str = "DS2"  # what ``gen`` is: "DS2", or "held-out DS1" for a folder of DS1 records only
 
     def counts(self) -> pd.DataFrame:
         return pd.DataFrame({name: getattr(self, name).class_counts() for name in ("train", "val", "gen")},
@@ -211,12 +215,25 @@ class Splits:
 
 def inter_patient_splits(folder: Path, fingerprint: str, *, lead: str, before: int, after: int, val_fraction: float,
                          split_seed: int) -> Splits:
-    """Read the records of ``folder``: DS1 → train and validation by whole records, DS2 → the generalisation set."""
+    """Read the records of ``folder``: DS1 → train and validation by whole records, DS2 → the generalisation set.
+
+    A folder with DS1 records only (the real DS1 half, DS2 held out) is split three ways by whole records: a
+    ``val_fraction`` of the DS1 patients is held out as the generalisation set ("held-out DS1"), then validation is
+    held out of the rest as usual, each with every class on both sides where the patients allow it."""
     ds1, ds2 = inter_patient_records(folder)
     development = load_beats(folder, records=ds1, lead=lead, before=before, after=after)
     by_record = {r: development.y[development.record == r] for r in ds1}
+    test_set = "DS2"
+    if not ds2:
+        ds1, ds2 = split_train_val(ds1, by_record, val_fraction=val_fraction, seed=split_seed + 1)
+        test_set = "held-out DS1"
     train_records, val_records = split_train_val(ds1, by_record, val_fraction=val_fraction, seed=split_seed)
     in_val = np.isin(development.record, val_records)
-    gen = load_beats(folder, records=ds2, lead=lead, before=before, after=after)
+    if test_set == "DS2":
+        gen = load_beats(folder, records=ds2, lead=lead, before=before, after=after)
+    else:
+        gen = development.take(np.isin(development.record, ds2))
+        development = development.take(~np.isin(development.record, ds2))
+        in_val = np.isin(development.record, val_records)
     return Splits(development.take(~in_val), development.take(in_val), gen,
-                  {"train": train_records, "val": val_records, "gen": ds2}, folder, fingerprint)
+                  {"train": train_records, "val": val_records, "gen": ds2}, folder, fingerprint, test_set)

@@ -23,6 +23,7 @@ from expbook.models.ecg_cnn import (
     SCORE_LABELS,
     ConfigResult,
     TrainConfig,
+    beat_scores,
     early_stop_scores,
     early_stopping_results,
 )
@@ -60,11 +61,9 @@ def standard_configs(base: TrainConfig, *, stacked_max_ratio: float, sampler_pow
 
 def class_report(y_true: np.ndarray, y_pred: np.ndarray) -> dict[str, float]:
     """The early-stopping scores, per-class precision / recall / F1 and predicted share of one prediction vector."""
-    matrix = cls.confusion(y_true, y_pred, K)
-    parts = {"precision": cls.precision(matrix), "recall": cls.recall(matrix), "f1": cls.f1(matrix),
-             "pred_share": cls.predicted_shares(y_pred, K)}
-    return {**early_stop_scores(y_true, y_pred),
-            **{f"{kind}_{c}": v for kind, values in parts.items() for c, v in zip(CLASSES, values, strict=True)}}
+    scores = {k: float(v) for k, v in beat_scores(cls.confusion(y_true, y_pred, K)).items()}
+    shares = {f"pred_share_{c}": float(v) for c, v in zip(CLASSES, cls.predicted_shares(y_pred, K), strict=True)}
+    return {**early_stop_scores(y_true, y_pred), **{k: v for k, v in scores.items() if "_" in k}, **shares}
 
 
 def seed_collapses(y_true: np.ndarray, predictions: list[np.ndarray], **detector: float) -> list[Collapse]:
@@ -75,18 +74,8 @@ def seed_collapses(y_true: np.ndarray, predictions: list[np.ndarray], **detector
 # --- DS2 by record: the sampling unit is the patient ----------------------------------------------------------------
 
 def record_confusions(beats: Beats, predictions: list[np.ndarray]) -> np.ndarray:
-    """(records, K, K) confusion counts per record (rows: true class), every seed's predictions summed."""
-    _, record_index = np.unique(beats.record, return_inverse=True)
-    return sum(cls.confusion(beats.y, pred, K, groups=record_index) for pred in predictions)
-
-
-def confusion_scores(matrix: np.ndarray) -> dict[str, np.ndarray]:
-    """The report's scores of confusion matrices (..., K, K): macro-F1, rare-F1 (S, V), per-class F1, S and V recall."""
-    f1, recall = cls.f1(matrix), cls.recall(matrix)
-    scores = {"macro": cls.mean_f1(matrix), "rare": cls.mean_f1(matrix, [1, 2])}
-    scores.update({f"f1_{c}": f1[..., i] for i, c in enumerate(CLASSES)})
-    scores.update({"recall_S": recall[..., 1], "recall_V": recall[..., 2]})
-    return scores
+    """(records, K, K) per-record confusions of ``beats`` (``metrics.classification.record_confusions``)."""
+    return cls.record_confusions(beats.y, beats.record, predictions, K)
 
 
 def ds2_intervals(per_record: dict[str, np.ndarray], *, n_boot: int, seed: int, level: float = 0.95) -> pd.DataFrame:
@@ -96,7 +85,7 @@ def ds2_intervals(per_record: dict[str, np.ndarray], *, n_boot: int, seed: int, 
     """
     rows = []
     for name, confusion in per_record.items():
-        point, draws = confusion_scores(confusion.sum(axis=0)), confusion_scores(cluster_sums(confusion, n_boot=n_boot,
+        point, draws = beat_scores(confusion.sum(axis=0)), beat_scores(cluster_sums(confusion, n_boot=n_boot,
                                                                                                 seed=seed))
         for metric, value in point.items():
             low, high = percentile_interval(draws[metric], level)
@@ -107,9 +96,9 @@ def ds2_intervals(per_record: dict[str, np.ndarray], *, n_boot: int, seed: int, 
 def paired_difference(a: np.ndarray, b: np.ndarray, metric: str, *, n_boot: int, seed: int) -> BootstrapEstimate:
     """``metric(a) − metric(b)`` for per-record confusions of two configurations, with its paired record-bootstrap
     draws (both resampled with the same records)."""
-    point = confusion_scores(a.sum(axis=0))[metric] - confusion_scores(b.sum(axis=0))[metric]
+    point = beat_scores(a.sum(axis=0))[metric] - beat_scores(b.sum(axis=0))[metric]
     both = cluster_sums(np.stack([a, b], axis=1), n_boot=n_boot, seed=seed)
-    draws = confusion_scores(both[:, 0])[metric] - confusion_scores(both[:, 1])[metric]
+    draws = beat_scores(both[:, 0])[metric] - beat_scores(both[:, 1])[metric]
     # MIT-BIH has 44 non-paced records in all: no test set can hold more patients
     return BootstrapEstimate(float(point), draws, a.shape[0], "records", population=len(DS1) + len(DS2))
 
@@ -204,10 +193,10 @@ def early_stopping_rows(splits: Splits, results: dict[str, ConfigResult], names:
 # --- verdicts -----------------------------------------------------------------------------------------------------
 
 QUESTIONS = {"C1": "Does stacking the sampler with inverse-frequency CE weights collapse the predictions?",
-             "C2": "Does the recommended configuration stay free of collapse on the DS2 patients?",
-             "C3": "Does the recommendation generalise better than the stack (DS2 macro-F1)?",
-             "C4": "Does blend early stopping beat macro-F1 stopping on DS2 rare-F1 (S/V)?",
-             "C5": "Is the recommendation at least as good on DS2 as every other healthy configuration?"}
+             "C2": "Does the recommended configuration stay free of collapse on the {test} patients?",
+             "C3": "Does the recommendation generalise better than the stack ({test} macro-F1)?",
+             "C4": "Does blend early stopping beat macro-F1 stopping on {test} rare-F1 (S/V)?",
+             "C5": "Is the recommendation at least as good on {test} as every other healthy configuration?"}
 
 
 @dataclass(frozen=True)
@@ -218,67 +207,88 @@ class Contrasts:
     stopping: BootstrapEstimate | None  # blend − macro-F1 stopping of the recommendation, DS2 rare-F1
     others: dict[str, BootstrapEstimate]  # recommendation − each other healthy configuration, DS2 macro-F1
     same_epochs: bool  # blend and macro-F1 stopping kept the same epoch in every seed
+    collapse: BootstrapEstimate | None = None  # the stack's validation TV distance, records and seeds resampled
+    rec_collapse: BootstrapEstimate | None = None  # the recommendation's DS2 TV distance, records and seeds resampled
+
+
+def distance_estimate(beats: Beats, predictions: list[np.ndarray], *, n_boot: int, seed: int) -> BootstrapEstimate:
+    """The TV distance of the predicted shares from the prior on ``beats``, the mean over seeds, with its bootstrap
+    over records within and across seeds (``metrics.classification.share_distance_estimate``); a split holds at
+    most one of MIT-BIH's halves (22 records)."""
+    return cls.share_distance_estimate(beats.y, beats.record, predictions, K, n_boot=n_boot, seed=seed,
+                                       population=len(DS1))
 
 
 def contrasts(per_record: dict[str, np.ndarray], table: pd.DataFrame, es_table: pd.DataFrame, *, stacked: str,
-              recommended: str | None, n_boot: int, seed: int) -> Contrasts:
+              recommended: str | None, n_boot: int, seed: int, splits: Splits | None = None,
+              results: dict[str, ConfigResult] | None = None) -> Contrasts:
+    """The paired DS2 contrasts and, given ``splits`` and ``results``, the collapse distances over records."""
+    collapse = (distance_estimate(splits.val, results[stacked].val_pred, n_boot=n_boot, seed=seed)
+                if splits is not None and results is not None else None)
     if recommended is None:
-        return Contrasts(None, None, {}, False)
+        return Contrasts(None, None, {}, False, collapse)
     healthy = [n for n in table.index[table["flagged seeds"] == 0] if n != recommended]
     epochs = {score: es_table.loc[(recommended, SCORE_LABELS[score]), "best epochs"] for score in ("blend", "macro")}
+    rec_collapse = (distance_estimate(splits.gen, results[recommended].gen_pred, n_boot=n_boot, seed=seed)
+                    if splits is not None and results is not None else None)
     return Contrasts(
         paired_difference(per_record[recommended], per_record[stacked], "macro", n_boot=n_boot, seed=seed),
         paired_difference(per_record[f"{recommended} · stop on blend"], per_record[f"{recommended} · stop on macro"],
                           "rare", n_boot=n_boot, seed=seed),
         {n: paired_difference(per_record[recommended], per_record[n], "macro", n_boot=n_boot, seed=seed) for n in healthy},
-        list(epochs["blend"]) == list(epochs["macro"]))
+        list(epochs["blend"]) == list(epochs["macro"]), collapse, rec_collapse)
 
 
 def verdicts(table: pd.DataFrame, c: Contrasts, *, stacked: str, recommended: str | None, max_distance: float,
-             min_fraction: float, min_gain: float, margin: float, alpha: float) -> list[Verdict]:
+             min_fraction: float, min_gain: float, margin: float, alpha: float, test_set: str = "DS2") -> list[Verdict]:
     """C1 the stack collapses; C2 the recommendation does not; C3 it generalises better than the stack; C4 blend
     stopping helps it; C5 it is no worse than any other healthy configuration (within ``margin``). One Holm family;
-    the same five ids whatever the outcome (a verdict without its premise is *not applicable*)."""
+    the same five ids whatever the outcome (a verdict without its premise is *not applicable*). ``test_set`` names
+    the patients the generalisation is measured on (DS2, or held-out DS1 patients when the folder has no DS2)."""
+    questions = {k: q.format(test=test_set) for k, q in QUESTIONS.items()}
     row = table.loc[stacked]
-    claims = [test("C1", QUESTIONS["C1"], TEstimate.of(row["distances"], "seeds", bounds=(0.0, 1.0)), ">", max_distance,
+    c1 = c.collapse if c.collapse is not None else TEstimate.of(row["distances"], "seeds", bounds=(0.0, 1.0))
+    claims = [test("C1", questions["C1"], c1, ">", max_distance,
                    label="TV distance of the predicted shares from the prior", fmt="{:.3f}",
                    evidence=f"flagged in {int(row['flagged seeds'])} of {int(row['seeds'])} seeds; never predicted: "
                             f"{row['never predicted']}")]
     if recommended is None:
         reason = "every configuration was flagged in at least one seed: there is no recommendation"
-        return decide(claims + [not_applicable(i, QUESTIONS[i], reason) for i in ("C2", "C3", "C4", "C5")], alpha=alpha)
+        return decide(claims + [not_applicable(i, questions[i], reason) for i in ("C2", "C3", "C4", "C5")], alpha=alpha)
     rec = table.loc[recommended]
     claims += [
-        all_of("C2", f"{QUESTIONS['C2'][:-1]} ({recommended})?", [
-            test("C2", "", TEstimate.of(rec["gen distances"], "seeds", bounds=(0.0, 1.0)), "<=", max_distance,
-                 label="DS2 TV distance of the predicted shares from the prior", fmt="{:.3f}"),
+        all_of("C2", f"{questions['C2'][:-1]} ({recommended})?", [
+            test("C2", "", c.rec_collapse if c.rec_collapse is not None else
+                 TEstimate.of(rec["gen distances"], "seeds", bounds=(0.0, 1.0)), "<=", max_distance,
+                 label=f"{test_set} TV distance of the predicted shares from the prior", fmt="{:.3f}"),
             test("C2", "", TEstimate.of(rec["gen least ratios"], "seeds"), ">=", min_fraction,
-                 label="DS2 least predicted ÷ prior share", fmt="{:.2f}")],
-            evidence=f"{recommendation_note(table, recommended)}; on DS2 flagged in "
+                 label=f"{test_set} least predicted ÷ prior share", fmt="{:.2f}")],
+            evidence=f"{recommendation_note(table, recommended)}; on {test_set} flagged in "
                      f"{int(rec['gen flagged seeds'])} of {int(rec['seeds'])} seeds, never predicted: "
                      f"{rec['gen never predicted']}"),
-        test("C3", QUESTIONS["C3"], c.gain, ">", min_gain, label="Δ DS2 macro-F1", fmt="{:+.3f}",
-             evidence=f"{rec['gen macro']:.3f} vs {row['gen macro']:.3f} (seed means); DS2 records resampled"),
-        test("C4", f"{QUESTIONS['C4'][:-1]}, for {recommended}?", c.stopping, ">", min_gain, label="Δ DS2 rare-F1",
-             fmt="{:+.3f}", evidence="DS2 records resampled",
+        test("C3", questions["C3"], c.gain, ">", min_gain, label=f"Δ {test_set} macro-F1", fmt="{:+.3f}",
+             evidence=f"{rec['gen macro']:.3f} vs {row['gen macro']:.3f} (seed means); {test_set} records resampled"),
+        test("C4", f"{questions['C4'][:-1]}, for {recommended}?", c.stopping, ">", min_gain, label=f"Δ {test_set} rare-F1",
+             fmt="{:+.3f}", evidence=f"{test_set} records resampled",
              cannot_fail="blend and macro-F1 stopping kept the same epoch in every seed: the two models are the same"
              if c.same_epochs else None)]
     if c.others:
-        claims.append(all_of("C5", QUESTIONS["C5"], [
-            test("C5", "", estimate, ">=", -margin, label=f"Δ DS2 macro-F1 vs {name}", fmt="{:+.3f}")
+        claims.append(all_of("C5", questions["C5"], [
+            test("C5", "", estimate, ">=", -margin, label=f"Δ {test_set} macro-F1 vs {name}", fmt="{:+.3f}")
             for name, estimate in c.others.items()],
-            evidence=f"every other configuration no seed flags: {', '.join(c.others)}; DS2 records resampled"))
+            evidence=f"every other configuration no seed flags: {', '.join(c.others)}; {test_set} records resampled"))
     else:
-        claims.append(not_applicable("C5", QUESTIONS["C5"], "no other configuration escaped the detector in every seed"))
+        claims.append(not_applicable("C5", questions["C5"], "no other configuration escaped the detector in every seed"))
     return decide(claims, alpha=alpha)
 
 
-def headline(table: pd.DataFrame, *, stacked: str, recommended: str | None, checks: list[Verdict]) -> str:
+def headline(table: pd.DataFrame, *, stacked: str, recommended: str | None, checks: list[Verdict],
+             test_set: str = "DS2") -> str:
     row, v = table.loc[stacked], {check.id: check for check in checks}
     first = (f"Stacking the sampler with CE weights "
              f"{say(v['C1'], holds='collapses', fails='does not collapse', inconclusive='may or may not collapse')} "
              f"the predictions (TV distance from the prior {v['C1'].value_text}; flagged in {int(row['flagged seeds'])} "
-             f"of {int(row['seeds'])} seeds; DS2 macro-F1 {row['gen macro']:.3f}).")
+             f"of {int(row['seeds'])} seeds; {test_set} macro-F1 {row['gen macro']:.3f}).")
     if recommended is None:
         return first + " No configuration escaped the collapse detector in every seed."
     rec = table.loc[recommended]
@@ -290,9 +300,9 @@ def headline(table: pd.DataFrame, *, stacked: str, recommended: str | None, chec
     chosen = ("The best configuration on validation that no seed flags is" if int(rec["flagged seeds"]) == 0 else
               f"Every configuration was flagged on validation; the best on DS1 validation among the least flagged "
               f"({int(rec['flagged seeds'])} of {int(rec['seeds'])} seeds) is")
-    return (first + f" {chosen} **{recommended}**: DS2 macro-F1 "
+    return (first + f" {chosen} **{recommended}**: {test_set} macro-F1 "
             f"{rec['gen macro']:.3f} (mean over seeds), {better} the stack (difference of the seeds' pooled predictions, "
-            f"paired over DS2 records: {v['C3'].value_text}) {against}; DS2 S-F1 "
+            f"paired over {test_set} records: {v['C3'].value_text}) {against}; {test_set} S-F1 "
             f"{rec['gen f1_S']:.3f}, V-F1 {rec['gen f1_V']:.3f}.").replace(" ;", ";")
 
 

@@ -127,3 +127,57 @@ def detect_collapse(y_true: np.ndarray, y_pred: np.ndarray, classes: tuple[str, 
     never = (prior > 0) & (counts >= measurable_count(min_fraction)) & (shares < min_fraction * prior)
     return Collapse(bool(distance > max_distance or never.any()), distance, tuple(np.array(classes)[over]),
                     tuple(np.array(classes)[never]), shares, prior, tuple(classes))
+
+
+# --- by record: the patient is the sampling unit ---------------------------------------------------------------------
+
+def record_confusions(y_true: np.ndarray, records: np.ndarray, predictions: list[np.ndarray],
+                      n_classes: int) -> np.ndarray:
+    """(records, K, K) confusion counts per record (sorted record names; rows: true class), every seed's
+    predictions summed."""
+    _, record_index = np.unique(records, return_inverse=True)
+    return sum(confusion(y_true, pred, n_classes, groups=record_index) for pred in predictions)
+
+
+def named_scores(matrix: np.ndarray, classes: tuple[str, ...], groups: dict[str, tuple[str, ...] | None], *,
+                 per_class: tuple[str, ...] = ("precision", "recall", "f1")) -> dict[str, np.ndarray]:
+    """Scores of confusion matrices (..., K, K) by name: the mean F1 of each group of classes (None: every class
+    present), and ``<kind>_<class>`` for each per-class kind. Classes are looked up by name, never by index."""
+    index = {c: i for i, c in enumerate(classes)}
+    scores = {name: mean_f1(matrix, None if members is None else [index[c] for c in members])
+              for name, members in groups.items()}
+    kinds = {"precision": precision, "recall": recall, "f1": f1}
+    for kind in per_class:
+        values = kinds[kind](matrix)
+        scores.update({f"{kind}_{c}": values[..., i] for c, i in index.items()})
+    return scores
+
+
+def share_distance_estimate(y_true: np.ndarray, records: np.ndarray, predictions: list[np.ndarray], n_classes: int,
+                            *, n_boot: int, seed: int, population: int | None = None):
+    """The total-variation distance of the predicted shares from the prior (``share_distance``), the mean over
+    seeds, with a bootstrap over records within and across seeds: each replicate draws the records (the same for
+    every seed, as the seeds predict the same patients) and the seeds, both with replacement. Each replicate's
+    distance is in [0, 1], so its percentile interval is too. A ``BootstrapEstimate`` in "records"."""
+    from expbook.metrics.bootstrap import cluster_resample_counts
+    from expbook.metrics.estimates import BootstrapEstimate
+
+    names, record_index = np.unique(records, return_inverse=True)
+    y_true = np.asarray(y_true, dtype=np.int64)
+    truth = np.zeros((names.size, n_classes))
+    np.add.at(truth, (record_index, y_true), 1.0)
+    predicted = np.zeros((len(predictions), names.size, n_classes))
+    for s, pred in enumerate(predictions):
+        np.add.at(predicted[s], (record_index, np.asarray(pred, dtype=np.int64)), 1.0)
+
+    def distances(t: np.ndarray, p: np.ndarray) -> np.ndarray:
+        prior = t / np.maximum(t.sum(axis=-1, keepdims=True), 1)
+        shares = p / np.maximum(p.sum(axis=-1, keepdims=True), 1)
+        return 0.5 * np.abs(shares - prior[..., None, :]).sum(axis=-1)  # (..., seeds)
+
+    point = float(distances(truth.sum(axis=0), predicted.sum(axis=1)).mean())
+    counts = cluster_resample_counts(names.size, n_boot, seed).astype(float)  # (B, records)
+    each = distances(counts @ truth, np.einsum("br,srk->bsk", counts, predicted))  # (B, seeds)
+    picks = np.random.default_rng([seed, 1]).integers(0, len(predictions), size=(n_boot, len(predictions)))
+    draws = np.take_along_axis(each, picks, axis=1).mean(axis=1)
+    return BootstrapEstimate(point, draws, int(names.size), "records", population=population)

@@ -19,7 +19,7 @@ import torch
 from torch import nn
 
 from expbook.data.wfdb_beats import CLASSES, Beats, Splits
-from expbook.metrics.classification import confusion, mean_f1
+from expbook.metrics.classification import confusion, named_scores
 from expbook.models.rebalancing import expected_batch_mix, focal_loss, loss_class_weights, sampler_class_weights
 from expbook.models.training import EarlyStopping, adam, seed_torch
 from expbook.parallel import process_map
@@ -77,11 +77,19 @@ class BeatCNN(nn.Module):
 BLEND = {"macro": 0.2, "abnormal": 0.3, "rare": 0.5}  # the original report's blended stopping score
 
 
+SCORE_GROUPS = {"macro": None, "abnormal": ("S", "V", "O"), "rare": ("S", "V")}  # the F1 means of SCORE_LABELS
+
+
+def beat_scores(matrix: np.ndarray) -> dict[str, np.ndarray]:
+    """The heartbeat scores of confusion matrices (..., K, K): macro-, abnormal- and rare-F1 (``SCORE_GROUPS``) and
+    per-class precision, recall and F1 (``precision_S``, ``recall_V``, ...)."""
+    return named_scores(matrix, CLASSES, SCORE_GROUPS)
+
+
 def early_stop_scores(y_true: np.ndarray, y_pred: np.ndarray) -> dict[str, float]:
     """Macro-F1 over the classes present in ``y_true``, abnormal-F1 (S/V/O), rare-F1 (S/V) and their ``BLEND``."""
     matrix = confusion(y_true, y_pred, len(CLASSES))
-    scores = {"macro": float(mean_f1(matrix)), "abnormal": float(mean_f1(matrix, [1, 2, 3])),
-              "rare": float(mean_f1(matrix, [1, 2]))}
+    scores = {name: float(value) for name, value in named_scores(matrix, CLASSES, SCORE_GROUPS, per_class=()).items()}
     scores["blend"] = sum(weight * scores[name] for name, weight in BLEND.items())
     return scores
 
