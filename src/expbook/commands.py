@@ -79,13 +79,15 @@ def _run_tasks(tasks: list, jobs: int, scheduler: str | None) -> list[dict]:
     if scheduler:
         print(f"running {len(tasks)} experiments and their trainings on the Dask scheduler {scheduler}",
               file=sys.stderr, flush=True)
-        with BuildProgress(expected, len(tasks), log=log, echo=print_line) as watch:
+        with BuildProgress(expected, len(tasks), log=log, echo=print_line,
+                           store=Path(tasks[0].store_root)) as watch:
             outcomes = run_many(tasks, jobs=jobs, scheduler=scheduler, watch=watch)
     else:
         with shared_cluster() as address:
             print(f"running {len(tasks)} experiments on {min(jobs, len(tasks))} processes; their trainings share one "
                   f"local cluster of {os.cpu_count()} single-threaded workers ({address})", file=sys.stderr, flush=True)
-            with BuildProgress(expected, min(jobs, len(tasks)), log=log, echo=print_line) as watch:
+            with BuildProgress(expected, min(jobs, len(tasks)), log=log, echo=print_line,
+                               store=Path(tasks[0].store_root)) as watch:
                 outcomes = run_many(tasks, jobs=jobs, watch=watch)
     print(f"experiments phase: {time.perf_counter() - started:.1f} s", file=sys.stderr, flush=True)
     return outcomes

@@ -41,12 +41,14 @@ def _share(shared: Any, progress_file: str | None = None) -> None:
 
 
 def _with_shared(fn: Callable[[Any, Any], Any], item: Any) -> Any:
-    return fn(_SHARED, item)
+    with progress.job():
+        return fn(_SHARED, item)
 
 
 def _cluster_job(item: Any, fn: Callable[[Any, Any], Any], shared: Any, progress_file: str | None) -> Any:
     progress.mark_worker(progress_file)  # a cluster worker runs jobs of every report: each job names its file
-    return fn(shared, item)
+    with progress.job():
+        return fn(shared, item)
 
 
 def _client(address: str):

@@ -62,14 +62,14 @@ def fraction(stack: list) -> float | None:
     return value
 
 
-def _write(force: bool = False) -> None:
+def _write(force: bool = False, **extra) -> None:
     global _last_write
     path = os.environ.get(ENV)
     now = time.time()
     if not path or (not force and now - _last_write < INTERVAL):
         return
     _last_write = now
-    line = json.dumps({"pid": os.getpid(), "t": round(now, 2), "worker": _worker, "stack": _stack})
+    line = json.dumps({"pid": os.getpid(), "t": round(now, 2), "worker": _worker, "stack": _stack, **extra})
     try:
         with open(path, "a") as out:  # one short append per line: lines from several processes do not interleave
             out.write(line + "\n")
@@ -99,6 +99,18 @@ class _Loop:
                 del _stack[i]
                 break
         _write(force=not _stack)
+
+
+class job:
+    """A worker's job for a run, from start to end (``with progress.job(): ...``): the monitor counts the workers
+    busy with the run's jobs, so a loop shares the cluster with other reports can say how fast it goes *now*."""
+
+    def __enter__(self) -> job:
+        _write(force=True, job="start")
+        return self
+
+    def __exit__(self, *exc) -> None:
+        _write(force=True, job="end")
 
 
 def _reporting() -> bool:

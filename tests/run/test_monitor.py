@@ -32,14 +32,69 @@ def test_the_eta_comes_from_the_loop_totals_or_the_last_run(tmp_path, monkeypatc
     file = tmp_path / "progress.jsonl"
     monitor = Monitor("seqrec", file, total_cells=4, last_durations=[1.0, 2.0, 100.0, 30.0], echo=None)
     monitor.cell_started(2, 3, "runs = seqrec.run_ladder(")
-    monitor.cell_start -= 40  # 40 s into the cell
+    monitor.cell_start -= 40  # 40 s into the cell, and into its loop
+    monitor._loop_start -= 40
     assert monitor.eta(None)[0] == pytest.approx(60 + 30, abs=1)  # the last run's 100 s for this cell, then 30 s
     assert monitor.eta(0.25) == (pytest.approx(120 + 30, abs=1), "")  # a quarter done after 40 s: 120 s more
     fresh = Monitor("new", file, total_cells=4, last_durations=None, echo=None)  # a first run: no durations
     fresh.cell_started(2, 3, "x")
     fresh.cell_start -= 40
+    fresh._loop_start -= 40
     assert fresh.eta(None) is None and "ETA unknown" in fresh.line()
     assert fresh.eta(0.5) == (pytest.approx(40, abs=1), " for this cell")
+
+
+def test_a_second_loop_in_the_cell_is_timed_from_its_own_start(tmp_path):
+    """A cell that runs two loops in turn: once the second begins, its rate is measured from its start, not from
+    the cell's (the first loop's 6 minutes would make it look 20 times slower)."""
+    file = tmp_path / "progress.jsonl"
+    monitor = Monitor("gnn", file, total_cells=4, last_durations=None, echo=None)
+    monitor.cell_started(1, 2, "x")
+    _write(file, (1, False, [["split", 20, 25]]))
+    monitor.line()
+    monitor.cell_start -= 360
+    _write(file, (1, False, [["split", 1, 25]]))  # the loop starts again
+    monitor.line()
+    monitor._loop_start -= 10  # 10 s into the second loop, one split of 25 done
+    assert monitor.eta(1 / 25) == (pytest.approx(240, abs=2), " for this cell")
+
+
+def test_jobs_on_shared_workers_are_timed_per_busy_worker(tmp_path):
+    """Jobs on a cluster shared with other reports: the rate is per worker-second this run had, and what is left
+    goes at the number of workers busy with it now; with none busy, the line says it is waiting for workers."""
+    file = tmp_path / "progress.jsonl"
+    monitor = Monitor("gnn", file, total_cells=4, last_durations=None, echo=None)
+    monitor.cell_started(1, 2, "x")
+    with file.open("a") as out:
+        for pid in (2, 3):
+            out.write(json.dumps({"pid": pid, "t": time.time(), "worker": True, "stack": [], "job": "start"}) + "\n")
+    monitor._tick -= 30  # two workers busy for 30 s: 60 worker-seconds
+    monitor.tick()
+    monitor._loop_start -= 30
+    assert monitor._worker_seconds == pytest.approx(60, abs=1)
+    assert monitor.eta(0.25)[0] == pytest.approx(60 * 3 / 2, abs=2)  # 180 worker-seconds left, 2 workers
+    with file.open("a") as out:
+        for pid in (2, 3):
+            out.write(json.dumps({"pid": pid, "t": time.time() - 10, "worker": True, "stack": [], "job": "end"}) + "\n")
+    monitor.tick()
+    assert monitor.eta(0.25) is None and "ETA unknown (waiting for workers)" in monitor.line()
+
+
+def test_the_build_line_reads_a_running_notebooks_own_estimate(tmp_path):
+    from expbook.run.monitor import ETA_FILE, BuildProgress
+    from expbook.run.store import TMP_PREFIX
+
+    build = BuildProgress({"gnn": (100.0, False)}, 2, store=tmp_path)
+    build.started["gnn"] = time.time() - 300  # past its expectation
+    assert build.eta(time.time()) == pytest.approx(30, abs=1)  # nothing published: a tenth of the elapsed time
+    folder = tmp_path / "gnn" / f"{TMP_PREFIX}run"
+    folder.mkdir(parents=True)
+    (folder / ETA_FILE).write_text(json.dumps({"t": time.time(), "left": 20.0, "notebook": False, "cell": 10,
+                                               "cells": 12, "elapsed": 300.0}))
+    assert build.eta(time.time()) == pytest.approx(20 + 2 * 30, abs=1)  # the cell's 20 s, two more cells at 30 s
+    (folder / ETA_FILE).write_text(json.dumps({"t": time.time(), "left": 45.0, "notebook": True, "cell": 10,
+                                               "cells": 12, "elapsed": 300.0}))
+    assert build.eta(time.time()) == pytest.approx(45, abs=1)
 
 
 def test_cell_durations_are_read_from_papermill_s_metadata(tmp_path):

@@ -160,17 +160,37 @@ def run_cv(graph: EmployeeGraph, splits: list[Split], *, base: GNNConfig, gbdt: 
 BASELINE_GBDT = GBDTConfig(num_boost_round=300, num_leaves=7, min_data_in_leaf=10, learning_rate=0.05)  # small data
 
 
+def _named_split(graphs: dict[str, EmployeeGraph], job: tuple[str, Split, tuple[str, ...]], *, base: GNNConfig,
+                 gbdt: GBDTConfig) -> tuple[list[dict], dict[str, pd.DataFrame]]:
+    name, split, models = job
+    return run_split(graphs[name], split, base=base, gbdt=gbdt, models=models)
+
+
 def cross_validate(graph: EmployeeGraph, ibm: EmployeeGraph | None, *, base: GNNConfig, folds: int, repeats: int,
                    val_fraction: float, cv_seed: int, workers: int,
                    models: tuple[str, ...] = SURVEY_MODELS) -> tuple[pd.DataFrame, dict[str, pd.DataFrame], str]:
     """The survey's every model and, when given, IBM attrition's models over the same repeated k-fold design:
-    every result row, the first survey split's training curves, and a one-line account of what ran."""
+    every result row, the first survey split's training curves, and a one-line account of what ran.
+
+    Both data sets' splits are one loop of jobs, alternating survey and IBM, so the step counter counts every
+    split of the cell and its rate holds from the first job to the last (as ``run_cv`` would, split for split)."""
     splits = cv_splits(graph.label, folds=folds, repeats=repeats, val_fraction=val_fraction, seed=cv_seed)
-    results, curves = run_cv(graph, splits, base=base, gbdt=BASELINE_GBDT, models=models, workers=workers)
+    jobs = [(graph.name, split, models) for split in splits]
     account = f"{len(splits)} splits × {len(models)} models on {graph.name}"
+    graphs = {graph.name: graph}
     if ibm is not None:
         ibm_splits = cv_splits(ibm.label, folds=folds, repeats=repeats, val_fraction=val_fraction, seed=cv_seed)
-        ibm_results = run_cv(ibm, ibm_splits, base=base, gbdt=BASELINE_GBDT, models=IBM_MODELS, workers=workers)[0]
-        results = pd.concat([results, ibm_results], ignore_index=True)
+        graphs[ibm.name] = ibm
+        ibm_jobs = [(ibm.name, split, IBM_MODELS) for split in ibm_splits]
+        jobs = [job for pair in zip(jobs, ibm_jobs, strict=False) for job in pair] + jobs[len(ibm_jobs):] \
+            + ibm_jobs[len(jobs):]
         account += f", {len(ibm_splits)} × {len(IBM_MODELS)} on {ibm.name}"
+    work = partial(_named_split, base=replace(base, num_threads=1), gbdt=replace(BASELINE_GBDT, num_threads=1))
+    rows, curves = {name: [] for name in graphs}, {}
+    for (name, _, _), (split_rows, split_curves) in zip(jobs, process_map(work, jobs, shared=graphs, workers=workers,
+                                                                           label="split"), strict=True):
+        rows[name] += split_rows
+        if name == graph.name:
+            curves = curves or split_curves
+    results = pd.concat([pd.DataFrame(r) for r in rows.values()], ignore_index=True)
     return results, curves, f"{account}; {workers} worker(s)"

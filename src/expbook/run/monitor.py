@@ -23,6 +23,7 @@ from pathlib import Path
 from expbook.progress import describe, fraction
 
 ACTIVE = 60.0  # seconds: a worker whose last line is older is not counted as training
+ETA_FILE = "eta.json"  # a running notebook's latest estimate, in its temporary run folder
 
 
 def _clock(seconds: float) -> str:
@@ -59,6 +60,9 @@ class Monitor:
         self.cell_text = ""
         self.cell_start = self.started = time.time()
         self._offset, self._processes = 0, {}
+        self._busy: dict[int, float] = {}  # worker pid -> when its current job of this run started
+        self._loop_key, self._loop_start, self._loop_done = None, self.cell_start, 0.0
+        self._worker_seconds, self._saw_jobs, self._last_job_end, self._tick = 0.0, False, 0.0, time.time()
         self._lock, self._stop = threading.Lock(), threading.Event()
         self._thread = threading.Thread(target=self._loop, name=f"monitor {label}", daemon=True)
         self._last_line = 0.0
@@ -70,6 +74,8 @@ class Monitor:
             self.cell, self.cell_number, self.cell_text = index, number, first_line
             self.cell_start = time.time()
             self._processes = {}  # the previous cell's loops are over
+            self._new_loop(self.cell_start)
+            self._loop_key = None
         self._emit()
 
     def __enter__(self) -> Monitor:
@@ -96,8 +102,35 @@ class Monitor:
                 event = json.loads(line)
             except ValueError:
                 continue
+            if event.get("job") == "start":
+                self._busy[event["pid"]] = event["t"]
+            elif event.get("job") == "end":
+                self._busy.pop(event["pid"], None)
+                self._last_job_end = max(self._last_job_end, event["t"])
             if event["t"] >= self.cell_start - 1:
                 self._processes[event["pid"]] = event
+
+    def _new_loop(self, now: float) -> None:
+        """A new outermost loop began (or a new cell): its rate is measured from now."""
+        self._loop_start, self._loop_done, self._worker_seconds, self._saw_jobs = now, 0.0, 0.0, False
+
+    def _track(self, stack: list, done: float | None) -> None:
+        """Notice a loop that restarts or is another one (a cell may run several in turn): time it afresh."""
+        key = (stack[0][0], stack[0][2]) if stack else None
+        if key is not None and (key != self._loop_key or (done is not None and done + 1e-9 < self._loop_done)):
+            if self._loop_key is not None:
+                self._new_loop(time.time())
+            self._loop_key = key
+        self._loop_done = done if done is not None else self._loop_done
+
+    def tick(self) -> None:
+        """Every second: read the file and add the workers busy with this run's jobs to its worker-seconds."""
+        with self._lock:
+            self._read()
+            now = time.time()
+            self._worker_seconds += len(self._busy) * (now - self._tick)
+            self._saw_jobs = self._saw_jobs or bool(self._busy)
+            self._tick = now
 
     def step(self) -> tuple[str, float | None]:
         """(the loops' step text, the cell's fraction done) from the latest lines of the kernel and its workers."""
@@ -111,19 +144,37 @@ class Monitor:
             text = " · ".join(t for t in (text, describe(workers[-1]["stack"])) if t)
         if not stack:
             done = fraction(workers[-1]["stack"]) if len(workers) == 1 else None
+            self._track(workers[-1]["stack"] if len(workers) == 1 else [], done)
             return text, done
         inner = sum(fraction(w["stack"]) or 0.0 for w in workers)
         innermost = stack[-1]
         adjusted = [*stack[:-1], [innermost[0], innermost[1] + min(inner, max((innermost[2] or 0) - innermost[1], 0)),
                                    innermost[2]]]
-        return text, fraction(adjusted)
+        done = fraction(adjusted)
+        self._track(stack, done)
+        return text, done
+
+    def waiting(self) -> bool:
+        """The loop's jobs run on workers, and none of them is busy with this run now (the cluster is on other
+        reports' jobs): no rate says when it will go on."""
+        return self._saw_jobs and not self._busy and time.time() - self._last_job_end > 5
 
     def eta(self, done: float | None) -> tuple[float, str] | None:
         """(seconds left, what they cover): the whole notebook when the last run's cell durations are known,
-        else the running cell alone (from its loops' totals); None when nothing says."""
-        elapsed = time.time() - self.cell_start
-        if done is not None and done > 0.02 and elapsed > 5:
-            cell_left = elapsed * (1 - done) / done
+        else the running cell alone (from its loops' totals); None when nothing says.
+
+        A loop's rate is measured from when it began (a cell may run several loops in turn). Where its jobs run on
+        workers shared with other reports, the rate is per busy worker-second, and what is left is divided by the
+        workers busy with this run now: the estimate follows the share of the cluster the run has."""
+        now = time.time()
+        elapsed, in_loop = now - self.cell_start, now - self._loop_start
+        if done is not None and done > 0.02 and in_loop > 5:
+            if self._saw_jobs:
+                if not self._busy:
+                    return None
+                cell_left = self._worker_seconds * (1 - done) / done / len(self._busy)
+            else:
+                cell_left = in_loop * (1 - done) / done
         elif self.last and self.cell is not None and self.cell < len(self.last):
             cell_left = max(self.last[self.cell] - elapsed, 0.0)
         else:
@@ -138,8 +189,10 @@ class Monitor:
             text, done = self.step()
             eta = self.eta(done)
             where = f"cell {self.cell_number}/{self.total}" if self.cell_number else "starting"
+            unknown = "ETA unknown (waiting for workers)" if self.waiting() else "ETA unknown"
             parts = [where, text, f"{_clock(time.time() - self.cell_start)} in cell",
-                     f"ETA {_clock(eta[0])}{eta[1]}" if eta is not None else "ETA unknown"]
+                     f"ETA {_clock(eta[0])}{eta[1]}" if eta is not None else unknown]
+            self._publish(eta)
         first = f" {self.cell_text!r}" if self.cell_text and not text else ""
         return f"{self.label}: " + " · ".join(p for p in parts if p) + first
 
@@ -153,8 +206,18 @@ class Monitor:
         elif self.echo is not None:
             self.echo(f"  {line}")
 
+    def _publish(self, eta: tuple[float, str] | None) -> None:
+        """The run's latest estimate beside its progress file (``eta.json``), for the build's line."""
+        try:
+            (self.file.parent / ETA_FILE).write_text(json.dumps({
+                "t": time.time(), "left": None if eta is None else round(eta[0], 1), "notebook": bool(eta and not eta[1]),
+                "cell": self.cell_number, "cells": self.total, "elapsed": round(time.time() - self.started, 1)}))
+        except OSError:
+            pass
+
     def _loop(self) -> None:
         while not self._stop.wait(1.0):
+            self.tick()
             if time.time() - self._last_line >= self.every:
                 self._emit()
 
@@ -174,8 +237,9 @@ class BuildProgress:
     to stderr and, with their timestamps, to ``log`` (the bench reads them back)."""
 
     def __init__(self, expected: dict[str, tuple[float, bool]], slots: int, *, log: Path | None = None,
-                 echo=None, every: float = 10.0):
+                 echo=None, every: float = 10.0, store: Path | None = None):
         self.expected = expected  # experiment -> (seconds, measured here before: a last run's duration)
+        self.store = store  # where the running notebooks publish their own estimates (``Monitor._publish``)
         self.slots, self.log, self.echo, self.every = max(1, slots), log, echo, every
         self.started: dict[str, float] = {}
         self.ended: dict[str, float] = {}
@@ -210,14 +274,45 @@ class BuildProgress:
         waiting = sorted((e for e in self.expected if e not in self.started), key=expect, reverse=True)
         if any(expect(e) <= 0 for e in running + waiting):
             return None
-        # a running experiment past its expectation is assumed a tenth of its elapsed time from its end
-        free = sorted(max(expect(e) - (now - self.started[e]), 0.1 * (now - self.started[e])) for e in running)
+        free = sorted(self._left(e, expect(e), now) for e in running)
         free += [0.0] * max(self.slots - len(free), 0)
         free = sorted(free)[: max(self.slots, len(running))]
         for e in waiting:
             free[0] += expect(e)
             free.sort()
         return max(free, default=0.0)
+
+    def _published(self, experiment: str) -> dict | None:
+        """The running notebook's own latest estimate (``eta.json`` in its temporary run folder), if fresh."""
+        if self.store is None:
+            return None
+        from expbook.run.store import TMP_PREFIX
+
+        best = None
+        for path in (self.store / experiment).glob(f"{TMP_PREFIX}*/{ETA_FILE}"):
+            try:
+                data = json.loads(path.read_text())
+            except (OSError, ValueError):
+                continue
+            if data.get("t", 0) >= self.started.get(experiment, 0) and (best is None or data["t"] > best["t"]):
+                best = data
+        return best
+
+    def _left(self, experiment: str, expected: float, now: float) -> float:
+        """Seconds a running experiment has left: its notebook's own estimate where it covers the notebook; else
+        its expectation less its elapsed time, and past that its running cell's estimate plus the cells after it
+        at the pace of the cells so far (a tenth of the elapsed time when nothing is published)."""
+        elapsed = now - self.started[experiment]
+        own = self._published(experiment)
+        if own and own.get("left") is not None and own.get("notebook"):
+            return float(own["left"])
+        if expected - elapsed > 0:
+            return expected - elapsed
+        if own and own.get("cell"):
+            cell_left = float(own["left"]) if own.get("left") is not None else 0.0
+            per_cell = float(own.get("elapsed") or elapsed) / max(int(own["cell"]), 1)
+            return cell_left + per_cell * max(int(own.get("cells") or 0) - int(own["cell"]), 0)
+        return 0.1 * elapsed
 
     def line(self) -> str:
         now = time.time()
