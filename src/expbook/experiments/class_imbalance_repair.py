@@ -7,6 +7,7 @@ only; DS2 intervals resample whole records (patients), because a few patients ca
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -261,7 +262,7 @@ def verdicts(table: pd.DataFrame, c: Contrasts, *, stacked: str, recommended: st
             test("C2", "", c.rec_collapse if c.rec_collapse is not None else
                  TEstimate.of(rec["gen distances"], "seeds", bounds=(0.0, 1.0)), "<=", max_distance,
                  label=f"{test_set} TV distance of the predicted shares from the prior", fmt="{:.3f}"),
-            test("C2", "", TEstimate.of(rec["gen least ratios"], "seeds"), ">=", min_fraction,
+            test("C2", "", TEstimate.of(rec["gen least ratios"], "seeds", bounds=(0.0, math.inf)), ">=", min_fraction,
                  label=f"{test_set} least predicted ÷ prior share", fmt="{:.2f}")],
             evidence=f"{recommendation_note(table, recommended)}; on {test_set} flagged in "
                      f"{int(rec['gen flagged seeds'])} of {int(rec['seeds'])} seeds, never predicted: "

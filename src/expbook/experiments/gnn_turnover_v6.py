@@ -43,7 +43,8 @@ def summary_table(results: pd.DataFrame, metrics: tuple[str, ...]) -> pd.DataFra
     table = {}
     for model in order:
         part = results[results["model"] == model]
-        table[model] = {m: TEstimate.of(part[m], "splits").text() if m in part and part[m].notna().any() else "—" for m in metrics}
+        table[model] = {m: TEstimate.of(part[m], "splits", bounds=None if m == "pref_margin" else (0.0, 1.0)).text()
+                        if m in part and part[m].notna().any() else "—" for m in metrics}  # shares stay in [0, 1]
     table = pd.DataFrame.from_dict(table, orient="index")
     table["test evaluations"] = results.groupby("model", sort=False).size()
     return table

@@ -183,8 +183,10 @@ def seed_tables(runs: list[GiftScores], *, ndcg_k: int, whale_quantile: float) -
 
 
 def seed_summary(tables: dict[int, pd.DataFrame], methods: list[str], metrics: list[str]) -> pd.DataFrame:
-    """method × metric: "mean ± half-width of the 95% t-interval" over seeds (as text; ``TEstimate.text``)."""
-    return pd.DataFrame({metric: {method: TEstimate.of([t.loc[method, metric] for t in tables.values()], "seeds").text("{:.3f}")
+    """method × metric: "mean ± half-width of the 95% t-interval" over seeds (as text; ``TEstimate.text``); the
+    metrics (captures, NDCG) are in [0, 1], and so are their intervals."""
+    return pd.DataFrame({metric: {method: TEstimate.of([t.loc[method, metric] for t in tables.values()], "seeds",
+                                                       bounds=(0.0, 1.0)).text("{:.3f}")
                                   for method in methods} for metric in metrics})
 
 

@@ -139,10 +139,12 @@ class TEstimate:
     def interval(self, level: float = 0.95) -> tuple[float, float]:
         if self.n < 2 or math.isnan(self.sd):
             return math.nan, math.nan
-        if self.bounds is not None and self.values is not None:
+        if self.bounds is not None and self.values is not None and all(map(math.isfinite, self.bounds)):
             low, high = bounded_t_interval(self.values, self.bounds, level)
             return float(low), float(high)
         half = float(_t().ppf(0.5 + level / 2, self.n - 1)) * self.se
+        if self.bounds is not None:  # a one-sided range (a ratio ≥ 0): the t-interval, clipped
+            return max(self.value - half, self.bounds[0]), min(self.value + half, self.bounds[1])
         return self.value - half, self.value + half
 
     def text(self, fmt: str = "{:.3f}", level: float = 0.95) -> str:
@@ -164,9 +166,10 @@ class TEstimate:
         if self.sd == 0:
             return 1.0 if distance == 0 else 0.0
         p = float(2 * _t().sf(abs(distance) / self.se, self.n - 1))
-        if self.bounds is not None and self.values is not None:  # the same test on the stabilised scale (see
+        if self.bounds is not None and self.values is not None and all(map(math.isfinite, self.bounds)):  # (see
+            # bounded_t_interval): the same test on the stabilised scale; the larger p matches the union interval
             z, z_threshold = _stabilise(self.values, self.bounds), _stabilise(np.float64(threshold), self.bounds)
-            z_sd = float(z.std(ddof=1))  # bounded_t_interval): the larger p matches the union interval
+            z_sd = float(z.std(ddof=1))
             z_p = (1.0 if z.mean() == z_threshold else 0.0) if z_sd == 0 else \
                 float(2 * _t().sf(abs(z.mean() - z_threshold) / (z_sd / math.sqrt(z.size)), z.size - 1))
             p = max(p, z_p)
