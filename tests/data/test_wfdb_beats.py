@@ -85,7 +85,7 @@ def test_aami_mapping_skips_non_beats_and_computes_rr(tmp_path):
     assert np.allclose(beats.rr[:, 0], rr[:-1]) and np.allclose(beats.rr[:, 1], rr[1:])
     # local mean = mean pre-RR of the preceding beats (here: all of them, fewer than ten)
     assert beats.rr[2, 2] == pytest.approx(rr[2] / np.mean(rr[:2]), rel=1e-5)
-    assert beats.x.shape == (7, 234)
+    assert beats.x.shape == (7, 2, 234) and beats.rr.shape == (7, 6)
 
 
 def test_no_records_is_a_clear_error(tmp_path):

@@ -37,7 +37,8 @@ LOCAL_BEATS = 10
 
 @dataclass(frozen=True)
 class Beats:
-    """Beats of a set of records: windows ``x`` (n, window), RR features ``rr`` (n, 4), labels ``y`` (0..3)."""
+    """Beats of a set of records: windows ``x`` (n, 2, window: the beat and the beat less its patient's median
+    beat), RR features ``rr`` (n, 6), labels ``y`` (0..3)."""
 
     x: np.ndarray
     rr: np.ndarray
@@ -110,14 +111,31 @@ def read_record(folder: Path, name: str, lead: str) -> tuple[np.ndarray, float, 
     return signal, float(record.fs), np.asarray(annotation.sample), np.asarray(annotation.symbol)
 
 
+def filtered(signal: np.ndarray, fs: float) -> np.ndarray:
+    """``signal`` without baseline wander (200 ms then 600 ms median filters: the QRS and the P and T waves are
+    taken out, what is left is the baseline) and low-passed at 35 Hz (4th-order Butterworth, forward and back),
+    as the inter-patient literature prepares beats (de Chazal, O'Dwyer & Reilly 2004)."""
+    from scipy.ndimage import median_filter
+    from scipy.signal import butter, sosfiltfilt
+
+    def odd(seconds: float) -> int:
+        return int(round(seconds * fs)) // 2 * 2 + 1
+
+    baseline = median_filter(median_filter(signal, size=odd(0.2), mode="nearest"), size=odd(0.6), mode="nearest")
+    sos = butter(4, 35.0, btype="low", fs=fs, output="sos")
+    return sosfiltfilt(sos, signal - baseline).astype(np.float32)
+
+
 def _rr_features(r_peaks: np.ndarray, fs: float) -> np.ndarray:
-    """(n, 4): pre-RR, post-RR (s) and both over the mean pre-RR of the preceding ``LOCAL_BEATS`` beats."""
+    """(n, 6): pre-RR, post-RR (s), both over the mean pre-RR of the preceding ``LOCAL_BEATS`` beats, and both over
+    the patient's own average RR (the whole record): prematurity relative to the patient, not absolute."""
     rr = np.diff(r_peaks) / fs
     pre = np.concatenate([[np.nan], rr])
     post = np.concatenate([rr, [np.nan]])
     local = pd.Series(pre).shift(1).rolling(LOCAL_BEATS, min_periods=1).mean().to_numpy()
     local = np.where(np.isnan(local), pre, local)
-    return np.column_stack([pre, post, pre / local, post / local])
+    average = np.nanmean(rr) if rr.size else np.nan
+    return np.column_stack([pre, post, pre / local, post / local, pre / average, post / average])
 
 
 def annotated_beats(samples: np.ndarray, symbols: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -127,7 +145,9 @@ def annotated_beats(samples: np.ndarray, symbols: np.ndarray) -> tuple[np.ndarra
 
 
 def read_record_beats(folder: Path, name: str, *, lead: str, before: int, after: int) -> Beats:
-    """Beats of one record: windows ``[r - before, r + after)`` z-scored with the record's signal statistics."""
+    """Beats of one record: windows ``[r - before, r + after)`` of the filtered signal (``filtered``) divided by
+    the record's median R-peak height, in two channels: the beat, and the beat less the patient's median beat
+    (what is unusual *for this patient*, the cue that carries across patients)."""
     signal, fs, samples, symbols = read_record(folder, name, lead)
     is_beat = np.isin(symbols, list(SYMBOL_TO_CLASS))
     r_peaks, beat_symbols = samples[is_beat], symbols[is_beat]
@@ -137,12 +157,13 @@ def read_record_beats(folder: Path, name: str, *, lead: str, before: int, after:
     keep_peaks = r_peaks[keep]
     if keep_peaks.size == 0:
         raise DataError(f"record {name}: no annotated beats with a full window ({before}+{after} samples)")
-    scale = float(np.std(signal)) or 1.0
-    windows = signal[keep_peaks[:, None] + np.arange(-before, after)[None, :]]
-    windows = (windows - np.median(windows, axis=1, keepdims=True)) / scale
+    clean = filtered(signal, fs)
+    scale = float(np.median(np.abs(clean[keep_peaks]))) or float(np.std(clean)) or 1.0
+    windows = clean[keep_peaks[:, None] + np.arange(-before, after)[None, :]] / scale
+    x = np.stack([windows, windows - np.median(windows, axis=0)], axis=1)
     labels = pd.Series(beat_symbols[keep]).map(SYMBOL_TO_CLASS).to_numpy(dtype=np.int64)
-    return Beats(windows.astype(np.float32), rr[keep].astype(np.float32), labels,
-                 np.full(labels.size, name, dtype=object), fs)
+    return Beats(x.astype(np.float32), rr[keep].astype(np.float32), labels, np.full(labels.size, name, dtype=object),
+                 fs)
 
 
 def load_beats(data_dir: str | Path, *, records: list[str] | tuple[str, ...], lead: str = "MLII",

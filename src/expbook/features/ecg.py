@@ -23,6 +23,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from expbook.data.wfdb_beats import filtered  # the one filter: the CNN's beats and these features alike
+
 RR_NAMES = ("pre_rr", "post_rr", "avg_rr", "local_rr", "pre_over_avg", "post_over_avg", "pre_over_local",
             "post_over_local")
 QRS_WINDOW, QRS_SAMPLES = (-0.050, 0.100), 10
@@ -32,19 +34,6 @@ N_MORPHOLOGY = QRS_SAMPLES + T_SAMPLES
 COLUMNS = {"rr": list(range(0, 8)), "rr_normalised": list(range(4, 8)), "morphology": list(range(8, 8 + N_MORPHOLOGY)),
            "morphology_relative": list(range(8 + N_MORPHOLOGY, 8 + 2 * N_MORPHOLOGY))}
 REFERENCE = COLUMNS["rr_normalised"] + COLUMNS["morphology_relative"]
-
-
-def filtered(signal: np.ndarray, fs: float) -> np.ndarray:
-    """``signal`` without baseline wander (200 ms then 600 ms median filters) and low-passed at 35 Hz."""
-    from scipy.ndimage import median_filter
-    from scipy.signal import butter, sosfiltfilt
-
-    def odd(seconds: float) -> int:
-        return int(round(seconds * fs)) // 2 * 2 + 1
-
-    baseline = median_filter(median_filter(signal, size=odd(0.2), mode="nearest"), size=odd(0.6), mode="nearest")
-    sos = butter(4, 35.0, btype="low", fs=fs, output="sos")
-    return sosfiltfilt(sos, signal - baseline).astype(np.float32)
 
 
 def rr_features(r_peaks: np.ndarray, fs: float) -> np.ndarray:

@@ -60,18 +60,18 @@ class TrainConfig:
 class BeatCNN(nn.Module):
     """Three conv blocks over the beat window, global average pooling, concatenated RR features, two dense layers."""
 
-    def __init__(self, n_rr: int = 4, n_classes: int = len(CLASSES), width: int = 12):
+    def __init__(self, n_rr: int = 6, n_classes: int = len(CLASSES), width: int = 12, channels: int = 2):
         super().__init__()
         self.conv = nn.Sequential(
             nn.AvgPool1d(2),  # 360 Hz → 180 Hz: QRS detail survives, half the compute
-            nn.Conv1d(1, width, 7, padding=3), nn.BatchNorm1d(width), nn.ReLU(), nn.MaxPool1d(2),
+            nn.Conv1d(channels, width, 7, padding=3), nn.BatchNorm1d(width), nn.ReLU(), nn.MaxPool1d(2),
             nn.Conv1d(width, 2 * width, 5, padding=2), nn.BatchNorm1d(2 * width), nn.ReLU(), nn.MaxPool1d(2),
             nn.Conv1d(2 * width, 2 * width, 5, padding=2), nn.BatchNorm1d(2 * width), nn.ReLU(),
             nn.AdaptiveAvgPool1d(1))
         self.head = nn.Sequential(nn.Linear(2 * width + n_rr, 32), nn.ReLU(), nn.Linear(32, n_classes))
 
     def forward(self, x: torch.Tensor, rr: torch.Tensor) -> torch.Tensor:
-        return self.head(torch.cat([self.conv(x.unsqueeze(1)).squeeze(-1), rr], dim=1))
+        return self.head(torch.cat([self.conv(x if x.ndim == 3 else x.unsqueeze(1)).squeeze(-1), rr], dim=1))
 
 
 BLEND = {"macro": 0.2, "abnormal": 0.3, "rare": 0.5}  # the original report's blended stopping score
@@ -149,7 +149,7 @@ def train_classifier(train: Beats, val: Beats, config: TrainConfig, *,
     per_sample = torch.from_numpy(sampler_class_weights(counts, config)[train.y]).double()
     standardiser = Standardiser.fit(train.rr)
     x, rr, y = torch.from_numpy(train.x), standardiser(train.rr), torch.from_numpy(train.y)
-    model = BeatCNN(n_rr=rr.shape[1])
+    model = BeatCNN(n_rr=rr.shape[1], channels=train.x.shape[1] if train.x.ndim == 3 else 1)
     optimiser = adam(model.parameters(), config.learning_rate)
     schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimiser, T_max=config.epochs) if config.cosine_decay else None
     batch_mix = expected_batch_mix(counts, config)
@@ -186,7 +186,7 @@ def train_classifier(train: Beats, val: Beats, config: TrainConfig, *,
     history = pd.DataFrame(rows)
 
     def finished(score: str, stopper: EarlyStopping) -> TrainedClassifier:
-        kept = stopper.restore(BeatCNN(n_rr=rr.shape[1]))
+        kept = stopper.restore(BeatCNN(n_rr=rr.shape[1], channels=train.x.shape[1] if train.x.ndim == 3 else 1))
         ran = int(min(len(rows), stopper.epoch + config.patience))  # where a run stopping on this score ends
         note = (f"stopped after epoch {ran}; best {SCORE_LABELS[score]} {stopper.best:.3f} at epoch "
                 f"{stopper.epoch}")
