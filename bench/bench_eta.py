@@ -13,7 +13,8 @@ Reads what the build printed, with the timestamps its logs keep:
 * the build's own log (``<store>/.logs/build-*.txt``, the ``build: …`` lines): every build ETA printed after the
   first experiment ended, against the time the build really had left;
 * step counters: the longest time a cell's first step counter (``split 7/25``) stayed unchanged, beside the mean
-  time of one of its units.
+  time of one of its units, leaving out the time its line said "waiting for workers" (the cluster was busy with
+  other reports' jobs, none of this run's: no unit of it could complete).
 
 Prints the worst ratio of each kind with the budget of the progress issue (cell ≤ 2×, build ≤ 1.5×) and the
 counters that stood still for over 60 s.
@@ -89,17 +90,18 @@ def run_ratios(run: Path) -> tuple[list[tuple[float, str]], list[tuple[float, fl
         step = re.search(r" · ([^·]+? \d+/(\d+))", text)
         if step:
             seen = counter.get(number)
+            waiting = "waiting for workers" in text  # no worker is on this run's jobs: none can complete
             if seen and seen[0] == step[1]:
-                counter[number] = (seen[0], seen[1], when)
+                counter[number] = (seen[0], seen[1], when, seen[3] + (when - seen[2] if waiting else 0.0))
             else:
                 if seen:
                     unit = (end - start) / max(int(re.search(r"/(\d+)", seen[0])[1]), 1)
-                    still.append((seen[2] - seen[1], unit, f"{run.parent.name} cell {number} '{seen[0]}'"))
-                counter[number] = (step[1], when, when)
-    for number, (text, since, last) in counter.items():
+                    still.append((seen[2] - seen[1] - seen[3], unit, f"{run.parent.name} cell {number} '{seen[0]}'"))
+                counter[number] = (step[1], when, when, 0.0)
+    for number, (text, since, last, waited) in counter.items():
         start, end = times[number]
         unit = (end - start) / max(int(re.search(r"/(\d+)", text)[1]), 1)
-        still.append((last - since, unit, f"{run.parent.name} cell {number} '{text}'"))
+        still.append((last - since - waited, unit, f"{run.parent.name} cell {number} '{text}'"))
     return ratios, still
 
 
@@ -139,7 +141,8 @@ def report(store: Path) -> None:
         verdict = "–" if not found else ("within" if worst[0] <= budget else "OVER")
         print(f"| {name} | {len(found)} | {worst[0]:.2f} | {worst[1]} | ≤ {budget} ({verdict}) |")
     stuck = sorted((s for s in still if s[0] > 60 and s[0] > 2 * s[1]), reverse=True)
-    print(f"\nstep counters unchanged for over 60 s and over twice their mean unit time: {len(stuck)}")
+    print(f"\nstep counters unchanged for over 60 s and over twice their mean unit time, while the run had workers: "
+          f"{len(stuck)}")
     for held, unit, where in stuck[:10]:
         print(f"- {where}: {held:.0f} s (a unit takes {unit:.0f} s on average)")
 
