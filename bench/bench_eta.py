@@ -33,7 +33,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 LINE = re.compile(r"^(\S+Z)  (\S+): (.*)$")
-ETA = re.compile(r"ETA (?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?( for this cell)?")
+ETA = re.compile(r"ETA (?=\d)(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?( for this cell)?")  # not "ETA unknown"
 FLOOR = 10.0
 
 

@@ -67,12 +67,12 @@ def _on_cluster(address: str, fn: Callable[[Any, Any], Any], items: list[Any], s
 
     client = _client(address)
     [shared_future] = client.scatter([shared], broadcast=True, hash=False)
-    # job i of every report before job i + 1 of any (Dask's user priority is global on the scheduler): reports that
-    # share the cluster advance side by side, so each one's counter moves and its rate says how long it will take,
-    # instead of one report's jobs waiting behind all of another's
+    # first submitted, first run (Dask's default): a loop that has workers keeps them until its queued jobs are
+    # taken, so its rate per busy worker holds and its ETA with it; a report whose jobs queue behind another's
+    # says "waiting for workers" (run.monitor) until they start, rather than crawling at a share that keeps changing
     progress_file = os.environ.get(progress.ENV)
-    futures = [client.submit(_cluster_job, item, fn=fn, shared=shared_future, progress_file=progress_file, pure=False,
-                             priority=-i) for i, item in enumerate(items)]
+    futures = [client.submit(_cluster_job, item, fn=fn, shared=shared_future, progress_file=progress_file, pure=False)
+               for item in items]
     yield from _in_order(as_completed(futures, loop=client.loop), futures, label, lambda future: future.result(),
                          lambda: (client.cancel(futures), client.cancel([shared_future])))
 

@@ -300,19 +300,17 @@ class BuildProgress:
 
     def _left(self, experiment: str, expected: float, now: float) -> float:
         """Seconds a running experiment has left: its notebook's own estimate where it covers the notebook; else
-        its expectation less its elapsed time, and past that its running cell's estimate plus the cells after it
-        at the pace of the cells so far (a tenth of the elapsed time when nothing is published)."""
+        its expectation less its elapsed time, but never less than its running cell's own estimate; past its
+        expectation, that cell estimate (cells are too unequal to extrapolate), or a tenth of the elapsed time when
+        the cell has none."""
         elapsed = now - self.started[experiment]
         own = self._published(experiment)
         if own and own.get("left") is not None and own.get("notebook"):
             return float(own["left"])
+        cell_left = float(own["left"]) if own and own.get("left") is not None else None
         if expected - elapsed > 0:
-            return expected - elapsed
-        if own and own.get("cell"):
-            cell_left = float(own["left"]) if own.get("left") is not None else 0.0
-            per_cell = float(own.get("elapsed") or elapsed) / max(int(own["cell"]), 1)
-            return cell_left + per_cell * max(int(own.get("cells") or 0) - int(own["cell"]), 0)
-        return 0.1 * elapsed
+            return max(expected - elapsed, cell_left or 0.0)
+        return cell_left if cell_left is not None else 0.1 * elapsed
 
     def line(self) -> str:
         now = time.time()
