@@ -35,11 +35,14 @@ def test_the_eta_comes_from_the_loop_totals_or_the_last_run(tmp_path, monkeypatc
     monitor.cell_start -= 40  # 40 s into the cell, and into its loop
     monitor._loop_start -= 40
     assert monitor.eta(None)[0] == pytest.approx(60 + 30, abs=1)  # the last run's 100 s for this cell, then 30 s
+    assert monitor.eta(0.25)[0] == pytest.approx(60 + 30, abs=1)  # no unit done yet: the loop's rate is not trusted
+    monitor._units_done = 1
     assert monitor.eta(0.25) == (pytest.approx(120 + 30, abs=1), "")  # a quarter done after 40 s: 120 s more
     fresh = Monitor("new", file, total_cells=4, last_durations=None, echo=None)  # a first run: no durations
     fresh.cell_started(2, 3, "x")
     fresh.cell_start -= 40
     fresh._loop_start -= 40
+    fresh._units_done = 1
     assert fresh.eta(None) is None and "ETA unknown" in fresh.line()
     assert fresh.eta(0.5) == (pytest.approx(40, abs=1), " for this cell")
 
@@ -56,6 +59,7 @@ def test_a_second_loop_in_the_cell_is_timed_from_its_own_start(tmp_path):
     _write(file, (1, False, [["split", 1, 25]]))  # the loop starts again
     monitor.line()
     monitor._loop_start -= 10  # 10 s into the second loop, one split of 25 done
+    assert monitor._units_done == 1
     assert monitor.eta(1 / 25) == (pytest.approx(240, abs=2), " for this cell")
 
 
@@ -71,6 +75,7 @@ def test_jobs_on_shared_workers_are_timed_per_busy_worker(tmp_path):
     monitor._tick -= 30  # two workers busy for 30 s: 60 worker-seconds
     monitor.tick()
     monitor._loop_start -= 30
+    monitor._units_done = 1
     assert monitor._worker_seconds == pytest.approx(60, abs=1)
     assert monitor.eta(0.25)[0] == pytest.approx(60 * 3 / 2, abs=2)  # 180 worker-seconds left, 2 workers
     with file.open("a") as out:
@@ -86,7 +91,7 @@ def test_the_build_line_reads_a_running_notebooks_own_estimate(tmp_path):
 
     build = BuildProgress({"gnn": (100.0, False)}, 2, store=tmp_path)
     build.started["gnn"] = time.time() - 300  # past its expectation
-    assert build.eta(time.time()) == pytest.approx(30, abs=1)  # nothing published: a tenth of the elapsed time
+    assert build.eta(time.time()) is None  # past its expectation and nothing published: nothing says
     folder = tmp_path / "gnn" / f"{TMP_PREFIX}run"
     folder.mkdir(parents=True)
     (folder / ETA_FILE).write_text(json.dumps({"t": time.time(), "left": 20.0, "notebook": False, "cell": 10,

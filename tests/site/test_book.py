@@ -26,6 +26,8 @@ def test_overview_lists_the_experiment_with_headline_verdicts_and_status(site, t
 def test_report_page_shows_conclusions_and_every_figure(site):
     html = (site["html"] / "reports" / f"{site['example']}.html").read_text()
     assert "Conclusions" in html and "Headline." in html and "Answer." in html
+    # one verdict table: the notebook's own copy (after sanitizing) points to the one at the top
+    assert 'class="expbook-verdicts"' not in html and "expbook-pointer" in html and "expbook-conclusions" in html
     images = re.findall(r'<img[^>]+src="([^"]+)"', html)
     assert len(images) >= len(site["store"].canonical(site["example"]).results["figures"])
     for src in images:

@@ -61,7 +61,7 @@ class Monitor:
         self.cell_start = self.started = time.time()
         self._offset, self._processes = 0, {}
         self._busy: dict[int, float] = {}  # worker pid -> when its current job of this run started
-        self._loop_key, self._loop_start, self._loop_done = None, self.cell_start, 0.0
+        self._loop_key, self._loop_start, self._loop_done, self._units_done = None, self.cell_start, 0.0, 0
         self._worker_seconds, self._saw_jobs, self._last_job_end, self._tick = 0.0, False, 0.0, time.time()
         self._lock, self._stop = threading.Lock(), threading.Event()
         self._thread = threading.Thread(target=self._loop, name=f"monitor {label}", daemon=True)
@@ -113,6 +113,7 @@ class Monitor:
     def _new_loop(self, now: float) -> None:
         """A new outermost loop began (or a new cell): its rate is measured from now."""
         self._loop_start, self._loop_done, self._worker_seconds, self._saw_jobs = now, 0.0, 0.0, False
+        self._units_done = 0  # of the outermost loop: its rate is trusted once one unit is done
 
     def _track(self, stack: list, done: float | None) -> None:
         """Notice a loop that restarts or is another one (a cell may run several in turn): time it afresh."""
@@ -122,6 +123,8 @@ class Monitor:
                 self._new_loop(time.time())
             self._loop_key = key
         self._loop_done = done if done is not None else self._loop_done
+        if stack:
+            self._units_done = int(stack[0][1])
 
     def tick(self) -> None:
         """Every second: read the file and add the workers busy with this run's jobs to its worker-seconds."""
@@ -163,12 +166,13 @@ class Monitor:
         """(seconds left, what they cover): the whole notebook when the last run's cell durations are known,
         else the running cell alone (from its loops' totals); None when nothing says.
 
-        A loop's rate is measured from when it began (a cell may run several loops in turn). Where its jobs run on
+        A loop's rate is measured from when it began (a cell may run several loops in turn), and trusted once its
+        first unit is done (before, its inner loops may be one of several per unit). Where its jobs run on
         workers shared with other reports, the rate is per busy worker-second, and what is left is divided by the
         workers busy with this run now: the estimate follows the share of the cluster the run has."""
         now = time.time()
         elapsed, in_loop = now - self.cell_start, now - self._loop_start
-        if done is not None and done > 0.02 and in_loop > 5:
+        if done is not None and self._units_done >= 1 and in_loop > 5:
             if self._saw_jobs:
                 if not self._busy:
                     return None
@@ -274,7 +278,10 @@ class BuildProgress:
         waiting = sorted((e for e in self.expected if e not in self.started), key=expect, reverse=True)
         if any(expect(e) <= 0 for e in running + waiting):
             return None
-        free = sorted(self._left(e, expect(e), now) for e in running)
+        left = [self._left(e, expect(e), now) for e in running]
+        if any(x is None for x in left):
+            return None
+        free = sorted(left)
         free += [0.0] * max(self.slots - len(free), 0)
         free = sorted(free)[: max(self.slots, len(running))]
         for e in waiting:
@@ -301,8 +308,8 @@ class BuildProgress:
     def _left(self, experiment: str, expected: float, now: float) -> float:
         """Seconds a running experiment has left: its notebook's own estimate where it covers the notebook; else
         its expectation less its elapsed time, but never less than its running cell's own estimate; past its
-        expectation, that cell estimate (cells are too unequal to extrapolate), or a tenth of the elapsed time when
-        the cell has none."""
+        expectation, that cell estimate (cells are too unequal to extrapolate), and None (unknown) when the cell has
+        none."""
         elapsed = now - self.started[experiment]
         own = self._published(experiment)
         if own and own.get("left") is not None and own.get("notebook"):
@@ -310,7 +317,7 @@ class BuildProgress:
         cell_left = float(own["left"]) if own and own.get("left") is not None else None
         if expected - elapsed > 0:
             return max(expected - elapsed, cell_left or 0.0)
-        return cell_left if cell_left is not None else 0.1 * elapsed
+        return cell_left  # None: past its expectation with no estimate of its own, nothing says (ETA unknown)
 
     def line(self) -> str:
         now = time.time()

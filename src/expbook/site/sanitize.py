@@ -31,7 +31,7 @@ SCHEMES = {"http", "https", "mailto", "data"}
 # classes an output may carry: pandas' table, MathJax's math, the verdict badges; no other (an output must not pass
 # for the page's own banner or layout, nor hide behind the theme's utility classes)
 BADGES = {"expbook-verdict", *(f"expbook-verdict-{state}" for state in ("holds", "fails", "inconclusive", "na"))}
-CLASSES = {"table": {"dataframe", "table"}, "span": {"math", "notranslate", "nohighlight", *BADGES},
+CLASSES = {"table": {"dataframe", "table", "expbook-verdicts"}, "span": {"math", "notranslate", "nohighlight", *BADGES},
            "div": {"math", "notranslate", "nohighlight"}}
 IMAGE_DATA = ("data:image/png;", "data:image/jpeg;", "data:image/gif;")
 # MIME types shown on the site, most preferred first (what Jupyter Book's render priority does, less the active ones)
