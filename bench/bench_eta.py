@@ -33,13 +33,26 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 LINE = re.compile(r"^(\S+Z)  (\S+): (.*)$")
-ETA = re.compile(r"ETA (?=\d)(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?( for this cell)?")  # not "ETA unknown"
+ETA = re.compile(r"ETA (?=\d|<1m)(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?(?:<1m)?( for this cell)?")  # not "ETA unknown"
+UNDER = 60.0  # "ETA <1m": right while the time left is under a minute, off by (left / 60) beyond
 FLOOR = 10.0
 
 
-def seconds(match: re.Match) -> float:
+def seconds(match: re.Match) -> float | None:
+    """The ETA in seconds; None for "<1m" (see ``ratio``)."""
+    if match[0].startswith("ETA <1m"):
+        return None
     h, m, s = (int(x) if x else 0 for x in match.groups()[:3])
     return h * 3600 + m * 60 + s
+
+
+def ratio(eta: float | None, left: float) -> float:
+    """How far an ETA was from the time really left (≥ 1, both floored at ``FLOOR``); "<1m" is right under a
+    minute and off by left / 60 beyond."""
+    if eta is None:
+        return max(left / UNDER, 1.0)
+    r = max(eta, FLOOR) / max(left, FLOOR)
+    return max(r, 1 / r)
 
 
 def stamp(text: str) -> float:
@@ -85,8 +98,7 @@ def run_ratios(run: Path) -> tuple[list[tuple[float, str]], list[tuple[float, fl
         eta = ETA.search(text)
         if eta and end > start and (when - start) / (end - start) >= 0.2 and when < end:
             left = (end if eta[4] else run_end) - when
-            ratio = max(seconds(eta), FLOOR) / max(left, FLOOR)
-            ratios.append((max(ratio, 1 / ratio), f"{run.parent.name} cell {number} at {match[1]}"))
+            ratios.append((ratio(seconds(eta), left), f"{run.parent.name} cell {number} at {match[1]}"))
         step = re.search(r" · ([^·]+? \d+/(\d+))", text)
         if step:
             seen = counter.get(number)
@@ -119,9 +131,7 @@ def build_ratios(store: Path) -> list[tuple[float, str]]:
         done = re.search(r"(\d+) done", match[3])
         eta = ETA.search(match[3])
         if done and int(done[1]) >= 1 and eta and stamp(match[1]) < end:
-            left = end - stamp(match[1])
-            ratio = max(seconds(eta), FLOOR) / max(left, FLOOR)
-            ratios.append((max(ratio, 1 / ratio), f"build at {match[1]}"))
+            ratios.append((ratio(seconds(eta), end - stamp(match[1])), f"build at {match[1]}"))
     return ratios
 
 

@@ -73,6 +73,7 @@ def _on_cluster(address: str, fn: Callable[[Any, Any], Any], items: list[Any], s
     progress_file = os.environ.get(progress.ENV)
     futures = [client.submit(_cluster_job, item, fn=fn, shared=shared_future, progress_file=progress_file, pure=False)
                for item in items]
+    progress.queued(len(futures))
     yield from _in_order(as_completed(futures, loop=client.loop), futures, label, lambda future: future.result(),
                          lambda: (client.cancel(futures), client.cancel([shared_future])))
 

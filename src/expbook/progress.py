@@ -113,6 +113,11 @@ class job:
         _write(force=True, job="end")
 
 
+def queued(jobs: int) -> None:
+    """The kernel has sent ``jobs`` jobs to workers (``expbook.parallel``): until one starts, the run is waiting."""
+    _write(force=True, queued=jobs)
+
+
 def _reporting() -> bool:
     return bool(os.environ.get(ENV)) or _worker
 

@@ -82,6 +82,7 @@ def test_jobs_on_shared_workers_are_timed_per_busy_worker(tmp_path):
         for pid in (2, 3):
             out.write(json.dumps({"pid": pid, "t": time.time() - 10, "worker": True, "stack": [], "job": "end"}) + "\n")
     monitor.tick()
+    monitor._moved -= 20  # and its step has not moved since
     assert monitor.eta(0.25) is None and "ETA unknown (waiting for workers)" in monitor.line()
 
 

@@ -26,6 +26,11 @@ ACTIVE = 60.0  # seconds: a worker whose last line is older is not counted as tr
 ETA_FILE = "eta.json"  # a running notebook's latest estimate, in its temporary run folder
 
 
+def _eta(seconds: float) -> str:
+    """An estimate as people say it: "<1m" under a minute (seconds there are noise), else the clock."""
+    return "<1m" if seconds < 60 else _clock(seconds)
+
+
 def _clock(seconds: float) -> str:
     seconds = int(round(seconds))
     if seconds < 60:
@@ -63,6 +68,7 @@ class Monitor:
         self._busy: dict[int, float] = {}  # worker pid -> when its current job of this run started
         self._loop_key, self._loop_start, self._loop_done, self._units_done = None, self.cell_start, 0.0, 0
         self._worker_seconds, self._saw_jobs, self._last_job_end, self._tick = 0.0, False, 0.0, time.time()
+        self._ever_jobs, self._moved = False, time.time()  # the run has had cluster jobs; when its step last moved
         self._lock, self._stop = threading.Lock(), threading.Event()
         self._thread = threading.Thread(target=self._loop, name=f"monitor {label}", daemon=True)
         self._last_line = 0.0
@@ -102,6 +108,8 @@ class Monitor:
                 event = json.loads(line)
             except ValueError:
                 continue
+            if event.get("job") == "start" or event.get("queued"):
+                self._ever_jobs = True
             if event.get("job") == "start":
                 self._busy[event["pid"]] = event["t"]
             elif event.get("job") == "end":
@@ -118,6 +126,8 @@ class Monitor:
     def _track(self, stack: list, done: float | None) -> None:
         """Notice a loop that restarts or is another one (a cell may run several in turn): time it afresh."""
         key = (stack[0][0], stack[0][2]) if stack else None
+        if done is not None and abs(done - self._loop_done) > 1e-9:
+            self._moved = time.time()
         if key is not None and (key != self._loop_key or (done is not None and done + 1e-9 < self._loop_done)):
             if self._loop_key is not None:
                 self._new_loop(time.time())
@@ -158,9 +168,10 @@ class Monitor:
         return text, done
 
     def waiting(self) -> bool:
-        """The loop's jobs run on workers, and none of them is busy with this run now (the cluster is on other
-        reports' jobs): no rate says when it will go on."""
-        return self._saw_jobs and not self._busy and time.time() - self._last_job_end > 5
+        """The run's jobs run on workers, none of them is busy with this run now (the cluster is on other reports'
+        jobs) and its step has not moved for 10 s: no rate says when it will go on."""
+        now = time.time()
+        return self._ever_jobs and not self._busy and now - self._last_job_end > 5 and now - self._moved > 10
 
     def eta(self, done: float | None) -> tuple[float, str] | None:
         """(seconds left, what they cover): the whole notebook when the last run's cell durations are known,
@@ -195,7 +206,7 @@ class Monitor:
             where = f"cell {self.cell_number}/{self.total}" if self.cell_number else "starting"
             unknown = "ETA unknown (waiting for workers)" if self.waiting() else "ETA unknown"
             parts = [where, text, f"{_clock(time.time() - self.cell_start)} in cell",
-                     f"ETA {_clock(eta[0])}{eta[1]}" if eta is not None else unknown]
+                     f"ETA {_eta(eta[0])}{eta[1]}" if eta is not None else unknown]
             self._publish(eta)
         first = f" {self.cell_text!r}" if self.cell_text and not text else ""
         return f"{self.label}: " + " · ".join(p for p in parts if p) + first
@@ -307,17 +318,17 @@ class BuildProgress:
 
     def _left(self, experiment: str, expected: float, now: float) -> float:
         """Seconds a running experiment has left: its notebook's own estimate where it covers the notebook; else
-        its expectation less its elapsed time, but never less than its running cell's own estimate; past its
-        expectation, that cell estimate (cells are too unequal to extrapolate), and None (unknown) when the cell has
-        none."""
+        its expectation less its elapsed time (a loop's first units are too noisy to overrule it); past its
+        expectation, its running cell's estimate (cells are too unequal to extrapolate), and None (unknown) when the
+        cell has none."""
         elapsed = now - self.started[experiment]
         own = self._published(experiment)
         if own and own.get("left") is not None and own.get("notebook"):
             return float(own["left"])
-        cell_left = float(own["left"]) if own and own.get("left") is not None else None
         if expected - elapsed > 0:
-            return max(expected - elapsed, cell_left or 0.0)
-        return cell_left  # None: past its expectation with no estimate of its own, nothing says (ETA unknown)
+            return expected - elapsed
+        # past its expectation: its running cell's estimate; None (unknown) when that cell has none
+        return float(own["left"]) if own and own.get("left") is not None else None
 
     def line(self) -> str:
         now = time.time()
@@ -328,7 +339,7 @@ class BuildProgress:
         parts = [f"{len(self.ended)} done", f"{len(running)} running" + (
             " (" + ", ".join(f"{e} {_clock(now - self.started[e])}" for e in running) + ")" if running else ""),
                  f"{len(waiting)} waiting", _clock(now - self.begin),
-                 f"ETA {_clock(eta)}" if eta is not None else "ETA unknown"]
+                 f"ETA {_eta(eta)}" if eta is not None else "ETA unknown"]
         return "build: " + " · ".join(parts)
 
     def emit(self) -> None:
