@@ -63,6 +63,23 @@ def test_a_second_loop_in_the_cell_is_timed_from_its_own_start(tmp_path):
     assert monitor.eta(1 / 25) == (pytest.approx(240, abs=2), " for this cell")
 
 
+def test_a_worker_starting_its_next_job_is_not_a_new_loop(tmp_path):
+    """The fraction dips when a worker starts its next job before the kernel has counted the last one: the loop's
+    clock and worker-seconds must not start again."""
+    file = tmp_path / "progress.jsonl"
+    monitor = Monitor("seqrec", file, total_cells=4, last_durations=None, echo=None)
+    monitor.cell_started(1, 2, "x")
+    _write(file, (1, False, [["rung", 1, 7]]), (2, True, [["epoch", 29, 30]]))
+    monitor.line()
+    start = monitor._loop_start = monitor._loop_start - 100
+    _write(file, (2, True, [["epoch", 0, 22]]))  # the next job began; the kernel still says 1 of 7 done
+    monitor.line()
+    assert monitor._loop_start == start
+    _write(file, (1, False, [["rung", 0, 7]]))  # the count itself goes down: another run of the loop
+    monitor.line()
+    assert monitor._loop_start > start
+
+
 def test_jobs_on_shared_workers_are_timed_per_busy_worker(tmp_path):
     """Jobs on a cluster shared with other reports: the rate is per worker-second this run had, and what is left
     goes at the number of workers busy with it now; with none busy, the line says it is waiting for workers."""

@@ -126,15 +126,17 @@ class Monitor:
     def _track(self, stack: list, done: float | None) -> None:
         """Notice a loop that restarts or is another one (a cell may run several in turn): time it afresh."""
         key = (stack[0][0], stack[0][2]) if stack else None
+        units = int(stack[0][1]) if stack else self._units_done
         if done is not None and abs(done - self._loop_done) > 1e-9:
             self._moved = time.time()
-        if key is not None and (key != self._loop_key or (done is not None and done + 1e-9 < self._loop_done)):
+        # a restart is its count of finished units going down; the fraction may dip without one (a worker starts its
+        # next job, at 0, before the kernel has counted the one it finished)
+        if key is not None and (key != self._loop_key or units < self._units_done):
             if self._loop_key is not None:
                 self._new_loop(time.time())
             self._loop_key = key
         self._loop_done = done if done is not None else self._loop_done
-        if stack:
-            self._units_done = int(stack[0][1])
+        self._units_done = units
 
     def tick(self) -> None:
         """Every second: read the file and add the workers busy with this run's jobs to its worker-seconds."""
