@@ -140,3 +140,11 @@ def test_motion_artifact_covers_its_share_of_the_record_and_nothing_when_off():
     artifact, starts = _motion_artifact(np.random.default_rng(0), 36_000, 360, 0.1)
     assert np.count_nonzero(artifact) == pytest.approx(3_600, rel=0.05) and starts.size == 2
     assert not _motion_artifact(np.random.default_rng(0), 36_000, 360, 0.0)[0].any()
+
+
+def test_holding_out_never_takes_every_record():
+    from expbook.data.wfdb_beats import split_train_val
+
+    labels = {r: np.array([0, 1, 2]) for r in ("101", "106", "108")}
+    train, val = split_train_val(list(labels), labels, val_fraction=0.99, seed=0)
+    assert len(train) == 1 and len(val) == 2

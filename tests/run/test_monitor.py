@@ -87,6 +87,7 @@ def test_jobs_on_shared_workers_are_timed_per_busy_worker(tmp_path):
     monitor = Monitor("gnn", file, total_cells=4, last_durations=None, echo=None)
     monitor.cell_started(1, 2, "x")
     with file.open("a") as out:
+        out.write(json.dumps({"pid": 1, "t": time.time(), "worker": False, "stack": [], "queued": 4}) + "\n")
         for pid in (2, 3):
             out.write(json.dumps({"pid": pid, "t": time.time(), "worker": True, "stack": [], "job": "start"}) + "\n")
     monitor._tick -= 30  # two workers busy for 30 s: 60 worker-seconds
@@ -99,8 +100,14 @@ def test_jobs_on_shared_workers_are_timed_per_busy_worker(tmp_path):
         for pid in (2, 3):
             out.write(json.dumps({"pid": pid, "t": time.time() - 10, "worker": True, "stack": [], "job": "end"}) + "\n")
     monitor.tick()
-    monitor._moved -= 20  # and its step has not moved since
+    monitor._moved -= 20  # and its step has not moved since; two jobs are still queued
     assert monitor.eta(0.25) is None and "ETA unknown (waiting for workers)" in monitor.line()
+    with file.open("a") as out:  # the last two start and end: nothing queued, the kernel's own work goes on
+        for pid in (2, 3):
+            out.write(json.dumps({"pid": pid, "t": time.time() - 10, "worker": True, "stack": [], "job": "start"}) + "\n")
+            out.write(json.dumps({"pid": pid, "t": time.time() - 10, "worker": True, "stack": [], "job": "end"}) + "\n")
+    monitor.tick()
+    assert not monitor.waiting() and monitor.eta(0.25)[0] == pytest.approx(30 * 3, abs=2)  # the wall-clock rate
 
 
 def test_the_build_line_reads_a_running_notebooks_own_estimate(tmp_path):

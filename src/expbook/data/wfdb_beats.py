@@ -31,7 +31,7 @@ DS1 = ("101", "106", "108", "109", "112", "114", "115", "116", "118", "119", "12
 DS2 = ("100", "103", "105", "111", "113", "117", "121", "123", "200", "202", "210", "212", "213", "214", "219",
        "221", "222", "228", "231", "232", "233", "234")
 PACED = ("102", "104", "107", "217")
-RR_FEATURES = ("pre_rr", "post_rr", "pre_rr_local", "post_rr_local")
+RR_FEATURES = ("pre_rr", "post_rr", "pre_rr_local", "post_rr_local", "pre_rr_average", "post_rr_average")
 LOCAL_BEATS = 10
 
 
@@ -203,7 +203,7 @@ def split_train_val(records: list[str], labels_by_record: dict[str, np.ndarray],
     ``val_fraction`` (the largest deviation over classes, smallest); the first subset if none has every class.
     """
     rng = np.random.default_rng(seed)
-    n_val = max(1, round(len(records) * val_fraction))
+    n_val = min(max(1, round(len(records) * val_fraction)), len(records) - 1)  # never every record
     classes = np.unique(np.concatenate([labels_by_record[r] for r in records]))
     counts = np.stack([(labels_by_record[r][:, None] == classes).sum(axis=0) for r in records])  # (records, classes)
     draws = np.argsort(rng.random((tries, len(records))), axis=1)  # each row one permutation of the records

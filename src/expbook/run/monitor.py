@@ -68,7 +68,7 @@ class Monitor:
         self._busy: dict[int, float] = {}  # worker pid -> when its current job of this run started
         self._loop_key, self._loop_start, self._loop_done, self._units_done = None, self.cell_start, 0.0, 0
         self._worker_seconds, self._saw_jobs, self._last_job_end, self._tick = 0.0, False, 0.0, time.time()
-        self._ever_jobs, self._moved = False, time.time()  # the run has had cluster jobs; when its step last moved
+        self._outstanding, self._moved = 0, time.time()  # jobs queued and not yet started; when the step last moved
         self._lock, self._stop = threading.Lock(), threading.Event()
         self._thread = threading.Thread(target=self._loop, name=f"monitor {label}", daemon=True)
         self._last_line = 0.0
@@ -108,10 +108,11 @@ class Monitor:
                 event = json.loads(line)
             except ValueError:
                 continue
-            if event.get("job") == "start" or event.get("queued"):
-                self._ever_jobs = True
+            if event.get("queued"):
+                self._outstanding += int(event["queued"])
             if event.get("job") == "start":
                 self._busy[event["pid"]] = event["t"]
+                self._outstanding = max(self._outstanding - 1, 0)
             elif event.get("job") == "end":
                 self._busy.pop(event["pid"], None)
                 self._last_job_end = max(self._last_job_end, event["t"])
@@ -170,10 +171,10 @@ class Monitor:
         return text, done
 
     def waiting(self) -> bool:
-        """The run's jobs run on workers, none of them is busy with this run now (the cluster is on other reports'
-        jobs) and its step has not moved for 10 s: no rate says when it will go on."""
+        """The run has jobs queued on the cluster that no worker has started, none is busy with this run now (the
+        cluster is on other reports' jobs) and its step has not moved for 10 s: no rate says when it will go on."""
         now = time.time()
-        return self._ever_jobs and not self._busy and now - self._last_job_end > 5 and now - self._moved > 10
+        return self._outstanding > 0 and not self._busy and now - self._last_job_end > 5 and now - self._moved > 10
 
     def eta(self, done: float | None) -> tuple[float, str] | None:
         """(seconds left, what they cover): the whole notebook when the last run's cell durations are known,
@@ -186,11 +187,11 @@ class Monitor:
         now = time.time()
         elapsed, in_loop = now - self.cell_start, now - self._loop_start
         if done is not None and self._units_done >= 1 and in_loop > 5:
-            if self._saw_jobs:
-                if not self._busy:
-                    return None
+            if self._saw_jobs and self._busy:
                 cell_left = self._worker_seconds * (1 - done) / done / len(self._busy)
-            else:
+            elif self._saw_jobs and self._outstanding > 0:
+                return None  # queued behind other reports' jobs: no rate says when they start
+            else:  # the kernel's own loop, or its work between batches of jobs
                 cell_left = in_loop * (1 - done) / done
         elif self.last and self.cell is not None and self.cell < len(self.last):
             cell_left = max(self.last[self.cell] - elapsed, 0.0)
@@ -225,10 +226,12 @@ class Monitor:
 
     def _publish(self, eta: tuple[float, str] | None) -> None:
         """The run's latest estimate beside its progress file (``eta.json``), for the build's line."""
-        try:
-            (self.file.parent / ETA_FILE).write_text(json.dumps({
+        try:  # written whole, then renamed: the build never reads half a file
+            partial = self.file.parent / f".{ETA_FILE}.partial"
+            partial.write_text(json.dumps({
                 "t": time.time(), "left": None if eta is None else round(eta[0], 1), "notebook": bool(eta and not eta[1]),
                 "cell": self.cell_number, "cells": self.total, "elapsed": round(time.time() - self.started, 1)}))
+            partial.replace(self.file.parent / ETA_FILE)
         except OSError:
             pass
 
@@ -329,8 +332,8 @@ class BuildProgress:
             return float(own["left"])
         if expected - elapsed > 0:
             return expected - elapsed
-        # past its expectation: its running cell's estimate; None (unknown) when that cell has none
-        return float(own["left"]) if own and own.get("left") is not None else None
+        # past its expectation: its running cell's estimate, less the estimate's age; None (unknown) when it has none
+        return max(float(own["left"]) - (now - float(own["t"])), 0.0) if own and own.get("left") is not None else None
 
     def line(self) -> str:
         now = time.time()

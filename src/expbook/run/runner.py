@@ -218,7 +218,8 @@ def run_experiment(experiment: str, overrides: dict[str, Any], *, store: Store |
                                    monitor=monitor, bar=progress and terminal, timeout=timeout)
             duration = time.perf_counter() - clock
         notebook = _write_log(tmp / "report.ipynb", tmp / "log.txt", monitor.lines)
-        (tmp / "progress.jsonl").unlink(missing_ok=True)
+        for scratch in ("progress.jsonl", "eta.json", ".eta.json.partial"):  # the monitor's, not the run's
+            (tmp / scratch).unlink(missing_ok=True)
         results_file = tmp / "results.json"
         results = json.loads(results_file.read_text()) if results_file.is_file() else {}
         if error is None and not results:
