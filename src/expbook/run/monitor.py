@@ -27,8 +27,9 @@ ETA_FILE = "eta.json"  # a running notebook's latest estimate, in its temporary 
 
 
 def _eta(seconds: float) -> str:
-    """An estimate as people say it: "<1m" under a minute (seconds there are noise), else the clock."""
-    return "<1m" if seconds < 60 else _clock(seconds)
+    """An estimate as people say it: "0s" when nothing is left, "<1m" under a minute (seconds there are noise),
+    else the clock."""
+    return "0s" if seconds <= 0 else "<1m" if seconds < 60 else _clock(seconds)
 
 
 def _clock(seconds: float) -> str:
