@@ -230,8 +230,7 @@ class Monitor:
         try:  # written whole, then renamed: the build never reads half a file
             partial = self.file.parent / f".{ETA_FILE}.partial"
             partial.write_text(json.dumps({
-                "t": time.time(), "left": None if eta is None else round(eta[0], 1), "notebook": bool(eta and not eta[1]),
-                "cell": self.cell_number, "cells": self.total, "elapsed": round(time.time() - self.started, 1)}))
+                "t": time.time(), "left": None if eta is None else round(eta[0], 1), "notebook": bool(eta and not eta[1])}))
             partial.replace(self.file.parent / ETA_FILE)
         except OSError:
             pass
