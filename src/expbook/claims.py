@@ -70,7 +70,8 @@ class Claim:
         if e is None:
             return ""
         if getattr(e, "identical", False):
-            return f"the arms are identical in every one of the {e.n:,} {e.unit}: the contrast cannot fail"
+            return (f"the arms are identical in every one of the {getattr(e, 'sampling', None) or f'{e.n:,} {e.unit}'}: "
+                    "the contrast cannot fail")
         values = getattr(e, "values", None)
         if self.sentinel is not None and values is not None and values.size and np.all(values == self.sentinel):
             return (f"every one of the {e.n:,} {e.unit} measured {format_value(self.fmt, self.sentinel)}, the detector's "
@@ -123,7 +124,7 @@ def _interval_text(claim: Claim, level: float, adjusted: bool) -> tuple[tuple[fl
     if e is None:
         return None, format_value(claim.fmt, claim.value), ""
     low, high = e.interval(level)
-    unit = f"{getattr(e, 'splits', e.n):,} {'splits' if hasattr(e, 'splits') else e.unit}"
+    unit = getattr(e, "sampling", None) or f"{getattr(e, 'splits', e.n):,} {'splits' if hasattr(e, 'splits') else e.unit}"
     note = f"{'Holm-adjusted ' if adjusted else ''}{level:.1%} interval over {unit}"
     if math.isnan(low):
         return None, format_value(claim.fmt, claim.value), note

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from expbook.metrics.estimates import BootstrapEstimate, CorrectedTEstimate, TEstimate, holm
+from expbook.metrics.estimates import BootstrapEstimate, CorrectedTEstimate, CrossedTEstimate, TEstimate, holm
 
 
 def test_t_estimate_matches_scipy():
@@ -134,3 +134,49 @@ def test_holm_by_hand():
     assert holm([0.5, 0.9]) == pytest.approx([1.0, 1.0])  # 2·0.5 caps at 1; the running max carries it
     adjusted = holm([0.01, np.nan])
     assert adjusted[0] == pytest.approx(0.01) and np.isnan(adjusted[1])
+
+
+def test_crossed_estimate_with_one_seed_is_the_paired_t_test_over_users():
+    d = np.random.default_rng(0).normal(0.01, 0.05, size=(1, 300))
+    e = CrossedTEstimate.of(d)
+    reference = stats.ttest_1samp(d[0], 0.0)
+    assert e.p_value(0.0) == pytest.approx(reference.pvalue)
+    assert e.df == 299 and e.sampling == "1 seed × 300 users"
+
+
+def test_crossed_estimate_is_the_two_way_anova_variance_of_the_grand_mean():
+    rng = np.random.default_rng(1)
+    d = 0.01 + rng.normal(0, 0.01, (3, 1)) + rng.normal(0, 0.05, (1, 400)) + rng.normal(0, 0.02, (3, 400))
+    e = CrossedTEstimate.of(d)
+    s, u = d.shape
+    m = d.mean()
+    ms_s = u * np.sum((d.mean(axis=1) - m) ** 2) / (s - 1)
+    ms_u = s * np.sum((d.mean(axis=0) - m) ** 2) / (u - 1)
+    ms_e = np.sum((d - d.mean(axis=1, keepdims=True) - d.mean(axis=0, keepdims=True) + m) ** 2) / ((s - 1) * (u - 1))
+    assert e.se == pytest.approx(math.sqrt((ms_s + ms_u - ms_e) / (s * u)))
+    assert 2 <= e.df < 400  # the seed term, with 2 degrees of freedom, carries weight
+    low, high = e.interval(0.95)
+    assert (e.p_value(0.0) < 0.05) == (low > 0 or high < 0)
+
+
+def test_a_seed_effect_widens_the_interval_past_the_paired_test_over_users():
+    rng = np.random.default_rng(2)
+    users = rng.normal(0, 0.05, (1, 500))
+    quiet = CrossedTEstimate.of(0.01 + users + rng.normal(0, 0.01, (3, 500)))
+    lucky = CrossedTEstimate.of(0.01 + users + rng.normal(0, 0.01, (3, 500)) + np.array([[0.0], [0.02], [-0.02]]))
+    assert lucky.se > 2 * quiet.se
+    assert lucky.units_to_decide(0.0, 0.95).unit == "seeds"
+
+
+def test_more_seeds_cannot_lower_the_users_floor():
+    rng = np.random.default_rng(3)
+    e = CrossedTEstimate.of(0.0005 + rng.normal(0, 0.05, (1, 200)) + rng.normal(0, 0.001, (3, 200)))
+    decide = e.units_to_decide(0.0, 0.95)
+    assert math.isinf(decide.needed) and "more seeds cannot" in decide.text
+
+
+def test_crossed_interval_stays_in_its_range():
+    e = CrossedTEstimate.of(np.full((3, 50), 0.99) + np.random.default_rng(4).normal(0, 0.05, (3, 50)),
+                            bounds=(-1.0, 1.0))
+    low, high = e.interval(0.95)
+    assert -1.0 <= low <= high <= 1.0

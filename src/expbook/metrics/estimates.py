@@ -6,6 +6,8 @@ Three kinds, one per way the reports resample:
 * ``TEstimate`` — the mean of per-unit values (seeds, users): a one-sample t-test and the t-interval;
 * ``CorrectedTEstimate`` — the mean difference over repeated k-fold splits, with Nadeau & Bengio's corrected
   variance (1/J + n_test/n_train)·σ² (the splits share training rows);
+* ``CrossedTEstimate`` — the mean of a (seeds × users) table of paired differences, seeds and users both random
+  (two-way ANOVA variance of the grand mean, Satterthwaite's degrees of freedom);
 * ``BootstrapEstimate`` — a point value and its percentile-bootstrap draws over whole clusters (records).
 
 *What would decide it* (``units_to_decide``) assumes the observed effect is the true one and that the interval's
@@ -267,6 +269,99 @@ class CorrectedTEstimate:
 
 
 @dataclass(frozen=True)
+class CrossedTEstimate:
+    """The grand mean of a (seeds × users) table of paired differences, with seeds and users both random.
+
+    Every seed scores the same users, so the two factors are crossed: d_su = μ + a_s + b_u + e_su. From the two-way
+    ANOVA mean squares (seeds MS_S, users MS_U, residual MS_E) the variance of the grand mean is
+    (MS_S + MS_U − MS_E) / (S·U), that is σ²_seed / S + σ²_user / U + σ²_e / (S·U), with each component floored at
+    zero; its degrees of freedom are Satterthwaite's. A seed that lifts every user at once (training luck) widens the
+    interval through MS_S, which a paired test over users on one trained model cannot see. With one seed it is the
+    paired t-test over users. More users cannot be had (the data set's), so ``units_to_decide`` counts seeds.
+    """
+
+    value: float
+    se: float
+    df: float
+    seeds: int
+    users: int
+    seed_floor: float  # the variance of the grand mean with infinitely many seeds: σ²_user / U
+    per_seed_term: float  # (σ²_seed + σ²_e / U): the part divided by the number of seeds
+    bounds: tuple[float, float] | None = None
+    unit: str = "seeds"
+    population: int | None = None
+
+    @classmethod
+    def of(cls, table, *, bounds: tuple[float, float] | None = None) -> CrossedTEstimate:
+        d = np.atleast_2d(np.asarray(table, dtype=float))
+        d = d[:, np.all(np.isfinite(d), axis=0)]
+        s, u = d.shape
+        mean = float(d.mean()) if d.size else math.nan
+        if u < 2:
+            return cls(mean, math.nan, math.nan, s, u, math.nan, math.nan, bounds)
+        by_user, by_seed = d.mean(axis=0), d.mean(axis=1)
+        ms_user = s * float(np.sum((by_user - mean) ** 2)) / (u - 1)
+        if s < 2:
+            return cls(mean, math.sqrt(ms_user / u), u - 1, s, u, ms_user / u, 0.0, bounds)
+        ms_seed = u * float(np.sum((by_seed - mean) ** 2)) / (s - 1)
+        residual = d - by_seed[:, None] - by_user[None, :] + mean
+        ms_error = float(np.sum(residual**2)) / ((s - 1) * (u - 1))
+        seed_var, user_var = max(ms_seed - ms_error, 0.0) / u, max(ms_user - ms_error, 0.0) / s
+        variance = seed_var / s + user_var / u + ms_error / (s * u)
+        # Satterthwaite: the variance as a sum of the mean squares that carry weight after the floors
+        terms = [(ms_seed if seed_var > 0 else 0.0, s - 1), (ms_user if user_var > 0 else 0.0, u - 1),
+                 (ms_error * (1 - (seed_var > 0) - (user_var > 0)), (s - 1) * (u - 1))]
+        squares = sum(value**2 / dof for value, dof in terms)
+        df = (variance * s * u) ** 2 / squares if squares > 0 else math.inf
+        return cls(mean, math.sqrt(variance), df, s, u, user_var / u, seed_var + ms_error / u, bounds)
+
+    @property
+    def n(self) -> int:
+        return self.seeds
+
+    @property
+    def sampling(self) -> str:
+        """What the interval is over, for its note: "3 seeds × 671 users"."""
+        return f"{self.seeds} seed{'s' * (self.seeds != 1)} × {self.users:,} users"
+
+    def _t(self, level: float) -> float:
+        return float(_t().ppf(0.5 + level / 2, self.df)) if math.isfinite(self.df) else 1.959963984540054
+
+    def interval(self, level: float = 0.95) -> tuple[float, float]:
+        if math.isnan(self.se):
+            return math.nan, math.nan
+        half = self._t(level) * self.se
+        low, high = self.value - half, self.value + half
+        if self.bounds is not None:
+            low, high = max(low, self.bounds[0]), min(high, self.bounds[1])
+        return low, high
+
+    def p_value(self, threshold: float) -> float:
+        if math.isnan(self.se):
+            return math.nan
+        distance = self.value - threshold
+        if self.se == 0:
+            return 1.0 if distance == 0 else 0.0
+        return float(2 * _t().sf(abs(distance) / self.se, self.df))
+
+    def units_to_decide(self, threshold: float, level: float) -> Decide:
+        """Seeds needed at the observed effect, the users fixed: σ²_user / U is a floor more seeds cannot lower."""
+        distance = abs(self.value - threshold)
+        if distance == 0 or math.isnan(self.se):
+            return _decide_text(self.unit, math.inf, self.seeds)
+        t = self._t(level)
+        if t * math.sqrt(self.seed_floor) >= distance:
+            return Decide(self.unit, math.inf, self.seeds, f"more seeds cannot (the {self.users:,} users' variance "
+                          "floor); only more users could")
+        needed = self.per_seed_term / ((distance / t) ** 2 - self.seed_floor)
+        return _decide_text(self.unit, max(math.ceil(needed), self.seeds + 1), self.seeds)
+
+    @property
+    def identical(self) -> bool:
+        return self.se == 0 and self.value == 0
+
+
+@dataclass(frozen=True)
 class BootstrapEstimate:
     """A point value and its cluster-bootstrap draws (``n`` clusters: records, users): percentile intervals."""
 
@@ -307,7 +402,7 @@ class BootstrapEstimate:
         return self.value == 0 and draws.size > 0 and bool(np.all(draws == 0))
 
 
-Estimate = TEstimate | CorrectedTEstimate | BootstrapEstimate
+Estimate = TEstimate | CorrectedTEstimate | CrossedTEstimate | BootstrapEstimate
 
 
 def holm(p_values) -> np.ndarray:
