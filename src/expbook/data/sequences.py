@@ -1,7 +1,9 @@
 """Leave-last-out sequences for sequential recommendation, built without Python loops over events.
 
 Each user's events are ordered by time (ties: file order). The last event is the test target, the
-second-to-last the validation target, the rest the training sequence. Training windows: every
+second-to-last the validation target, the rest the training sequence. With ``held_out`` = k, the k events before
+the validation target are held out of training as well: they are targets of extra lists (the re-ranker learns from
+them, scored by a transformer that never trained on them), while staying in every later input as history. Training windows: every
 training event predicts the next training event; a user's inputs are cut into windows of
 ``max_len`` from the end (left-padded with item 0), at most ``max_windows`` per user. Evaluation inputs are the last ``max_len``
 events before the target. Time features per input event: hour of day, weekday (Monday = 0) and
@@ -34,10 +36,21 @@ class SequenceData:
     test_input: np.ndarray
     test_time: np.ndarray
     test_target: np.ndarray
-    seen_before_val: tuple[np.ndarray, np.ndarray]  # (user, item) pairs of the training events
+    seen_before_val: tuple[np.ndarray, np.ndarray]  # (user, item) pairs of the events before the validation target
     seen_before_test: tuple[np.ndarray, np.ndarray]  # training + validation events
     events: pd.DataFrame  # user, item (encoded), timestamp, from_end (0 test, 1 val, ≥2 train)
     genres: np.ndarray  # (n_items + 1, G) multi-hot, G may be 0
+    held_out: int = 0  # events before the validation target held out of training (from_end 2 … 1 + held_out)
+
+    def list_input(self, from_end: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, tuple[np.ndarray, np.ndarray]]:
+        """(inputs, times, targets, seen (user, item) pairs) of the list whose target is each user's event at
+        ``from_end`` (1: validation, 0: test, 2 … 1 + held_out: the held-out lists); target 0 where a user has none."""
+        e = self.events
+        user, item, end = e["user"].to_numpy(), e["item"].to_numpy(), e["from_end"].to_numpy()
+        inputs, input_times = _inputs(user, item, end, _event_times(e), from_end + 1, self.windows.shape[1], self.n_users)
+        target = np.zeros(self.n_users, dtype=np.int64)
+        target[user[end == from_end]] = item[end == from_end]
+        return inputs, input_times, target, (user[end > from_end], item[end > from_end])
 
     @property
     def n_users(self) -> int:
@@ -51,8 +64,26 @@ def _place(rows: np.ndarray, from_end: np.ndarray, length: int, values: np.ndarr
     return out
 
 
+def _inputs(user: np.ndarray, item: np.ndarray, from_end: np.ndarray, time: np.ndarray, before: int, length: int,
+            n_users: int) -> tuple[np.ndarray, np.ndarray]:
+    """(n_users, length) left-padded items and (…, 3) times of each user's last ``length`` events with
+    ``from_end >= before``: the input of the list whose target is the event at ``before - 1``."""
+    rows = (from_end >= before) & (from_end - before < length)
+    slot = from_end[rows] - before
+    return _place(user[rows], slot, length, item[rows], n_users), _place(user[rows], slot, length, time[rows], n_users)
+
+
+def _event_times(events: pd.DataFrame) -> np.ndarray:
+    """(events, 3) hour of day, weekday (Monday = 0) and log1p seconds since the user's previous event (0 first)."""
+    ts, user = events["timestamp"].to_numpy(dtype=np.int64), events["user"].to_numpy()
+    first = np.r_[True, user[1:] != user[:-1]]
+    delta = np.where(first, 0, np.diff(ts, prepend=ts[0]))
+    return np.column_stack([(ts // 3600) % 24, (ts // SECONDS_PER_DAY + 3) % 7,
+                            np.log1p(np.maximum(delta, 0))]).astype(np.float32)
+
+
 def build_sequences(interactions: Interactions, *, max_len: int, max_users: int | None = None,
-                    max_windows: int | None = None, min_events: int = 5) -> SequenceData:
+                    max_windows: int | None = None, min_events: int = 5, held_out: int = 0) -> SequenceData:
     """Encode ids, split leave-last-out by time and lay out training windows and evaluation inputs."""
     events = interactions.events.copy()
     events["order"] = np.arange(len(events))
@@ -69,17 +100,15 @@ def build_sequences(interactions: Interactions, *, max_len: int, max_users: int 
     user = user_index.astype(np.int64)
     item = item_index.astype(np.int64) + 1
     from_end = events.groupby("user").cumcount(ascending=False).to_numpy()
-    first = np.r_[True, user[1:] != user[:-1]]
-    delta = np.where(first, 0, np.diff(ts, prepend=ts[0]))
-    time = np.column_stack([(ts // 3600) % 24, (ts // SECONDS_PER_DAY + 3) % 7,
-                            np.log1p(np.maximum(delta, 0))]).astype(np.float32)
+    time = _event_times(pd.DataFrame({"user": user, "timestamp": ts}))
     n_users = int(user.max()) + 1
 
-    # training inputs: events with a next *training* event (from_end >= 3); target = the next event's item;
-    # with max_windows, only each user's most recent max_windows × max_len of them
-    is_input = (from_end >= 3) & ((from_end - 3) < (max_windows or np.inf) * max_len)
+    # training inputs: events with a next *training* event (from_end >= 3 + held_out); target = the next event's
+    # item; with max_windows, only each user's most recent max_windows × max_len of them
+    last_input = 3 + held_out
+    is_input = (from_end >= last_input) & ((from_end - last_input) < (max_windows or np.inf) * max_len)
     next_item = np.r_[item[1:], 0]
-    k = from_end[is_input] - 3  # 0 = the last training input of the user
+    k = from_end[is_input] - last_input  # 0 = the last training input of the user
     inputs_per_user = np.bincount(user[is_input], minlength=n_users)
     windows_per_user = -(-inputs_per_user // max_len)
     window_offset = np.r_[0, np.cumsum(windows_per_user)[:-1]]
@@ -90,14 +119,8 @@ def build_sequences(interactions: Interactions, *, max_len: int, max_users: int 
     window_targets = _place(window, slot_from_end, max_len, next_item[is_input], n_windows)
     window_time = _place(window, slot_from_end, max_len, time[is_input], n_windows)
 
-    def evaluation_input(before: int) -> tuple[np.ndarray, np.ndarray]:
-        rows = (from_end >= before) & (from_end - before < max_len)
-        slot = from_end[rows] - before
-        return (_place(user[rows], slot, max_len, item[rows], n_users),
-                _place(user[rows], slot, max_len, time[rows], n_users))
-
-    val_input, val_time = evaluation_input(2)
-    test_input, test_time = evaluation_input(1)
+    val_input, val_time = _inputs(user, item, from_end, time, 2, max_len, n_users)
+    test_input, test_time = _inputs(user, item, from_end, time, 1, max_len, n_users)
     val_target = np.zeros(n_users, dtype=np.int64)
     test_target = np.zeros(n_users, dtype=np.int64)
     val_target[user[from_end == 1]] = item[from_end == 1]
@@ -112,4 +135,5 @@ def build_sequences(interactions: Interactions, *, max_len: int, max_users: int 
         val_target=val_target, test_input=test_input, test_time=test_time, test_target=test_target,
         seen_before_val=(user[from_end >= 2], item[from_end >= 2]),
         seen_before_test=(user[from_end >= 1], item[from_end >= 1]),
-        events=pd.DataFrame({"user": user, "item": item, "timestamp": ts, "from_end": from_end}), genres=genres)
+        events=pd.DataFrame({"user": user, "item": item, "timestamp": ts, "from_end": from_end}), genres=genres,
+        held_out=held_out)
