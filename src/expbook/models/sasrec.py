@@ -58,9 +58,21 @@ class SeqConfig:
     learning_rate: float = 1e-3
     batch_size: int = 128
     infonce_positions: int = 1024
+    softmax_bf16: bool = True  # full softmax: its three large products in bfloat16 (float32 softmax and gradients)
     exclude_seen: bool = True
     seed: int = 0
     num_threads: int = 2
+
+
+class UniformDropout(nn.Dropout):
+    """Dropout with its mask drawn as uniforms below 1 − p: the same Bernoulli(1 − p) mask as ``nn.Dropout``, but
+    ``bernoulli_`` on the CPU draws 2.5 ms per 6,400 × 64 batch against 1.2 ms for ``rand_like``, and the seven
+    dropouts of a step took a quarter of a BCE epoch (torch profiler, one thread)."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if not self.training or self.p == 0:
+            return x
+        return x * (torch.rand_like(x) >= self.p) * (1.0 / (1.0 - self.p))
 
 
 class SASRec(nn.Module):
@@ -81,9 +93,10 @@ class SASRec(nn.Module):
         # dropout on the inputs, the residual branches and the feed-forward layer, not on the attention weights:
         # drawing those (batch × heads × L × L) masks took a sixth of an epoch on the CPU
         layer.self_attn.dropout = 0.0
+        layer.dropout, layer.dropout1, layer.dropout2 = (UniformDropout(config.dropout) for _ in range(3))
         self.encoder = nn.TransformerEncoder(layer, config.layers, enable_nested_tensor=False)
         self.final_norm = nn.LayerNorm(d) if config.norm_first else nn.Identity()
-        self.dropout = nn.Dropout(config.dropout)
+        self.dropout = UniformDropout(config.dropout)
         for embedding in (self.item, self.position):  # N(0, 1) (the default) makes every logit huge
             nn.init.normal_(embedding.weight, std=0.02)
         with torch.no_grad():
@@ -164,7 +177,8 @@ def _loss(model: SASRec, hidden: torch.Tensor, targets: torch.Tensor, config: Se
         return F.binary_cross_entropy_with_logits(torch.cat([pos_logit, neg_logit]),
                                                   torch.cat([torch.ones_like(pos_logit), torch.zeros_like(neg_logit)]))
     if config.loss == "full_softmax":
-        return FullSoftmaxCrossEntropy.apply(h, model.item.weight, positive)
+        return FullSoftmaxCrossEntropy.apply(h, model.item.weight, positive,
+                                             torch.bfloat16 if config.softmax_bf16 else torch.float32)
     if positive.numel() > config.infonce_positions:
         keep = torch.randperm(positive.numel(), generator=generator)[: config.infonce_positions]
         h, positive = h[keep], positive[keep]
@@ -188,39 +202,43 @@ class FullSoftmaxCrossEntropy(torch.autograd.Function):
     ``F.cross_entropy(h @ items.T, target)`` writes the (positions × items) logits, their log-softmax and its
     gradient to memory, and on a CPU the passes over those ~200 MB cost more than the product itself. Here each
     chunk's logits stay in cache: the forward pass computes the loss and both gradients chunk by chunk (softmax
-    minus one-hot, times the other factor), and backward only scales them; exp runs once per logit. Per 5,400-position
+    minus one-hot, times the other factor), and backward only scales them; the softmax is one fused pass per chunk. Per 5,400-position
     batch on one idle thread: 0.50 s, against 0.78 s with ``logsumexp`` then ``exp``, and the three products alone take
     0.48 s, so what is left is the products (the idea of Liger Kernel's fused linear cross-entropy and of Cut
     Cross-Entropy, Wijmans et al. 2024). With the other core busy too, an epoch took 13.4 s against 13.8 s.
+
+    ``product_dtype=torch.bfloat16`` runs the three products in bfloat16 (float32 accumulation), as mixed-precision
+    training does on a GPU; the softmax, the loss and the gradients stay float32. On a CPU with AVX-512 BF16 the
+    products are about 5× faster (a 256 × 64 by 64 × 9,067 product: 4.3 → 0.67 ms on one thread).
     """
 
     CHUNK = 256
 
     @staticmethod
-    def forward(ctx, h: torch.Tensor, items: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-        n = h.shape[0]
+    def forward(ctx, h: torch.Tensor, items: torch.Tensor, target: torch.Tensor,
+                product_dtype: torch.dtype = torch.float32) -> torch.Tensor:
+        n, chunk = h.shape[0], FullSoftmaxCrossEntropy.CHUNK
         total = h.new_zeros(())
         grad_h, grad_items = torch.empty_like(h), torch.zeros_like(items)
-        for start in range(0, n, FullSoftmaxCrossEntropy.CHUNK):
-            part, wanted = h[start:start + FullSoftmaxCrossEntropy.CHUNK], target[start:start + FullSoftmaxCrossEntropy.CHUNK]
-            logits = part @ items.T
+        h_low, items_low = h.to(product_dtype), items.to(product_dtype)
+        for start in range(0, n, chunk):
+            part, wanted = h_low[start:start + chunk], target[start:start + chunk]
+            logits = (part @ items_low.T).float()
             logits[:, 0] = -torch.inf
-            top = logits.max(dim=1, keepdim=True).values
-            picked = logits.gather(1, wanted[:, None])
-            softmax = logits.sub_(top).exp_()  # one pass of exp: logsumexp and then exp would take two
-            norm = softmax.sum(dim=1, keepdim=True)
-            total += (torch.log(norm) + top - picked).sum()
-            softmax.div_(norm)
+            softmax = torch.softmax(logits, dim=1)  # one fused pass: 3× faster than max, subtract, exp, sum, divide
+            # −log p(target); p underflows only 87 nats below the partition, a loss no training step meets
+            total -= torch.log(softmax.gather(1, wanted[:, None]).clamp_min(torch.finfo(torch.float32).tiny)).sum()
             softmax[torch.arange(wanted.numel()), wanted] -= 1.0
-            grad_h[start:start + FullSoftmaxCrossEntropy.CHUNK] = softmax @ items
-            grad_items.addmm_(softmax.T, part)
+            softmax = softmax.to(product_dtype)
+            grad_h[start:start + chunk] = softmax @ items_low
+            grad_items += (softmax.T @ part).float()
         ctx.save_for_backward(grad_h / n, grad_items / n)
         return total / n
 
     @staticmethod
     def backward(ctx, grad_output: torch.Tensor):
         grad_h, grad_items = ctx.saved_tensors
-        return grad_h * grad_output, grad_items * grad_output, None
+        return grad_h * grad_output, grad_items * grad_output, None, None
 
 
 @dataclass
@@ -229,6 +247,8 @@ class TrainedSeqModel:
     curves: pd.DataFrame
     best_epoch: int
     seconds_per_epoch: float
+    val_ranks: np.ndarray | None = None  # (epochs, users) 0-based validation target ranks after each epoch
+    stopper: EarlyStopping | None = None  # the best validation state, and where patience ran out (``early_stopped``)
 
 
 def train_sasrec(data: SequenceData, config: SeqConfig) -> TrainedSeqModel:
@@ -250,7 +270,7 @@ def train_sasrec(data: SequenceData, config: SeqConfig) -> TrainedSeqModel:
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimiser, factor)
     windows, targets = torch.from_numpy(data.windows), torch.from_numpy(data.window_targets)
     times = torch.from_numpy(data.window_time)
-    rows, stopper = [], EarlyStopping(config.patience)
+    rows, val_ranks, stopper = [], [], EarlyStopping(config.patience)
     start = time.perf_counter()
     for epoch in steps(range(1, config.epochs + 1), "epoch"):
         model.train()
@@ -265,7 +285,8 @@ def train_sasrec(data: SequenceData, config: SeqConfig) -> TrainedSeqModel:
             optimiser.step()
             scheduler.step()
             losses.append(float(loss.detach()))
-        metrics = evaluate(model, data, "val", exclude_seen=config.exclude_seen)[0]
+        metrics, ranks, _ = evaluate(model, data, "val", exclude_seen=config.exclude_seen)
+        val_ranks.append(ranks.astype(np.int32))
         rows.append({"epoch": epoch, "train_loss": float(np.mean(losses)), "loss_std": float(np.std(losses)),
                      "grad_norm": float(np.mean(norms)), "lr": optimiser.param_groups[0]["lr"],
                      "val_ndcg@10": metrics["ndcg@10"]})
@@ -278,4 +299,16 @@ def train_sasrec(data: SequenceData, config: SeqConfig) -> TrainedSeqModel:
         best_epoch = stopper.epoch
     else:
         best_epoch = len(rows)
-    return TrainedSeqModel(model, curves, best_epoch, seconds)
+    return TrainedSeqModel(model, curves, best_epoch, seconds, np.stack(val_ranks), stopper)
+
+
+def early_stopped(trained: TrainedSeqModel, data: SequenceData, config: SeqConfig) -> TrainedSeqModel:
+    """What early stopping would have kept of a training run to its last epoch without it: the state of the best
+    validation NDCG@10 before patience ran out, with the curves cut where it would have stopped. The same optimiser
+    steps and schedule, so training ``config`` once gives both the fixed-epoch rung and its early-stopped twin."""
+    stopper = trained.stopper
+    model = SASRec(data.n_items, data.windows.shape[1], config)
+    stopper.restore(model)
+    ran = stopper.stopped_at or len(trained.curves)
+    return TrainedSeqModel(model, trained.curves.iloc[:ran].copy(), stopper.epoch, trained.seconds_per_epoch,
+                           trained.val_ranks[:ran], stopper)

@@ -40,6 +40,7 @@ class EarlyStopping:
     epoch: int = 0
     stale: int = 0
     stopped: bool = False
+    stopped_at: int | None = None  # the epoch at which patience ran out
 
     def update(self, score: float, model: nn.Module, epoch: int) -> bool:
         """Record ``score`` for ``epoch``; True once patience has run out (later updates are ignored)."""
@@ -51,6 +52,7 @@ class EarlyStopping:
         else:
             self.stale += 1
             self.stopped = self.stale >= self.patience
+            self.stopped_at = epoch if self.stopped else None
         return self.stopped
 
     def restore(self, model: nn.Module) -> nn.Module:
