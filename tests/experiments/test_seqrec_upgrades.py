@@ -74,11 +74,11 @@ def test_the_popularity_sentence_names_the_rungs_that_do_not_beat_most_popular()
     runs, base_ranks = _runs(1.0)
     order = ["baseline", "+ step"]
     far_below = _references(base_ranks + 10, base_ranks)
-    assert seqrec.popularity_sentence(seqrec.reference_table(runs, order, far_below), 0.05) == (
-        "Every rung beats most popular (paired p < 0.05).")
+    assert seqrec.popularity_sentence(seqrec.reference_table(runs, order, far_below, alpha=0.05), 0.05) == (
+        "Every rung beats most popular on every seed (paired over users, p < 0.05).")
     level = _references(base_ranks, base_ranks)  # the baseline ties most popular, the step beats it
-    assert seqrec.popularity_sentence(seqrec.reference_table(runs, order, level), 0.05) == (
-        "1 of 2 rungs does not beat most popular at paired p < 0.05: baseline.")
+    assert seqrec.popularity_sentence(seqrec.reference_table(runs, order, level, alpha=0.05), 0.05) == (
+        "1 of 2 rungs does not beat most popular on every seed (paired over users, p < 0.05): baseline.")
 
 
 def test_step_p_values_are_holm_adjusted_and_the_references_are_not():
@@ -88,7 +88,7 @@ def test_step_p_values_are_holm_adjusted_and_the_references_are_not():
     table = seqrec.ladder_table(runs, ["baseline", "+ step", "+ other"], references)
     checks = seqrec.ladder_verdicts(runs, table, references, "+ step", alpha=0.05)
     steps = seqrec.step_table(table, checks[1:-1])
-    raw, adjusted = steps["p (users)"].to_numpy(dtype=float), steps["p (Holm)"].to_numpy(dtype=float)
+    raw, adjusted = steps["p (seeds × users)"].to_numpy(dtype=float), steps["p (Holm)"].to_numpy(dtype=float)
     from expbook.metrics.estimates import holm
 
     assert adjusted == pytest.approx(holm(raw)) and (adjusted >= raw).all()
@@ -125,3 +125,57 @@ def test_permuting_the_test_targets_leaves_every_choice_unchanged():
         return [r.metrics["best_epoch"] for r in runs], seqrec.best_by_validation(runs, list(rungs)), smoothing
 
     assert choices(shuffled) == choices(data)
+
+
+def test_a_step_that_one_seeds_luck_made_is_not_settled():
+    """Paired over users alone, a step with one lucky seed looks decided; over seeds × users it is not."""
+    users = 300
+    rng = np.random.default_rng(5)
+    base = rng.integers(0, 40, users)
+    runs = []
+    for seed, gain in ((0, 12), (1, 0), (2, 0)):  # only seed 0's training lifted the step
+        runs.append(seqrec.RungRun("baseline", seed, {"val_ndcg@10": 0.1}, base, None))
+        runs.append(seqrec.RungRun("+ step", seed, {"val_ndcg@10": 0.1}, np.maximum(base - gain, 0), None))
+    references = _references(base + 10, base)
+    e = seqrec.user_difference(runs, references, "+ step", "baseline")
+    averaged = seqrec.user_table(runs, references, "+ step").mean(0) - seqrec.user_table(runs, references, "baseline").mean(0)
+    from expbook.metrics.estimates import TEstimate
+
+    assert TEstimate.of(averaged, "users").p_value(0.0) < 0.001 and e.p_value(0.0) > 0.05
+    assert e.sampling == "3 seeds × 300 users"
+    assert seqrec.per_seed_wins(runs, references, "+ step", "baseline", 0.05) == (1, 3)
+
+
+def test_the_plateau_table_flags_a_rung_still_rising():
+    from expbook.models.sasrec import TrainedSeqModel
+
+    rng = np.random.default_rng(6)
+    start = rng.integers(0, 30, 400)
+    rising = np.stack([start, np.maximum(start - 3, 0), np.maximum(start - 8, 0)])  # ranks fall: NDCG rises
+    flat = np.stack([start, start, start])
+    runs = [seqrec.RungRun(name, 0, {}, start, TrainedSeqModel(None, pd.DataFrame({"val_ndcg@10": [0.1, 0.1, 0.1]}),
+                                                               3, 1.0, ranks)) for name, ranks in (("a", rising), ("b", flat))]
+    rungs = {"a": SeqConfig(epochs=3), "b": SeqConfig(epochs=3), "c": SeqConfig(early_stopping=True)}
+    table = seqrec.plateau_table(runs, rungs, alpha=0.05)
+    assert table["state"].to_dict() == {("a", 0): "rising", ("b", 0): "at its plateau"}
+
+
+def test_an_early_stopped_twin_read_off_a_fixed_training_is_the_early_stopping_run():
+    """One training gives the fixed-epoch rung and its early-stopped twin, exactly as training the twin alone."""
+    data = _tiny_data()
+    fixed = SeqConfig(epochs=6, dim=8, heads=1, layers=1, batch_size=8, patience=1, lr_schedule="warmup_cosine")
+    rungs = {"fixed": fixed, "stopped": replace_config(fixed, early_stopping=True)}
+    assert seqrec.shared_trainings(rungs) == {"stopped": "fixed"}
+    shared = {r.rung: r for r in seqrec.run_ladder(data, rungs, [0])}
+    alone = seqrec.run_ladder(data, {"stopped": rungs["stopped"]}, [0])[0]
+    timing = {"seconds_per_epoch"}
+    assert {k: v for k, v in shared["stopped"].metrics.items() if k not in timing} == {
+        k: v for k, v in alone.metrics.items() if k not in timing}
+    assert np.array_equal(shared["stopped"].ranks, alone.ranks)
+    assert shared["fixed"].metrics["epochs_run"] == 6 and shared["stopped"].metrics["epochs_run"] <= 6
+
+
+def replace_config(config, **changes):
+    from dataclasses import replace
+
+    return replace(config, **changes)

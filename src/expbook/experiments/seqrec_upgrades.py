@@ -6,9 +6,11 @@ cross-entropy rung beside InfoNCE (both on top of early stopping) → + re-rank 
 with the best validation NDCG@10, by LightGBM LambdaRank on cross features.
 
 Two reference rows that need no training stand beside the ladder: most popular and item-to-item transitions
-(``expbook.models.seq_reference``). Every comparison is a paired t-test over users on per-user NDCG@10
-(each rung's averaged over its seeds). S0 asks whether the baseline transformer beats most popular; the step
-verdicts are a family, Holm-adjusted, and read only when S0 holds.
+(``expbook.models.seq_reference``). Every comparison is paired over users on per-user NDCG@10 and repeated over
+seeds: the (seeds × users) table of differences gives a ``CrossedTEstimate``, so training luck widens the interval
+as the users' spread does. S0 asks whether the baseline transformer beats most popular; the step verdicts are a
+family, Holm-adjusted, and read only when S0 holds. The re-ranker learns from lists of each user's validation
+target and of ``held_out`` earlier events the transformer never trained on.
 """
 
 from __future__ import annotations
@@ -21,11 +23,11 @@ import pandas as pd
 from expbook.claims import decide, test
 from expbook.data.sequences import SequenceData
 from expbook.features.candidates import RANKER_FEATURES, candidate_features
-from expbook.metrics.estimates import TEstimate
+from expbook.metrics.estimates import CrossedTEstimate, TEstimate
 from expbook.metrics.ranking import hit_ndcg_recall, per_user_ndcg, top_k
 from expbook.models import seq_reference
 from expbook.models.gbdt import GBDTConfig, train_lambdarank
-from expbook.models.sasrec import SeqConfig, TrainedSeqModel, evaluate, rank_scores, train_sasrec
+from expbook.models.sasrec import SeqConfig, TrainedSeqModel, early_stopped, evaluate, exclude, rank_scores, score_users, train_sasrec
 from expbook.parallel import process_map
 from expbook.verdicts import FAILS, HOLDS, INCONCLUSIVE, REFERENCE, SANITY, Verdict, join_names, say
 
@@ -68,23 +70,51 @@ class RungRun:
     trained: TrainedSeqModel | None
 
 
+def shared_trainings(rungs: dict[str, SeqConfig]) -> dict[str, str]:
+    """{early-stopping rung: the fixed-epoch rung it shares its training with}: where a rung differs from another
+    only by early stopping (same epoch cap, so the same schedule and optimiser steps), one training gives both,
+    the fixed rung's last epoch and the early-stopped twin's best epoch before patience ran out."""
+    shared = {}
+    for name, config in rungs.items():
+        if config.early_stopping:
+            twin = next((other for other, c in rungs.items() if c == replace(config, early_stopping=False)), None)
+            if twin is not None:
+                shared[name] = twin
+    return shared
+
+
 def run_ladder(data: SequenceData, rungs: dict[str, SeqConfig], seeds: list[int], *, workers: int = 1) -> list[RungRun]:
     """Every rung × seed, in rung order; ``workers`` trainings side by side in spawned processes, one torch thread
-    each, so the results do not depend on ``workers``. The costliest trainings start first (full softmax, then
-    InfoNCE, then early stopping's longer cap), so the last one to finish is a short one."""
+    each, so the results do not depend on ``workers``. An early-stopping rung that only differs from a fixed-epoch
+    rung by early stopping is read off that rung's training (``shared_trainings``). The costliest trainings start
+    first (full softmax, then InfoNCE, then the rest), so the last one to finish is a short one."""
     cost = {"full_softmax": 0, "infonce_in_batch": 1}
-    jobs = sorted(((name, replace(config, num_threads=1), seed) for name, config in rungs.items() for seed in seeds),
+    shared = shared_trainings(rungs)
+    twin_of = {fixed: stopped for stopped, fixed in shared.items()}
+    jobs = sorted(((name, replace(config, num_threads=1), seed, twin_of.get(name)) for name, config in rungs.items()
+                   if name not in shared for seed in seeds),
                   key=lambda job: (cost.get(job[1].loss, 2), not job[1].early_stopping))
-    done = {(run.rung, run.seed): run for run in process_map(_rung_job, jobs, shared=data, workers=workers, label="rung × seed")}
+    done = {(run.rung, run.seed): run for runs in process_map(_rung_job, jobs, shared=data, workers=workers,
+                                                              label="training") for run in runs}
     return [done[name, seed] for name in rungs for seed in seeds]
 
 
-def _rung_job(data: SequenceData, job: tuple[str, SeqConfig, int]) -> RungRun:
+def _rung_job(data: SequenceData, job: tuple[str, SeqConfig, int, str | None]) -> list[RungRun]:
     return run_rung(data, *job)
 
 
-def run_rung(data: SequenceData, rung: str, config: SeqConfig, seed: int) -> RungRun:
-    trained = train_sasrec(data, replace(config, seed=seed))
+def run_rung(data: SequenceData, rung: str, config: SeqConfig, seed: int, early_stopped_rung: str | None = None
+             ) -> list[RungRun]:
+    """Train ``rung`` once; its run, and with ``early_stopped_rung`` that rung's run read off the same training."""
+    config = replace(config, seed=seed)
+    trained = train_sasrec(data, config)
+    out = [_scored(data, rung, seed, trained, config)]
+    if early_stopped_rung is not None:
+        out.append(_scored(data, early_stopped_rung, seed, early_stopped(trained, data, config), config))
+    return out
+
+
+def _scored(data: SequenceData, rung: str, seed: int, trained: TrainedSeqModel, config: SeqConfig) -> RungRun:
     metrics, ranks, _ = evaluate(trained.model, data, "test", exclude_seen=config.exclude_seen)
     val = evaluate(trained.model, data, "val", exclude_seen=config.exclude_seen)[0]
     return RungRun(rung, seed, {**metrics, "val_ndcg@10": val["ndcg@10"], "best_epoch": trained.best_epoch,
@@ -94,24 +124,41 @@ def run_rung(data: SequenceData, rung: str, config: SeqConfig, seed: int) -> Run
 
 # --- re-ranking ---------------------------------------------------------------------------------------------------
 
+def ranker_lists(data: SequenceData, trained: TrainedSeqModel, from_end: int, *, candidates_n: int,
+                 exclude_seen: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(features, labels, user) of the candidate lists whose target is each user's event at ``from_end`` (1: the
+    validation target; 2 … 1 + ``data.held_out``: events held out of the transformer's training), users without
+    such an event left out. Scored by the transformer as the test lists are, on history it never trained on."""
+    inputs, times, target, seen = data.list_input(from_end)
+    scores = score_users(trained.model, inputs, times)
+    if exclude_seen:
+        scores = exclude(scores, seen, target)
+    users = np.flatnonzero(target > 0)
+    candidates = top_k(scores, min(candidates_n, scores.shape[1] - 1))
+    features = candidate_features(data, candidates, np.take_along_axis(scores, candidates, axis=1), before=from_end + 1)
+    labels = (candidates == target[:, None]).astype(np.float32)
+    return features[users], labels[users], users
+
+
 def rerank(data: SequenceData, trained: TrainedSeqModel, *, candidates_n: int, exclude_seen: bool,
            config: GBDTConfig, ranker_val_fraction: float = 0.2) -> tuple[dict[str, float], np.ndarray, dict]:
-    """Train LambdaRank on the validation targets' candidate lists, re-rank the test candidates; full-ranking ranks.
+    """Train LambdaRank on candidate lists of every user's validation target and held-out events, re-rank the test
+    candidates; full-ranking ranks.
 
-    Users are split for the ranker's own early stopping; the test lists of *all* users are re-ranked.
-    A test target outside the top ``candidates_n`` keeps its transformer rank.
+    Users are split for the ranker's own early stopping (all of a user's lists on one side); the test lists of *all*
+    users are re-ranked. A test target outside the top ``candidates_n`` keeps its transformer rank.
     """
-    _, _, val_scores = evaluate(trained.model, data, "val", exclude_seen=exclude_seen)
     _, test_ranks, test_scores = evaluate(trained.model, data, "test", exclude_seen=exclude_seen)
-    n = min(candidates_n, val_scores.shape[1] - 1)
-    val_candidates, test_candidates = top_k(val_scores, n), top_k(test_scores, n)
-    val_x = candidate_features(data, val_candidates, np.take_along_axis(val_scores, val_candidates, axis=1), before=2)
+    n = min(candidates_n, test_scores.shape[1] - 1)
+    test_candidates = top_k(test_scores, n)
     test_x = candidate_features(data, test_candidates, np.take_along_axis(test_scores, test_candidates, axis=1), before=1)
-    val_y = (val_candidates == data.val_target[:, None]).astype(np.float32)
-    held = np.random.default_rng(config.seed).random(data.n_users) < ranker_val_fraction
+    parts = [ranker_lists(data, trained, from_end, candidates_n=n, exclude_seen=exclude_seen)
+             for from_end in range(1, 2 + data.held_out)]
+    x, y, users = (np.concatenate(column) for column in zip(*parts, strict=True))
+    held = (np.random.default_rng(config.seed).random(data.n_users) < ranker_val_fraction)[users]
     width = len(RANKER_FEATURES)
-    ranker = train_lambdarank(val_x[~held].reshape(-1, width), val_y[~held].ravel(), np.full((~held).sum(), n),
-                              val_x[held].reshape(-1, width), val_y[held].ravel(), np.full(held.sum(), n),
+    ranker = train_lambdarank(x[~held].reshape(-1, width), y[~held].ravel(), np.full((~held).sum(), n),
+                              x[held].reshape(-1, width), y[held].ravel(), np.full(held.sum(), n),
                               feature_names=RANKER_FEATURES, config=config)
     reranked = ranker.predict(test_x.reshape(-1, width)).reshape(test_candidates.shape)
     new_position = np.argsort(np.argsort(-reranked, axis=1, kind="stable"), axis=1)  # each candidate's place after
@@ -119,8 +166,11 @@ def rerank(data: SequenceData, trained: TrainedSeqModel, *, candidates_n: int, e
     in_head = hit.any(axis=1)
     ranks = np.where(in_head, (new_position * hit).sum(axis=1), test_ranks)
     importance = dict(zip(RANKER_FEATURES, ranker.booster.feature_importance("gain").round(1).tolist(), strict=True))
-    details = {"target_in_candidates": float(in_head.mean()), "val_target_in_candidates": float(val_y.any(axis=1).mean()),
-               "training_lists": int((~held).sum()), "training_lists_with_target": int(val_y[~held].any(axis=1).sum()),
+    validation_labels = parts[0][1]
+    details = {"target_in_candidates": float(in_head.mean()),
+               "val_target_in_candidates": float(validation_labels.any(axis=1).mean()),
+               "training_lists": int((~held).sum()), "training_lists_with_target": int(y[~held].any(axis=1).sum()),
+               "ranker_validation_lists": int(held.sum()), "list_sources": len(parts),
                "best_iteration": ranker.best_iteration, "importance_gain": importance,
                "transformer_ranks_inside": test_ranks[in_head]}
     return hit_ndcg_recall(ranks), ranks, details
@@ -165,17 +215,26 @@ def reference_rows(data: SequenceData, *, exclude_seen: bool, smoothing_grid: li
 
 # --- tables and verdicts ------------------------------------------------------------------------------------------
 
-def user_ndcg(runs: list[RungRun], references: References, name: str) -> np.ndarray:
-    """Per-user test NDCG@10 of a rung (mean over its seeds) or of a reference row."""
+def user_table(runs: list[RungRun], references: References, name: str) -> np.ndarray:
+    """(seeds, users) per-user test NDCG@10 of a rung, one row per seed in seed order; (1, users) for a reference
+    row, which has no training to repeat."""
     if name in references.ranks:
-        return per_user_ndcg(references.ranks[name])
-    return np.mean([per_user_ndcg(r.ranks) for r in runs if r.rung == name], axis=0)
+        return per_user_ndcg(references.ranks[name])[None, :]
+    return np.stack([per_user_ndcg(r.ranks) for r in sorted((r for r in runs if r.rung == name), key=lambda r: r.seed)])
 
 
-def user_difference(runs: list[RungRun], references: References, name: str, other: str) -> TEstimate:
-    """Per-user test NDCG@10 of ``name`` minus ``other`` (rungs averaged over their seeds): the paired estimate."""
-    differences = user_ndcg(runs, references, name) - user_ndcg(runs, references, other)
-    return TEstimate.of(differences, "users", bounds=(-1.0, 1.0), population=differences.size)  # every user is tested
+def user_difference(runs: list[RungRun], references: References, name: str, other: str) -> CrossedTEstimate:
+    """Per-user test NDCG@10 of ``name`` minus ``other``, seed by seed: the paired estimate over users *and* seeds
+    (``CrossedTEstimate``), so a step that one seed's training luck made looks as uncertain as it is."""
+    differences = user_table(runs, references, name) - user_table(runs, references, other)
+    return CrossedTEstimate.of(differences, bounds=(-1.0, 1.0))
+
+
+def per_seed_wins(runs: list[RungRun], references: References, name: str, other: str, alpha: float) -> tuple[int, int]:
+    """(seeds on which ``name`` beats ``other`` by the paired t-test over users at ``alpha``, seeds)."""
+    differences = user_table(runs, references, name) - user_table(runs, references, other)
+    wins = [row.mean() > 0 and TEstimate.of(row, "users").p_value(0.0) < alpha for row in differences]
+    return int(sum(wins)), len(wins)
 
 
 def ladder_table(runs: list[RungRun], order: list[str], references: References, *,
@@ -200,39 +259,70 @@ def ladder_table(runs: list[RungRun], order: list[str], references: References, 
 
 def step_table(table: pd.DataFrame, steps: list[Verdict]) -> pd.DataFrame:
     """The steps as decided: what each is compared with, Δ NDCG@10 and the Holm-adjusted interval that decided it,
-    the p of the paired test over users and its Holm-adjusted p."""
+    the p of the paired test over seeds × users and its Holm-adjusted p."""
     compared = table[table["compared with"].notna()]
     return pd.DataFrame({"compared with": compared["compared with"].to_numpy(),
                          "Δ ndcg@10": [v.value for v in steps],
                          "interval (Holm-adjusted)": [f"[{v.ci[0]:+.4f}, {v.ci[1]:+.4f}]" if v.ci else "—" for v in steps],
-                         "p (users)": [v.p for v in steps], "p (Holm)": [v.p_adjusted for v in steps],
+                         "p (seeds × users)": [v.p for v in steps], "p (Holm)": [v.p_adjusted for v in steps],
                          "verdict": [v.state for v in steps]}, index=compared.index)
 
 
-def reference_table(runs: list[RungRun], order: list[str], references: References) -> pd.DataFrame:
-    """Each rung against each reference row: per-user paired Δ NDCG@10, its 95% interval and p (not adjusted: the
-    reference rows are the report's scale, not its family of claims)."""
+def reference_table(runs: list[RungRun], order: list[str], references: References, *, alpha: float) -> pd.DataFrame:
+    """Each rung against each reference row: per-user paired Δ NDCG@10 (mean over seeds), its 95% interval and p over
+    seeds × users, and on how many seeds the rung alone beats the row (paired t over users at ``alpha``). Not
+    adjusted: the reference rows are the report's scale, not its family of claims."""
     rows = {}
     for rung in order:
         row = {}
         for name in references.ranks:
             e = user_difference(runs, references, rung, name)
             low, high = e.interval(0.95)
+            wins, seeds = per_seed_wins(runs, references, rung, name, alpha)
             row[(name, "Δ ndcg@10")] = e.value
             row[(name, "95% interval")] = f"[{low:+.4f}, {high:+.4f}]"
-            row[(name, "p (users)")] = e.p_value(0.0)
+            row[(name, "p (seeds × users)")] = e.p_value(0.0)
+            row[(name, f"seeds won (p < {alpha:g})")] = f"{wins} of {seeds}"
         rows[rung] = row
     return pd.DataFrame.from_dict(rows, orient="index").set_axis(pd.MultiIndex.from_tuples(list(row)), axis=1)
 
 
 def popularity_sentence(against: pd.DataFrame, alpha: float) -> str:
-    """Which rungs beat most popular (paired p < ``alpha`` and Δ > 0) in ``reference_table``, said in one sentence."""
-    delta, p = against[(MOST_POPULAR, "Δ ndcg@10")], against[(MOST_POPULAR, "p (users)")]
-    short = [name.removeprefix("+ ") for name in against.index[~((p < alpha) & (delta > 0))]]
+    """Which rungs beat most popular on every seed (paired over users, p < ``alpha``) in ``reference_table``."""
+    won = against[(MOST_POPULAR, f"seeds won (p < {alpha:g})")]
+    short = [name.removeprefix("+ ") for name, text in won.items() if text.split(" of ")[0] != text.split(" of ")[1]]
     if not short:
-        return f"Every rung beats most popular (paired p < {alpha:g})."
+        return f"Every rung beats most popular on every seed (paired over users, p < {alpha:g})."
     verb = "does" if len(short) == 1 else "do"
-    return f"{len(short)} of {len(against)} rungs {verb} not beat most popular at paired p < {alpha:g}: {join_names(short)}."
+    return (f"{len(short)} of {len(against)} rungs {verb} not beat most popular on every seed (paired over users, "
+            f"p < {alpha:g}): {join_names(short)}.")
+
+
+def last_epochs_gain(val_ranks: np.ndarray, alpha: float) -> tuple[TEstimate, tuple[float, float]]:
+    """Validation NDCG@10 of the last epoch of ``val_ranks`` (epochs × users) minus the epoch two before it, paired
+    over users, and its interval at 1 − ``alpha``: still rising when the interval lies above zero."""
+    e = TEstimate.of(per_user_ndcg(val_ranks[-1]) - per_user_ndcg(val_ranks[-3]), "users", bounds=(-1.0, 1.0))
+    return e, e.interval(1 - alpha)
+
+
+def plateau_table(runs: list[RungRun], rungs: dict[str, SeqConfig], *, alpha: float) -> pd.DataFrame:
+    """Is each fixed-epoch rung still rising at its last epoch? Per seed, validation NDCG@10 of the last epoch minus
+    the epoch two before it (the first of the last three), paired over users: "rising" when its interval lies above
+    zero at ``alpha``, else "at its plateau" (within noise). Early-stopping rungs keep their best epoch instead."""
+    rows = []
+    for name, config in rungs.items():
+        if config.early_stopping:
+            continue
+        for r in sorted((r for r in runs if r.rung == name), key=lambda r: r.seed):
+            ranks = r.trained.val_ranks
+            if ranks.shape[0] < 3:
+                continue
+            e, (low, high) = last_epochs_gain(ranks, alpha)
+            rows.append({"rung": name, "seed": r.seed, "epochs": ranks.shape[0],
+                         "val ndcg@10, last 3 epochs": " / ".join(f"{v:.4f}" for v in r.trained.curves["val_ndcg@10"].iloc[-3:]),
+                         "Δ last − 3rd last": e.value, "interval": f"[{low:+.4f}, {high:+.4f}]",
+                         "state": "rising" if low > 0 else "at its plateau"})
+    return pd.DataFrame(rows).set_index(["rung", "seed"]) if rows else pd.DataFrame()
 
 
 def ladder_verdicts(runs: list[RungRun], table: pd.DataFrame, references: References, best_rung: str, *,
