@@ -25,6 +25,9 @@ def test_tiny_run_records_every_configuration_verdict_and_figure(tiny_store):
     assert configurations[recommended]["flagged seeds"] == min(c["flagged seeds"] for c in configurations.values())
     assert sorted(results["figures"]) == ["figures/confusion_matrices.png", "figures/learning_curves.png",
                                           "figures/prediction_shares.png"]
+    literature = results["tables"]["literature"]
+    rows = [row[next(iter(row))] for row in literature] if isinstance(literature, list) else list(literature)
+    assert any("reference model" in str(label) for label in rows)  # the simple baseline beside the CNN
     log = (record.path / "log.txt").read_text()
     assert "class weights (loss): N=" in log and "expected batch mix: N=0.25 S=0.25 V=0.25 O=0.25" in log
 

@@ -16,6 +16,7 @@ import pandas as pd
 from expbook.claims import all_of, decide, test
 from expbook.data.ecg_synth import LITERATURE
 from expbook.data.wfdb_beats import CLASSES, DS1, DS2, Beats, Splits
+from expbook.features.ecg import load_features
 from expbook.metrics import classification as cls
 from expbook.metrics.bootstrap import cluster_sums, percentile_interval
 from expbook.metrics.classification import Collapse, detect_collapse
@@ -28,6 +29,7 @@ from expbook.models.ecg_cnn import (
     early_stop_scores,
     early_stopping_results,
 )
+from expbook.models.ecg_reference import fit_reference
 from expbook.verdicts import Verdict, not_applicable, say
 
 K = len(CLASSES)
@@ -307,16 +309,26 @@ def headline(table: pd.DataFrame, *, stacked: str, recommended: str | None, chec
             f"{rec['gen f1_S']:.3f}, V-F1 {rec['gen f1_V']:.3f}.").replace(" ;", ";")
 
 
-def literature_comparison(confusion: np.ndarray, *, label: str, n_boot: int, seed: int) -> pd.DataFrame:
-    """The published inter-patient DS2 figures beside ours (per-record confusions → point and record-bootstrap interval)."""
+def reference_confusions(folder, splits: Splits, *, lead: str) -> np.ndarray:
+    """Per-record confusions on the test patients of the feature-based reference model (``models.ecg_reference``:
+    balanced logistic regression on normalised RR and morphology, de Chazal 2004's approach), fitted on the training
+    patients' beats: the simple baseline beside the CNN, with the same patients and the same record bootstrap."""
+    train = load_features(folder, splits.records["train"], lead=lead)
+    test = load_features(folder, splits.records["gen"], lead=lead)
+    return cls.record_confusions(test.y, test.record, [fit_reference(train).predict(test.x)], K)
+
+
+def literature_comparison(rows: dict[str, np.ndarray], *, n_boot: int, seed: int) -> pd.DataFrame:
+    """The published inter-patient DS2 figures beside ours: one row per label, from per-record confusions (point and
+    record-bootstrap interval; the same records resampled for every row)."""
     def rates(matrix: np.ndarray) -> dict[str, np.ndarray]:
         sensitivity, ppv = cls.recall(matrix), cls.precision(matrix, zero_division=np.nan)
         return {"S sensitivity": sensitivity[..., 1], "S PPV": ppv[..., 1], "V sensitivity": sensitivity[..., 2],
                 "V PPV": ppv[..., 2]}
 
-    point, draws = rates(confusion.sum(axis=0)), rates(cluster_sums(confusion, n_boot=n_boot, seed=seed))
-    ours = {name: f"{float(point[name]):.2f} [{low:.2f}, {high:.2f}]"
-            for name in point for low, high in [percentile_interval(draws[name])]}
     table = LITERATURE.map(lambda v: f"{v:.2f}")
-    table.loc[label] = ours
+    for label, confusion in rows.items():
+        point, draws = rates(confusion.sum(axis=0)), rates(cluster_sums(confusion, n_boot=n_boot, seed=seed))
+        table.loc[label] = {name: f"{float(point[name]):.2f} [{low:.2f}, {high:.2f}]"
+                            for name in point for low, high in [percentile_interval(draws[name])]}
     return table
