@@ -165,7 +165,8 @@ def test_a_seed_effect_widens_the_interval_past_the_paired_test_over_users():
     quiet = CrossedTEstimate.of(0.01 + users + rng.normal(0, 0.01, (3, 500)))
     lucky = CrossedTEstimate.of(0.01 + users + rng.normal(0, 0.01, (3, 500)) + np.array([[0.0], [0.02], [-0.02]]))
     assert lucky.se > 2 * quiet.se
-    assert lucky.units_to_decide(0.0, 0.95).unit == "seeds"
+    decide = lucky.units_to_decide(0.0, 0.95)
+    assert decide.unit == "seeds" and math.isfinite(decide.needed) and decide.needed > 3  # seeds can clear luck
 
 
 def test_more_seeds_cannot_lower_the_users_floor():

@@ -345,11 +345,15 @@ class CrossedTEstimate:
         return float(2 * _t().sf(abs(distance) / self.se, self.df))
 
     def units_to_decide(self, threshold: float, level: float) -> Decide:
-        """Seeds needed at the observed effect, the users fixed: σ²_user / U is a floor more seeds cannot lower."""
+        """Seeds needed at the observed effect, the users fixed: σ²_user / U is a floor more seeds cannot lower.
+        With many seeds the degrees of freedom are the users', so the count uses the normal quantile: the t of today's
+        few seeds would call a floor what more seeds can clear."""
         distance = abs(self.value - threshold)
         if distance == 0 or math.isnan(self.se):
             return _decide_text(self.unit, math.inf, self.seeds)
-        t = self._t(level)
+        from scipy import stats
+
+        t = float(stats.norm.ppf(0.5 + level / 2))
         if t * math.sqrt(self.seed_floor) >= distance:
             return Decide(self.unit, math.inf, self.seeds, f"more seeds cannot (the {self.users:,} users' variance "
                           "floor); only more users could")
