@@ -154,10 +154,13 @@ def test_the_plateau_table_flags_a_rung_still_rising():
     rising = np.stack([start, np.maximum(start - 3, 0), np.maximum(start - 8, 0)])  # ranks fall: NDCG rises
     flat = np.stack([start, start, start])
     runs = [seqrec.RungRun(name, 0, {}, start, TrainedSeqModel(None, pd.DataFrame({"val_ndcg@10": [0.1, 0.1, 0.1]}),
-                                                               3, 1.0, ranks)) for name, ranks in (("a", rising), ("b", flat))]
-    rungs = {"a": SeqConfig(epochs=3), "b": SeqConfig(epochs=3), "c": SeqConfig(early_stopping=True)}
+                                                               3, 1.0, ranks))
+            for name, ranks in (("a", rising), ("b", flat), ("stopped", rising), ("capped", rising))]
+    rungs = {"a": SeqConfig(epochs=3), "b": SeqConfig(epochs=3), "stopped": SeqConfig(early_stopping=True, epochs=30),
+             "capped": SeqConfig(early_stopping=True, epochs=3)}  # patience never ran out: capped like a fixed rung
     table = seqrec.plateau_table(runs, rungs, alpha=0.05)
-    assert table["state"].to_dict() == {("a", 0): "rising", ("b", 0): "at its plateau"}
+    assert table["state"].to_dict() == {("a", 0): "still rising", ("b", 0): "no significant gain over its last two epochs",
+                                        ("capped", 0): "still rising"}
 
 
 def test_an_early_stopped_twin_read_off_a_fixed_training_is_the_early_stopping_run():
@@ -172,7 +175,7 @@ def test_an_early_stopped_twin_read_off_a_fixed_training_is_the_early_stopping_r
     assert {k: v for k, v in shared["stopped"].metrics.items() if k not in timing} == {
         k: v for k, v in alone.metrics.items() if k not in timing}
     assert np.array_equal(shared["stopped"].ranks, alone.ranks)
-    assert shared["fixed"].metrics["epochs_run"] == 6 and shared["stopped"].metrics["epochs_run"] <= 6
+    assert shared["fixed"].metrics["epochs_run"] == 6 and shared["stopped"].metrics["epochs_run"] < 6  # it stopped
 
 
 def replace_config(config, **changes):

@@ -136,12 +136,18 @@ def test_holm_by_hand():
     assert adjusted[0] == pytest.approx(0.01) and np.isnan(adjusted[1])
 
 
-def test_crossed_estimate_with_one_seed_is_the_paired_t_test_over_users():
-    d = np.random.default_rng(0).normal(0.01, 0.05, size=(1, 300))
-    e = CrossedTEstimate.of(d)
-    reference = stats.ttest_1samp(d[0], 0.0)
-    assert e.p_value(0.0) == pytest.approx(reference.pvalue)
-    assert e.df == 299 and e.sampling == "1 seed × 300 users"
+def test_one_seed_gives_no_interval_and_asks_for_a_second():
+    e = CrossedTEstimate.of(np.random.default_rng(0).normal(0.01, 0.05, size=(1, 300)))
+    assert math.isnan(e.interval(0.95)[0]) and math.isnan(e.p_value(0.0)) and e.sampling == "1 seed × 300 users"
+    decide = e.units_to_decide(0.0, 0.95)
+    assert decide.needed == 2 and "training luck" in decide.text
+
+
+def test_the_degrees_of_freedom_do_not_jump_when_the_seed_component_crosses_zero():
+    rng = np.random.default_rng(7)
+    base = rng.normal(0, 0.05, (1, 400)) + rng.normal(0, 0.01, (3, 400))
+    dfs = [CrossedTEstimate.of(base + np.array([[-shift], [0.0], [shift]])).df for shift in np.linspace(0, 0.004, 41)]
+    assert max(abs(np.diff(np.log(dfs)))) < 0.5  # smooth in the seed shift: no pre-test switching terms off
 
 
 def test_crossed_estimate_is_the_two_way_anova_variance_of_the_grand_mean():

@@ -38,7 +38,7 @@ class SequenceData:
     test_target: np.ndarray
     seen_before_val: tuple[np.ndarray, np.ndarray]  # (user, item) pairs of the events before the validation target
     seen_before_test: tuple[np.ndarray, np.ndarray]  # training + validation events
-    events: pd.DataFrame  # user, item (encoded), timestamp, from_end (0 test, 1 val, ≥2 train)
+    events: pd.DataFrame  # user, item (encoded), timestamp, from_end (0 test, 1 val, 2 … 1 + held_out held out, then train)
     genres: np.ndarray  # (n_items + 1, G) multi-hot, G may be 0
     held_out: int = 0  # events before the validation target held out of training (from_end 2 … 1 + held_out)
 

@@ -326,6 +326,8 @@ def literature_comparison(rows: dict[str, np.ndarray], *, n_boot: int, seed: int
         return {"S sensitivity": sensitivity[..., 1], "S PPV": ppv[..., 1], "V sensitivity": sensitivity[..., 2],
                 "V PPV": ppv[..., 2]}
 
+    if len({confusion.shape for confusion in rows.values()}) > 1:
+        raise ValueError("literature_comparison: every row needs the same records, in the same order")
     table = LITERATURE.map(lambda v: f"{v:.2f}")
     for label, confusion in rows.items():
         point, draws = rates(confusion.sum(axis=0)), rates(cluster_sums(confusion, n_boot=n_boot, seed=seed))

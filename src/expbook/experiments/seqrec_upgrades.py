@@ -306,22 +306,25 @@ def last_epochs_gain(val_ranks: np.ndarray, alpha: float) -> tuple[TEstimate, tu
 
 
 def plateau_table(runs: list[RungRun], rungs: dict[str, SeqConfig], *, alpha: float) -> pd.DataFrame:
-    """Is each fixed-epoch rung still rising at its last epoch? Per seed, validation NDCG@10 of the last epoch minus
-    the epoch two before it (the first of the last three), paired over users: "rising" when its interval lies above
-    zero at ``alpha``, else "at its plateau" (within noise). Early-stopping rungs keep their best epoch instead."""
+    """Is each training that ran to its epoch cap still rising at its last epoch? Per seed, validation NDCG@10 of the
+    last epoch minus the epoch two before it (the first of the last three), paired over users: "still rising" when
+    its interval lies above zero at ``alpha``, else "no significant gain over its last two epochs". Every fixed-epoch
+    rung is checked, and an early-stopping rung whenever patience never ran out (it was capped like a fixed one).
+    Absence of a significant gain is not a plateau a longer schedule could not pass: under a cosine schedule the
+    learning rate is near zero at the end, so the check passes there by construction."""
     rows = []
     for name, config in rungs.items():
-        if config.early_stopping:
-            continue
         for r in sorted((r for r in runs if r.rung == name), key=lambda r: r.seed):
             ranks = r.trained.val_ranks
-            if ranks.shape[0] < 3:
+            capped = not config.early_stopping or ranks.shape[0] == config.epochs
+            if ranks.shape[0] < 3 or not capped:
                 continue
             e, (low, high) = last_epochs_gain(ranks, alpha)
             rows.append({"rung": name, "seed": r.seed, "epochs": ranks.shape[0],
                          "val ndcg@10, last 3 epochs": " / ".join(f"{v:.4f}" for v in r.trained.curves["val_ndcg@10"].iloc[-3:]),
                          "Δ last − 3rd last": e.value, "interval": f"[{low:+.4f}, {high:+.4f}]",
-                         "state": "rising" if low > 0 else "at its plateau"})
+                         "schedule": config.lr_schedule,
+                         "state": "still rising" if low > 0 else "no significant gain over its last two epochs"})
     return pd.DataFrame(rows).set_index(["rung", "seed"]) if rows else pd.DataFrame()
 
 
@@ -344,7 +347,7 @@ def ladder_verdicts(runs: list[RungRun], table: pd.DataFrame, references: Refere
     decided = decide(claims, alpha=alpha)
     if decided[0].state != HOLDS:
         decided[1:-1] = [replace(v, state=INCONCLUSIVE, evidence="not read: S0 does not hold",
-                                 decide={"unit": "users", "needed": None, "have": None,
+                                 decide={"unit": "seeds", "needed": None, "have": None,
                                          "text": "would need the baseline to beat most popular first (S0)"})
                          for v in decided[1:-1]]
     return decided

@@ -273,11 +273,14 @@ class CrossedTEstimate:
     """The grand mean of a (seeds × users) table of paired differences, with seeds and users both random.
 
     Every seed scores the same users, so the two factors are crossed: d_su = μ + a_s + b_u + e_su. From the two-way
-    ANOVA mean squares (seeds MS_S, users MS_U, residual MS_E) the variance of the grand mean is
-    (MS_S + MS_U − MS_E) / (S·U), that is σ²_seed / S + σ²_user / U + σ²_e / (S·U), with each component floored at
-    zero; its degrees of freedom are Satterthwaite's. A seed that lifts every user at once (training luck) widens the
-    interval through MS_S, which a paired test over users on one trained model cannot see. With one seed it is the
-    paired t-test over users. More users cannot be had (the data set's), so ``units_to_decide`` counts seeds.
+    ANOVA mean squares (seeds MS_S, users MS_U, residual MS_E) the variance components are σ²_seed = (MS_S − MS_E)/U
+    and σ²_user = (MS_U − MS_E)/S, each floored at zero, and the variance of the grand mean is σ²_seed / S +
+    σ²_user / U + σ²_e / (S·U). Its degrees of freedom are Satterthwaite's for MS_S + MS_U − MS_E, every mean square
+    kept in the sum whatever the floors, so neither the variance nor the degrees of freedom jump when a component
+    crosses zero. A seed that lifts every user at once (training luck) widens the interval through MS_S, which a
+    paired test over users on one trained model cannot see. One seed cannot estimate training luck: it gives no
+    interval, and the verdict asks for a second seed. More users cannot be had (the data set's), so
+    ``units_to_decide`` counts seeds.
     """
 
     value: float
@@ -285,8 +288,9 @@ class CrossedTEstimate:
     df: float
     seeds: int
     users: int
-    seed_floor: float  # the variance of the grand mean with infinitely many seeds: σ²_user / U
-    per_seed_term: float  # (σ²_seed + σ²_e / U): the part divided by the number of seeds
+    var_seed: float  # σ²_seed, floored at 0
+    var_user: float  # σ²_user, floored at 0
+    var_error: float  # σ²_e (MS_E)
     bounds: tuple[float, float] | None = None
     unit: str = "seeds"
     population: int | None = None
@@ -297,23 +301,17 @@ class CrossedTEstimate:
         d = d[:, np.all(np.isfinite(d), axis=0)]
         s, u = d.shape
         mean = float(d.mean()) if d.size else math.nan
-        if u < 2:
-            return cls(mean, math.nan, math.nan, s, u, math.nan, math.nan, bounds)
+        if s < 2 or u < 2:
+            return cls(mean, math.nan, math.nan, s, u, math.nan, math.nan, math.nan, bounds)
         by_user, by_seed = d.mean(axis=0), d.mean(axis=1)
-        ms_user = s * float(np.sum((by_user - mean) ** 2)) / (u - 1)
-        if s < 2:
-            return cls(mean, math.sqrt(ms_user / u), u - 1, s, u, ms_user / u, 0.0, bounds)
         ms_seed = u * float(np.sum((by_seed - mean) ** 2)) / (s - 1)
+        ms_user = s * float(np.sum((by_user - mean) ** 2)) / (u - 1)
         residual = d - by_seed[:, None] - by_user[None, :] + mean
         ms_error = float(np.sum(residual**2)) / ((s - 1) * (u - 1))
-        seed_var, user_var = max(ms_seed - ms_error, 0.0) / u, max(ms_user - ms_error, 0.0) / s
-        variance = seed_var / s + user_var / u + ms_error / (s * u)
-        # Satterthwaite: the variance as a sum of the mean squares that carry weight after the floors
-        terms = [(ms_seed if seed_var > 0 else 0.0, s - 1), (ms_user if user_var > 0 else 0.0, u - 1),
-                 (ms_error * (1 - (seed_var > 0) - (user_var > 0)), (s - 1) * (u - 1))]
-        squares = sum(value**2 / dof for value, dof in terms)
-        df = (variance * s * u) ** 2 / squares if squares > 0 else math.inf
-        return cls(mean, math.sqrt(variance), df, s, u, user_var / u, seed_var + ms_error / u, bounds)
+        var_seed, var_user = max(ms_seed - ms_error, 0.0) / u, max(ms_user - ms_error, 0.0) / s
+        variance = var_seed / s + var_user / u + ms_error / (s * u)
+        return cls(mean, math.sqrt(variance), _satterthwaite(variance * s * u, ms_seed, ms_user, ms_error, s, u), s, u,
+                   var_seed, var_user, ms_error, bounds)
 
     @property
     def n(self) -> int:
@@ -324,8 +322,9 @@ class CrossedTEstimate:
         """What the interval is over, for its note: "3 seeds × 671 users"."""
         return f"{self.seeds} seed{'s' * (self.seeds != 1)} × {self.users:,} users"
 
-    def _t(self, level: float) -> float:
-        return float(_t().ppf(0.5 + level / 2, self.df)) if math.isfinite(self.df) else 1.959963984540054
+    def _t(self, level: float, df: float | None = None) -> float:
+        df = self.df if df is None else df
+        return float(_t().ppf(0.5 + level / 2, df)) if math.isfinite(df) else 1.959963984540054
 
     def interval(self, level: float = 0.95) -> tuple[float, float]:
         if math.isnan(self.se):
@@ -344,25 +343,57 @@ class CrossedTEstimate:
             return 1.0 if distance == 0 else 0.0
         return float(2 * _t().sf(abs(distance) / self.se, self.df))
 
+    def _projected(self, seeds: int) -> tuple[float, float]:
+        """(standard error, degrees of freedom) at ``seeds`` seeds of the same users, from the components."""
+        u = self.users
+        variance = self.var_seed / seeds + self.var_user / u + self.var_error / (seeds * u)
+        ms_seed, ms_user = self.var_error + u * self.var_seed, self.var_error + seeds * self.var_user
+        return math.sqrt(variance), _satterthwaite(variance * seeds * u, ms_seed, ms_user, self.var_error, seeds, u)
+
     def units_to_decide(self, threshold: float, level: float) -> Decide:
-        """Seeds needed at the observed effect, the users fixed: σ²_user / U is a floor more seeds cannot lower.
-        With many seeds the degrees of freedom are the users', so the count uses the normal quantile: the t of today's
-        few seeds would call a floor what more seeds can clear."""
+        """The fewest seeds whose projected interval (standard error and Satterthwaite degrees of freedom from the
+        variance components) clears the threshold at the observed effect, the users fixed. σ²_user / U is a floor
+        more seeds cannot lower: past it, no number of seeds decides it."""
         distance = abs(self.value - threshold)
+        if self.seeds < 2:
+            return Decide(self.unit, 2, self.seeds, f"needs at least 2 {self.unit} for an interval that includes "
+                          f"training luck (has {self.seeds})")
         if distance == 0 or math.isnan(self.se):
             return _decide_text(self.unit, math.inf, self.seeds)
-        from scipy import stats
-
-        t = float(stats.norm.ppf(0.5 + level / 2))
-        if t * math.sqrt(self.seed_floor) >= distance:
+        if _normal_quantile(level) * math.sqrt(self.var_user / self.users) >= distance:
             return Decide(self.unit, math.inf, self.seeds, f"more seeds cannot (the {self.users:,} users' variance "
-                          "floor); only more users could")
-        needed = self.per_seed_term / ((distance / t) ** 2 - self.seed_floor)
-        return _decide_text(self.unit, max(math.ceil(needed), self.seeds + 1), self.seeds)
+                          "floor): it cannot be settled on this data")
+
+        def decides(seeds: int) -> bool:
+            se, df = self._projected(seeds)
+            return self._t(level, df) * se < distance
+
+        high = self.seeds + 1
+        while not decides(high) and high < 10**6:
+            high *= 2
+        if not decides(high):
+            return _decide_text(self.unit, math.inf, self.seeds)
+        low = max(self.seeds + 1, high // 2)
+        while low < high:
+            middle = (low + high) // 2
+            low, high = (low, middle) if decides(middle) else (middle + 1, high)
+        return _decide_text(self.unit, high, self.seeds)
 
     @property
     def identical(self) -> bool:
         return self.se == 0 and self.value == 0
+
+
+def _normal_quantile(level: float) -> float:
+    from scipy import stats
+
+    return float(stats.norm.ppf(0.5 + level / 2))
+
+
+def _satterthwaite(total: float, ms_seed: float, ms_user: float, ms_error: float, seeds: int, users: int) -> float:
+    """Degrees of freedom of ``total`` (the grand mean's variance × S·U) as a sum of the three mean squares."""
+    squares = ms_seed**2 / (seeds - 1) + ms_user**2 / (users - 1) + ms_error**2 / ((seeds - 1) * (users - 1))
+    return total**2 / squares if squares > 0 else math.inf
 
 
 @dataclass(frozen=True)

@@ -59,10 +59,11 @@ def most_popular_scores(data: SequenceData, split: Split) -> np.ndarray:
 
 
 def transition_counts(data: SequenceData) -> sparse.csr_matrix:
-    """(n_items + 1)² counts of item a followed by item b in one user's training history."""
+    """(n_items + 1)² counts of item a followed by item b in one user's training history: the transitions the
+    transformer trains on (the events held out for the re-ranker are not among them)."""
     events = data.events  # sorted by user and time
     user, item, from_end = (events[c].to_numpy() for c in ("user", "item", "from_end"))
-    pair = (user[1:] == user[:-1]) & (from_end[1:] >= 2)  # the next event is a training event of the same user
+    pair = (user[1:] == user[:-1]) & (from_end[1:] >= 2 + data.held_out)  # the next event: a training target
     width = data.n_items + 1
     return sparse.csr_matrix((np.ones(pair.sum()), (item[:-1][pair], item[1:][pair])), shape=(width, width))
 
