@@ -124,6 +124,10 @@ def main() -> None:
               f"{gflop / r.metrics['seconds_per_epoch'] / reference_rate:.0%} | {r.metrics['val_ndcg@10']:.4f} |")
     print(f"\ntraining: {total:.0f} s of single-thread work in {wall:.0f} s wall with {args.workers} workers; "
           f"{cpu:.0f} CPU seconds in all (this process and its workers)")
+    plateau = seqrec.plateau_table(runs, rungs, alpha=0.05)
+    if len(plateau):
+        print(f"trainings that ran to their cap and were still rising at their last epoch (the report's check): "
+              f"{int((plateau['state'] == 'still rising').sum())} of {len(plateau)}")
 
 
 if __name__ == "__main__":
