@@ -143,7 +143,7 @@ def test_a_step_that_one_seeds_luck_made_is_not_settled():
 
     assert TEstimate.of(averaged, "users").p_value(0.0) < 0.001 and e.p_value(0.0) > 0.05
     assert e.sampling == "3 seeds × 300 users"
-    assert seqrec.per_seed_wins(runs, references, "+ step", "baseline", 0.05) == (1, 3)
+    assert seqrec.per_seed_wins(seqrec.user_differences(runs, references, "+ step", "baseline"), 0.05) == (1, 3)
 
 
 def test_the_plateau_table_flags_a_rung_still_rising():

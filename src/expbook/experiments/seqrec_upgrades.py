@@ -223,16 +223,19 @@ def user_table(runs: list[RungRun], references: References, name: str) -> np.nda
     return np.stack([per_user_ndcg(r.ranks) for r in sorted((r for r in runs if r.rung == name), key=lambda r: r.seed)])
 
 
+def user_differences(runs: list[RungRun], references: References, name: str, other: str) -> np.ndarray:
+    """(seeds, users) per-user test NDCG@10 of ``name`` minus ``other``, seed by seed (a reference row repeats)."""
+    return user_table(runs, references, name) - user_table(runs, references, other)
+
+
 def user_difference(runs: list[RungRun], references: References, name: str, other: str) -> CrossedTEstimate:
-    """Per-user test NDCG@10 of ``name`` minus ``other``, seed by seed: the paired estimate over users *and* seeds
-    (``CrossedTEstimate``), so a step that one seed's training luck made looks as uncertain as it is."""
-    differences = user_table(runs, references, name) - user_table(runs, references, other)
-    return CrossedTEstimate.of(differences, bounds=(-1.0, 1.0))
+    """The paired estimate of ``name`` minus ``other`` over users *and* seeds (``CrossedTEstimate``), so a step
+    that one seed's training luck made looks as uncertain as it is."""
+    return CrossedTEstimate.of(user_differences(runs, references, name, other), bounds=(-1.0, 1.0))
 
 
-def per_seed_wins(runs: list[RungRun], references: References, name: str, other: str, alpha: float) -> tuple[int, int]:
-    """(seeds on which ``name`` beats ``other`` by the paired t-test over users at ``alpha``, seeds)."""
-    differences = user_table(runs, references, name) - user_table(runs, references, other)
+def per_seed_wins(differences: np.ndarray, alpha: float) -> tuple[int, int]:
+    """(seeds whose row of ``differences`` is above zero by the paired t-test over users at ``alpha``, seeds)."""
     wins = [row.mean() > 0 and TEstimate.of(row, "users").p_value(0.0) < alpha for row in differences]
     return int(sum(wins)), len(wins)
 
@@ -276,9 +279,10 @@ def reference_table(runs: list[RungRun], order: list[str], references: Reference
     for rung in order:
         row = {}
         for name in references.ranks:
-            e = user_difference(runs, references, rung, name)
+            differences = user_differences(runs, references, rung, name)
+            e = CrossedTEstimate.of(differences, bounds=(-1.0, 1.0))
             low, high = e.interval(0.95)
-            wins, seeds = per_seed_wins(runs, references, rung, name, alpha)
+            wins, seeds = per_seed_wins(differences, alpha)
             row[(name, "Δ ndcg@10")] = e.value
             row[(name, "95% interval")] = f"[{low:+.4f}, {high:+.4f}]"
             row[(name, "p (seeds × users)")] = e.p_value(0.0)
@@ -372,5 +376,7 @@ def headline(table: pd.DataFrame, checks: list[Verdict], best_rung: str) -> str:
     named = {state: [v.question.split("'")[1] for v in steps if v.state == state] for state in (HOLDS, FAILS)}
     if not named[HOLDS] and not named[FAILS]:
         return lead + "No step changes NDCG@10 significantly after Holm's correction."
-    return lead + (f"After Holm's correction, significant gains come from {join_names(named[HOLDS]) or 'no step'}, and "
-                   f"significant losses from {join_names(named[FAILS]) or 'no step'}; the other steps are inconclusive.")
+    said = [f"significant gains come from {join_names(named[HOLDS])}"] if named[HOLDS] else []
+    said += [f"significant losses from {join_names(named[FAILS])}"] if named[FAILS] else []
+    none = "" if named[HOLDS] and named[FAILS] else f" (no step {'loses' if named[HOLDS] else 'gains'} significantly)"
+    return lead + f"After Holm's correction, {' and '.join(said)}{none}; the other steps are inconclusive."
